@@ -1,0 +1,143 @@
+package v1beta1
+
+// Condition types and reasons of the infrastructure kinds. Every condition is a
+// metav1.Condition; reasons are CamelCase tokens, messages are for people and never
+// carry secret values or Terraform variables.
+
+// Condition types shared by CAPT's kinds.
+const (
+	// ReadyCondition is true when the object has reached its desired state. On a
+	// CAPTCluster, Cluster API mirrors it into the Cluster's InfrastructureReady.
+	ReadyCondition = "Ready"
+
+	// PausedCondition is true while reconciliation is paused, by Cluster.spec.paused or
+	// the cluster.x-k8s.io/paused annotation.
+	PausedCondition = "Paused"
+
+	// DeletingCondition is true while the object is being deleted; its message names
+	// what deletion still waits for.
+	DeletingCondition = "Deleting"
+)
+
+// Condition types of a CAPTCluster.
+const (
+	// VPCReadyCondition is true when the VPC exists: its Workspace is Ready and its outputs
+	// are read, or an existing VPC id is given.
+	VPCReadyCondition = "VPCReady"
+)
+
+// Condition types of a WorkspaceTemplate and a WorkspaceTemplateApply.
+const (
+	// TemplateValidCondition is true when the WorkspaceTemplate renders.
+	TemplateValidCondition = "TemplateValid"
+
+	// DependenciesReadyCondition is true when every Secret in waitForSecrets exists and
+	// every Workspace in waitForWorkspaces is Ready.
+	DependenciesReadyCondition = "DependenciesReady"
+
+	// WorkspaceSyncedCondition mirrors the Workspace's Synced condition.
+	WorkspaceSyncedCondition = "WorkspaceSynced"
+
+	// WorkspaceReadyCondition mirrors the Workspace's Ready condition.
+	WorkspaceReadyCondition = "WorkspaceReady"
+)
+
+// Reasons shared by CAPT's kinds.
+const (
+	// ReadyReason: the condition is true and nothing is pending.
+	ReadyReason = "Ready"
+
+	// PausedReason: reconciliation is paused.
+	PausedReason = "Paused"
+
+	// NotPausedReason: reconciliation is not paused.
+	NotPausedReason = "NotPaused"
+
+	// DeletingReason: deletion is in progress.
+	DeletingReason = "Deleting"
+
+	// NotDeletingReason: the object is not being deleted.
+	NotDeletingReason = "NotDeleting"
+
+	// WaitingForClusterReason: the owner Cluster is not set yet or not found.
+	WaitingForClusterReason = "WaitingForCluster"
+
+	// InternalErrorReason: an unexpected error; the message says what failed.
+	InternalErrorReason = "InternalError"
+)
+
+// Reasons of a CAPTCluster.
+const (
+	// VPCProvisioningReason: the VPC Workspace is being applied.
+	VPCProvisioningReason = "VPCProvisioning"
+
+	// VPCFailedReason: the VPC Workspace reports a failure; the message carries its cause.
+	VPCFailedReason = "VPCFailed"
+
+	// VPCOutputsInvalidReason: the VPC Workspace is Ready but an output is missing or malformed.
+	VPCOutputsInvalidReason = "VPCOutputsInvalid"
+
+	// ExistingVPCReason: the VPC is an existing one, given by spec.existingVpcId.
+	ExistingVPCReason = "ExistingVPC"
+
+	// VPCRetainedReason: the VPC Workspace was left in place on deletion (retainVpcOnDelete).
+	VPCRetainedReason = "VPCRetained"
+
+	// WaitingForControlPlaneDeletionReason: deletion waits for the Cluster's control plane to be gone.
+	WaitingForControlPlaneDeletionReason = "WaitingForControlPlaneDeletion"
+)
+
+// Reasons of a WorkspaceTemplate and a WorkspaceTemplateApply.
+const (
+	// TemplateNotFoundReason: the referenced WorkspaceTemplate does not exist.
+	TemplateNotFoundReason = "TemplateNotFound"
+
+	// TemplateInvalidReason: the WorkspaceTemplate cannot be rendered.
+	TemplateInvalidReason = "TemplateInvalid"
+
+	// WaitingForSecretsReason: a Secret in waitForSecrets does not exist yet.
+	WaitingForSecretsReason = "WaitingForSecrets"
+
+	// WaitingForWorkspacesReason: a Workspace in waitForWorkspaces is not Ready yet.
+	WaitingForWorkspacesReason = "WaitingForWorkspaces"
+
+	// WorkspaceNotFoundReason: the Workspace has not been created or observed yet.
+	WorkspaceNotFoundReason = "WorkspaceNotFound"
+
+	// WorkspaceConditionUnknownReason: the Workspace has not reported the mirrored condition yet.
+	WorkspaceConditionUnknownReason = "WorkspaceConditionUnknown"
+
+	// WaitingForWorkspaceDeletionReason: deletion waits for the Workspace to be gone.
+	WaitingForWorkspaceDeletionReason = "WaitingForWorkspaceDeletion"
+
+	// WorkspaceRetainedReason: the Workspace was left in place on deletion (retainWorkspaceOnDelete).
+	WorkspaceRetainedReason = "WorkspaceRetained"
+)
+
+// Phases shown in status.phase and the printer columns: a summary for people; programs
+// read the conditions.
+const (
+	PhasePending      = "Pending"
+	PhaseProvisioning = "Provisioning"
+	PhaseProvisioned  = "Provisioned"
+	PhaseFailed       = "Failed"
+	PhaseDeleting     = "Deleting"
+)
+
+// Labels and annotations CAPT sets on the objects it creates.
+const (
+	// WorkspaceTemplateApplyNameLabel names the WorkspaceTemplateApply that owns a Workspace.
+	WorkspaceTemplateApplyNameLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-name"
+
+	// WorkspaceTemplateApplyNamespaceLabel holds the namespace of that WorkspaceTemplateApply.
+	WorkspaceTemplateApplyNamespaceLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-namespace"
+)
+
+// Finalizers.
+const (
+	// CAPTClusterFinalizer holds a CAPTCluster until its VPC is deleted or retained.
+	CAPTClusterFinalizer = "captcluster.infrastructure.cluster.x-k8s.io"
+
+	// WorkspaceTemplateApplyFinalizer holds a WorkspaceTemplateApply until its Workspace is gone.
+	WorkspaceTemplateApplyFinalizer = "workspacetemplateapply.infrastructure.cluster.x-k8s.io"
+)

@@ -1,0 +1,67 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// WorkspaceTemplateSpec is a reusable provider-terraform Workspace.
+type WorkspaceTemplateSpec struct {
+	// Template is the Workspace each WorkspaceTemplateApply renders from this template.
+	// +required
+	Template WorkspaceTemplateDefinition `json:"template"`
+}
+
+// WorkspaceTemplateDefinition is the metadata and spec of the rendered Workspace.
+type WorkspaceTemplateDefinition struct {
+	// Metadata holds labels and annotations for the rendered Workspace.
+	// +optional
+	Metadata ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the Workspace's spec.
+	// +required
+	Spec WorkspaceSpec `json:"spec"`
+}
+
+// WorkspaceTemplateStatus is the observed state of a WorkspaceTemplate.
+type WorkspaceTemplateStatus struct {
+	// ObservedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: TemplateValid says whether the template renders.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=32
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=workspacetemplates,scope=Namespaced,categories=capt,shortName=wst
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.template.spec.forProvider.source`
+// +kubebuilder:printcolumn:name="Valid",type=string,JSONPath=`.status.conditions[?(@.type=="TemplateValid")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// WorkspaceTemplate is a reusable provider-terraform Workspace definition.
+type WorkspaceTemplate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   WorkspaceTemplateSpec   `json:"spec"`
+	Status WorkspaceTemplateStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// WorkspaceTemplateList is a list of WorkspaceTemplates.
+type WorkspaceTemplateList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WorkspaceTemplate `json:"items"`
+}
+
+func init() {
+	objectTypes = append(objectTypes, &WorkspaceTemplate{}, &WorkspaceTemplateList{})
+}

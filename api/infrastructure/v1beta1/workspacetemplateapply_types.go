@@ -1,0 +1,100 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// WorkspaceTemplateApplySpec renders one WorkspaceTemplate with variables into one Workspace.
+type WorkspaceTemplateApplySpec struct {
+	// TemplateRef names the WorkspaceTemplate to render.
+	// +required
+	TemplateRef WorkspaceTemplateReference `json:"templateRef"`
+
+	// Variables are Terraform input variables, passed to the Workspace as data (vars),
+	// never spliced into the module's text.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z_][A-Za-z0-9_-]*$') && size(k) <= 128)",message="variable names must be Terraform identifiers (letters, digits, '_' and '-', not starting with a digit), at most 128 characters"
+	Variables map[string]string `json:"variables,omitempty"`
+
+	// WriteConnectionSecretToRef is where the Workspace writes every output, the
+	// sensitive ones too. It overrides the template's.
+	// +optional
+	WriteConnectionSecretToRef *SecretReference `json:"writeConnectionSecretToRef,omitempty"`
+
+	// WaitForSecrets lists Secrets that must exist before the Workspace is created.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	WaitForSecrets []SecretReference `json:"waitForSecrets,omitempty"`
+
+	// WaitForWorkspaces lists Workspaces that must be Ready before the Workspace is created.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	WaitForWorkspaces []WorkspaceReference `json:"waitForWorkspaces,omitempty"`
+
+	// RetainWorkspaceOnDelete leaves the Workspace, and what it created, in place when
+	// this WorkspaceTemplateApply is deleted.
+	// +optional
+	RetainWorkspaceOnDelete bool `json:"retainWorkspaceOnDelete,omitempty"`
+}
+
+// WorkspaceTemplateApplyStatus is the observed state of a WorkspaceTemplateApply.
+type WorkspaceTemplateApplyStatus struct {
+	// WorkspaceName is the name of the Workspace this object owns.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	WorkspaceName string `json:"workspaceName,omitempty"`
+
+	// Applied is true once the Workspace has been Ready for the current spec.
+	// +optional
+	Applied bool `json:"applied,omitempty"`
+
+	// LastAppliedTime is when the Workspace last became Ready.
+	// +optional
+	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+
+	// ObservedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, TemplateValid, DependenciesReady, WorkspaceSynced,
+	// WorkspaceReady, Deleting.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=32
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=workspacetemplateapplies,scope=Namespaced,categories=capt,shortName=wta
+// +kubebuilder:printcolumn:name="Template",type=string,JSONPath=`.spec.templateRef.name`
+// +kubebuilder:printcolumn:name="Workspace",type=string,JSONPath=`.status.workspaceName`
+// +kubebuilder:printcolumn:name="Applied",type=boolean,JSONPath=`.status.applied`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// WorkspaceTemplateApply is one rendering of a WorkspaceTemplate; it owns one Workspace.
+type WorkspaceTemplateApply struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   WorkspaceTemplateApplySpec   `json:"spec"`
+	Status WorkspaceTemplateApplyStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// WorkspaceTemplateApplyList is a list of WorkspaceTemplateApplies.
+type WorkspaceTemplateApplyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WorkspaceTemplateApply `json:"items"`
+}
+
+func init() {
+	objectTypes = append(objectTypes, &WorkspaceTemplateApply{}, &WorkspaceTemplateApplyList{})
+}

@@ -1,0 +1,72 @@
+// Command capt is CAPT's single binary: `capt manager` runs the controllers.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+	logsv1 "k8s.io/component-base/logs/api/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/capt-dev/capt/internal/manager"
+)
+
+const usage = `capt: a Cluster API provider that creates clusters with Terraform (provider-terraform Workspaces).
+
+Usage:
+  capt manager [flags]   run the controllers (capt manager --help lists the flags)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "manager":
+		os.Exit(runManager(os.Args[2:]))
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "capt: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}
+
+func runManager(args []string) int {
+	opts := manager.NewOptions()
+	fs := pflag.NewFlagSet("capt manager", pflag.ContinueOnError)
+	opts.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := logsv1.ValidateAndApply(opts.Logs, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "capt manager:", err)
+		return 2
+	}
+	ctrl.SetLogger(klog.Background())
+	log := ctrl.Log.WithName("setup")
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "Unable to load the kubeconfig")
+		return 1
+	}
+	mgr, err := manager.New(cfg, opts)
+	if err != nil {
+		log.Error(err, "Unable to create the manager")
+		return 1
+	}
+	log.Info("Starting manager")
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "Manager stopped with an error")
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,127 @@
+package manager
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/capt-dev/capt/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Run(m, func(e *testenv.Env) { env = e })
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestManagerServesHealthAndProtectedMetrics starts the manager on the real API server
+// and checks that health probes answer and that metrics need an authorized token.
+func TestManagerServesHealthAndProtectedMetrics(t *testing.T) {
+	o := parse(t,
+		"--health-addr="+freeAddr(t),
+		"--diagnostics-address="+freeAddr(t),
+		"--leader-elect", "--leader-election-namespace=default",
+		"--namespace=default",
+	)
+	mgr, err := New(env.Config, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
+	})
+
+	waitStatus(t, http.DefaultClient, "http://"+o.HealthAddr+"/readyz", "", http.StatusOK)
+	waitStatus(t, http.DefaultClient, "http://"+o.HealthAddr+"/healthz", "", http.StatusOK)
+
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // the diagnostics server uses a self-signed certificate
+	metricsURL := "https://" + o.Diagnostics.DiagnosticsAddress + "/metrics"
+	waitStatus(t, insecure, metricsURL, "", http.StatusUnauthorized)
+	waitStatus(t, insecure, metricsURL, serviceAccountToken(t, "no-metrics", false), http.StatusForbidden)
+	waitStatus(t, insecure, metricsURL, serviceAccountToken(t, "metrics-reader", true), http.StatusOK)
+}
+
+// serviceAccountToken creates a ServiceAccount, optionally allowed to read /metrics,
+// and returns a token for it.
+func serviceAccountToken(t *testing.T, name string, allowMetrics bool) string {
+	t.Helper()
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if allowMetrics {
+		role := &rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+		}
+		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: "default"}},
+		}
+		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := cs.CoreV1().ServiceAccounts("default").CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+// waitStatus polls url until it answers want; servers start asynchronously.
+func waitStatus(t *testing.T, c *http.Client, url, token string, want int) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == want {
+			return
+		}
+		last = fmt.Sprintf("status %d", resp.StatusCode)
+	}
+	t.Fatalf("GET %s: %s, want status %d", url, last, want)
+}

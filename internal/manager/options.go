@@ -1,0 +1,131 @@
+// Package manager builds CAPT's controller-runtime manager from the flags Cluster API
+// users expect of a provider.
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/component-base/logs"
+	logsv1 "k8s.io/component-base/logs/api/v1"
+	"sigs.k8s.io/cluster-api/util/flags"
+
+	"github.com/capt-dev/capt/internal/requeue"
+)
+
+// Options are the manager's settings, one per flag.
+type Options struct {
+	HealthAddr string
+
+	LeaderElect              bool
+	LeaderElectionID         string
+	LeaderElectionNamespace  string
+	LeaderElectLeaseDuration time.Duration
+	LeaderElectRenewDeadline time.Duration
+	LeaderElectRetryPeriod   time.Duration
+	WatchNamespace           string
+	WatchFilterValue         string
+	SyncPeriod               time.Duration
+	KubeAPIQPS               float32
+	KubeAPIBurst             int
+	Concurrency              Concurrency
+	Requeue                  requeue.Intervals
+	Diagnostics              flags.ManagerOptions
+	Logs                     *logsv1.LoggingConfiguration
+	GracefulShutdownTimeout  time.Duration
+}
+
+// Concurrency is the number of reconciles each controller runs at once.
+type Concurrency struct {
+	CAPTCluster            int
+	CAPTControlPlane       int
+	WorkspaceTemplateApply int
+	WorkspaceTemplate      int
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{Logs: logs.NewOptions()}
+}
+
+// AddFlags registers every option on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	logsv1.AddFlags(o.Logs, fs)
+	flags.AddManagerOptions(fs, &o.Diagnostics)
+
+	fs.StringVar(&o.HealthAddr, "health-addr", ":9440",
+		"The address the health endpoints (/healthz, /readyz) bind to; 0 disables them.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false,
+		"Enable leader election, so that only one manager of several replicas reconciles.")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "capt-controller-manager",
+		"The name of the Lease used for leader election.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "",
+		"The namespace of the leader election Lease; defaults to the manager's namespace.")
+	fs.DurationVar(&o.LeaderElectLeaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long non-leaders wait before they try to take over leadership.")
+	fs.DurationVar(&o.LeaderElectRenewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew its lease before it gives up.")
+	fs.DurationVar(&o.LeaderElectRetryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How long leader election clients wait between tries.")
+	fs.StringVar(&o.WatchNamespace, "namespace", "",
+		"The namespace to watch; all namespaces when empty.")
+	fs.StringVar(&o.WatchFilterValue, "watch-filter", "",
+		"Reconcile only objects whose cluster.x-k8s.io/watch-filter label has this value; all objects when empty.")
+	fs.DurationVar(&o.SyncPeriod, "sync-period", 10*time.Minute,
+		"How often every watched object is reconciled again, as a safety net behind the watches.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", 100,
+		"Maximum queries per second from the manager to the Kubernetes API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200,
+		"Maximum burst of queries from the manager to the Kubernetes API server.")
+	fs.IntVar(&o.Concurrency.CAPTCluster, "captcluster-concurrency", 10,
+		"Number of CAPTClusters reconciled at once.")
+	fs.IntVar(&o.Concurrency.CAPTControlPlane, "captcontrolplane-concurrency", 10,
+		"Number of CAPTControlPlanes reconciled at once.")
+	fs.IntVar(&o.Concurrency.WorkspaceTemplateApply, "workspacetemplateapply-concurrency", 10,
+		"Number of WorkspaceTemplateApplies reconciled at once.")
+	fs.IntVar(&o.Concurrency.WorkspaceTemplate, "workspacetemplate-concurrency", 2,
+		"Number of WorkspaceTemplates reconciled at once.")
+	fs.DurationVar(&o.Requeue.Default, "requeue-interval", requeue.DefaultInterval,
+		"Requeue interval of a settled object, for the few waits no watch can end (CAPTEP-0016).")
+	fs.DurationVar(&o.Requeue.Error, "error-requeue-interval", requeue.DefaultErrorInterval,
+		"Requeue interval after an error that no watch event will end (CAPTEP-0016).")
+	fs.DurationVar(&o.Requeue.Initialization, "initialization-requeue-interval", requeue.DefaultInitInterval,
+		"Requeue interval while an object is being created, for waits no watch can end (CAPTEP-0016).")
+	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
+		"How long the manager waits for running reconciles on shutdown.")
+}
+
+// Validate reports every invalid option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	for name, n := range map[string]int{
+		"--captcluster-concurrency":            o.Concurrency.CAPTCluster,
+		"--captcontrolplane-concurrency":       o.Concurrency.CAPTControlPlane,
+		"--workspacetemplateapply-concurrency": o.Concurrency.WorkspaceTemplateApply,
+		"--workspacetemplate-concurrency":      o.Concurrency.WorkspaceTemplate,
+	} {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", name, n))
+		}
+	}
+	if o.KubeAPIQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, got %v", o.KubeAPIQPS))
+	}
+	if o.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.KubeAPIBurst))
+	}
+	if o.SyncPeriod < time.Minute {
+		errs = append(errs, fmt.Errorf("--sync-period must be at least 1m, got %s", o.SyncPeriod))
+	}
+	ordered := o.LeaderElectLeaseDuration > o.LeaderElectRenewDeadline &&
+		o.LeaderElectRenewDeadline > o.LeaderElectRetryPeriod && o.LeaderElectRetryPeriod > 0
+	if o.LeaderElect && !ordered {
+		errs = append(errs, errors.New("leader election needs lease duration > renew deadline > retry period > 0"))
+	}
+	if err := o.Requeue.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

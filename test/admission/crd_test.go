@@ -1,0 +1,117 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// TestContractLabels checks that Cluster API finds our kinds' contract: each contract
+// kind's CRD says that v1beta1 implements both the v1beta1 and the v1beta2 contract.
+func TestContractLabels(t *testing.T) {
+	for _, name := range []string{
+		"captclusters.infrastructure.cluster.x-k8s.io",
+		"captclustertemplates.infrastructure.cluster.x-k8s.io",
+		"captcontrolplanes.controlplane.cluster.x-k8s.io",
+		"captcontrolplanetemplates.controlplane.cluster.x-k8s.io",
+	} {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, crd); err != nil {
+			t.Fatalf("get CRD %s: %v", name, err)
+		}
+		for _, contract := range []string{"cluster.x-k8s.io/v1beta1", "cluster.x-k8s.io/v1beta2"} {
+			if got := crd.Labels[contract]; got != "v1beta1" {
+				t.Errorf("CRD %s label %s = %q, want v1beta1", name, contract, got)
+			}
+		}
+	}
+}
+
+// TestControlPlanePrinterColumns reads a CAPTControlPlane the way kubectl get does (as a
+// server-side Table) and checks what a person sees.
+func TestControlPlanePrinterColumns(t *testing.T) {
+	ctx := context.Background()
+	cp := &controlplanev1.CAPTControlPlane{
+		ObjectMeta: metav1.ObjectMeta{Name: "printed", Namespace: "default",
+			Labels: map[string]string{"cluster.x-k8s.io/cluster-name": "demo"}},
+		Spec: controlplanev1.CAPTControlPlaneSpec{
+			Version:              "v1.31.2",
+			WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"},
+			ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "demo.example.com", Port: 443},
+		},
+	}
+	if err := env.Client.Create(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, cp) })
+	cp.Status = controlplanev1.CAPTControlPlaneStatus{
+		Version: "v1.31.2",
+		Phase:   infrav1.PhaseProvisioned,
+		Initialization: controlplanev1.CAPTControlPlaneInitializationStatus{
+			ControlPlaneInitialized: ptr.To(true),
+		},
+		Conditions: []metav1.Condition{{
+			Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason,
+			LastTransitionTime: metav1.Now(),
+		}},
+	}
+	if err := env.Client.Status().Update(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+
+	table := getTable(t, controlplanev1.GroupVersion, "captcontrolplanes", "printed")
+	var names []string
+	for _, c := range table.ColumnDefinitions {
+		if c.Priority == 0 {
+			names = append(names, c.Name)
+		}
+	}
+	wantNames := []string{"Name", "Cluster", "Ready", "Phase", "Version", "Endpoint", "Age"}
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("columns = %v, want %v", names, wantNames)
+	}
+	row := table.Rows[0].Cells
+	want := []any{"printed", "demo", "True", "Provisioned", "v1.31.2", "demo.example.com"}
+	for i, w := range want {
+		if row[i] != w {
+			t.Errorf("column %s = %v, want %v", names[i], row[i], w)
+		}
+	}
+}
+
+func getTable(t *testing.T, gv schema.GroupVersion, resource, name string) *metav1.Table {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.GroupVersion = &gv
+	cfg.APIPath = "/apis"
+	cfg.NegotiatedSerializer = serializer.NewCodecFactory(env.Scheme).WithoutConversion()
+	rc, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &metav1.Table{}
+	raw, err := rc.Get().Namespace("default").Resource(resource).Name(name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	if err != nil {
+		t.Fatalf("get table: %v", err)
+	}
+	if err := json.Unmarshal(raw, table); err != nil {
+		t.Fatal(err)
+	}
+	if len(table.Rows) != 1 {
+		t.Fatalf("table has %d rows, want 1", len(table.Rows))
+	}
+	return table
+}

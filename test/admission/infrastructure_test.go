@@ -1,0 +1,247 @@
+package admission
+
+import "testing"
+
+const goodClusterByTemplate = `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec:
+  region: us-west-2
+  vpcTemplateRef: {name: vpc}
+  vpcConfig: {cidr: 10.0.0.0/16}
+`
+
+const goodClusterByID = `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec:
+  region: ap-northeast-1
+  existingVpcId: vpc-0123456789abcdef0
+`
+
+func TestCAPTClusterAdmission(t *testing.T) {
+	runCases(t, []admissionCase{
+		{name: "VPC by template", object: goodClusterByTemplate},
+		{name: "existing VPC", object: goodClusterByID},
+		{name: "GovCloud region", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-gov-west-1, existingVpcId: vpc-01234567}
+`},
+		{name: "neither VPC source", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2}
+`, wantErr: []string{"spec", "exactly one of spec.vpcTemplateRef and spec.existingVpcId"}},
+		{name: "both VPC sources", object: goodClusterByTemplate + `  existingVpcId: vpc-01234567`,
+			wantErr: []string{"exactly one of spec.vpcTemplateRef and spec.existingVpcId"}},
+		{name: "missing region", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {existingVpcId: vpc-01234567}
+`, wantErr: []string{"spec.region", "Required value"}},
+		{name: "region pattern", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: US_WEST_2, existingVpcId: vpc-01234567}
+`, wantErr: []string{"spec.region", "should match"}},
+		{name: "existing VPC id pattern", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: my-vpc}
+`, wantErr: []string{"spec.existingVpcId", "should match"}},
+		{name: "VPC template ref without name", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, vpcTemplateRef: {namespace: templates}}
+`, wantErr: []string{"spec.vpcTemplateRef.name", "Required value"}},
+		{name: "CIDR not IPv4", object: goodClusterByID + `  vpcConfig: {cidr: "2001:db8::/56"}`,
+			wantErr: []string{"spec.vpcConfig.cidr", "IPv4 CIDR"}},
+		{name: "CIDR garbage", object: goodClusterByID + `  vpcConfig: {cidr: "10.0.0.0/33"}`,
+			wantErr: []string{"spec.vpcConfig.cidr", "IPv4 CIDR"}},
+		{name: "endpoint port out of range", object: goodClusterByID + `  controlPlaneEndpoint: {host: example.com, port: 70000}`,
+			wantErr: []string{"spec.controlPlaneEndpoint.port"}},
+		{name: "region cannot change", object: goodClusterByTemplate, update: `region: us-east-1`,
+			wantErr: []string{"spec", "spec.region cannot change"}},
+		{name: "existing VPC cannot change", object: goodClusterByID, update: `existingVpcId: vpc-0fedcba9876543210`,
+			wantErr: []string{"spec.existingVpcId cannot change"}},
+		{name: "cannot swap to existing VPC", object: goodClusterByTemplate, update: `{vpcTemplateRef: null, existingVpcId: vpc-01234567}`,
+			wantErr: []string{"cannot be swapped"}},
+		{name: "CIDR cannot change", object: goodClusterByTemplate, update: `vpcConfig: {cidr: 10.1.0.0/16}`,
+			wantErr: []string{"spec.vpcConfig.cidr cannot change"}},
+		{name: "new VPC template version admitted", object: goodClusterByTemplate, update: `vpcTemplateRef: {name: vpc-v2}`},
+		{name: "retention can be turned on", object: goodClusterByTemplate, update: `retainVpcOnDelete: true`},
+	})
+}
+
+func TestCAPTClusterTemplateAdmission(t *testing.T) {
+	runCases(t, []admissionCase{
+		{name: "VPC source left to a ClusterClass patch", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTClusterTemplate
+spec:
+  template:
+    spec: {region: eu-west-1}
+`},
+		{name: "region pattern", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTClusterTemplate
+spec:
+  template:
+    spec: {region: "eu west 1"}
+`, wantErr: []string{"spec.template.spec.region"}},
+	})
+}
+
+const goodWorkspaceTemplate = `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    metadata: {labels: {team: platform}}
+    spec:
+      forProvider:
+        source: Inline
+        inlineFormat: HCL
+        module: |
+          output "vpc_id" { value = "vpc-local" }
+        vars: [{key: region, value: us-west-2}]
+        varmap: {tags: {team: platform}, azs: [a, b]}
+        env: [{name: TF_LOG, value: WARN}]
+      providerConfigRef: {name: default}
+      writeConnectionSecretToRef: {name: vpc-outputs, namespace: default}
+`
+
+func TestWorkspaceTemplateAdmission(t *testing.T) {
+	runCases(t, []admissionCase{
+		{name: "good", object: goodWorkspaceTemplate},
+		{name: "remote module", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Remote, module: "git::https://example.com/vpc.git?ref=v1", entrypoint: modules/vpc}
+      deletionPolicy: Orphan
+`},
+		{name: "missing module", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline}
+`, wantErr: []string{"spec.template.spec.forProvider.module", "Required value"}},
+		{name: "unknown source", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: S3, module: x}
+`, wantErr: []string{"spec.template.spec.forProvider.source", "Unsupported value"}},
+		{name: "inlineFormat on a remote module", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Remote, module: "git::https://example.com/vpc.git", inlineFormat: HCL}
+`, wantErr: []string{"spec.template.spec.forProvider", "inlineFormat applies only to source Inline"}},
+		{name: "var key not an identifier", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x, vars: [{key: "bad key", value: v}]}
+`, wantErr: []string{"spec.template.spec.forProvider.vars[0].key", "should match"}},
+		{name: "duplicate var key", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x, vars: [{key: a, value: "1"}, {key: a, value: "2"}]}
+`, wantErr: []string{"spec.template.spec.forProvider.vars[1]", "Duplicate value"}},
+		{name: "env with value and secret", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider:
+        source: Inline
+        module: x
+        env: [{name: AWS_PROFILE, value: p, secretKeyRef: {namespace: default, name: aws, key: profile}}]
+`, wantErr: []string{"spec.template.spec.forProvider.env[0]", "at most one of value, configMapKeyRef and secretKeyRef"}},
+		{name: "var file without its reference", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x, varFiles: [{source: SecretKey}]}
+`, wantErr: []string{"spec.template.spec.forProvider.varFiles[0]", "secretKeyRef for source SecretKey"}},
+		{name: "bad deletion policy", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+      deletionPolicy: Keep
+`, wantErr: []string{"spec.template.spec.deletionPolicy", "Unsupported value"}},
+	})
+}
+
+const goodApply = `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec:
+  templateRef: {name: vpc}
+  variables: {region: us-west-2, cluster_name: demo, "with-dash": "x"}
+  writeConnectionSecretToRef: {name: demo-vpc-outputs}
+  waitForSecrets: [{name: aws-credentials, namespace: crossplane-system}]
+  waitForWorkspaces: [{name: demo-vpc}]
+  retainWorkspaceOnDelete: true
+`
+
+func TestWorkspaceTemplateApplyAdmission(t *testing.T) {
+	runCases(t, []admissionCase{
+		{name: "good", object: goodApply},
+		{name: "values with quotes, newlines and placeholders admitted as data", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec:
+  templateRef: {name: vpc}
+  variables: {name: "a\"b\n${var.x}\\"}
+`},
+		{name: "missing templateRef", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec: {variables: {a: b}}
+`, wantErr: []string{"spec.templateRef", "Required value"}},
+		{name: "variable name not an identifier", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec:
+  templateRef: {name: vpc}
+  variables: {"1bad": x}
+`, wantErr: []string{"spec.variables", "Terraform identifiers"}},
+		{name: "variable name with a quote", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec:
+  templateRef: {name: vpc}
+  variables: {"a\"b": x}
+`, wantErr: []string{"spec.variables", "Terraform identifiers"}},
+		{name: "wait for a secret without name", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplateApply
+spec:
+  templateRef: {name: vpc}
+  waitForSecrets: [{namespace: default}]
+`, wantErr: []string{"spec.waitForSecrets[0].name", "Required value"}},
+	})
+}
