@@ -63,8 +63,13 @@ func runManager(args []string) int {
 		log.Error(err, "Unable to create the manager")
 		return 1
 	}
-	log.Info("Starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	ctx := ctrl.SetupSignalHandler()
+	if err := manager.SetupControllers(ctx, mgr, opts); err != nil {
+		log.Error(err, "Unable to set up the controllers")
+		return 1
+	}
+	log.Info("Starting manager", "workspaceAPIGroup", opts.WorkspaceAPIGroup)
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "Manager stopped with an error")
 		return 1
 	}

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/flags"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -34,9 +35,16 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
+// Leader election and the metrics endpoint's authentication and authorization.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // New builds the manager from validated options. The caller sets up the controllers and
-// starts it.
-func New(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
+// starts it. Tweaks adjust the controller-runtime options last; benchmarks use them to
+// count the client's writes.
+func New(cfg *rest.Config, o *Options, tweaks ...func(*ctrl.Options)) (ctrl.Manager, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid options: %w", err)
 	}
@@ -60,7 +68,7 @@ func New(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 	}
 
 	shutdown := o.GracefulShutdownTimeout
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrOpts := ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       *metricsOpts,
 		HealthProbeBindAddress:        o.HealthAddr,
@@ -72,10 +80,17 @@ func New(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 		RenewDeadline:                 &o.LeaderElectRenewDeadline,
 		RetryPeriod:                   &o.LeaderElectRetryPeriod,
 		Cache:                         cacheOpts,
-		GracefulShutdownTimeout:       &shutdown,
+		// Workspaces are read as unstructured objects; serve those reads from the
+		// informers the watches start instead of the API server.
+		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		GracefulShutdownTimeout: &shutdown,
 		// No webhooks yet; the TLS options still apply to any server added later.
 		WebhookServer: webhook.NewServer(webhook.Options{TLSOpts: tlsOpts}),
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&mgrOpts)
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}

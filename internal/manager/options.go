@@ -5,6 +5,7 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/flags"
 
 	"github.com/capt-dev/capt/internal/requeue"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // Options are the manager's settings, one per flag.
@@ -35,6 +37,7 @@ type Options struct {
 	Diagnostics              flags.ManagerOptions
 	Logs                     *logsv1.LoggingConfiguration
 	GracefulShutdownTimeout  time.Duration
+	WorkspaceAPIGroup        string
 }
 
 // Concurrency is the number of reconciles each controller runs at once.
@@ -93,6 +96,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Requeue interval after an error that no watch event will end (CAPTEP-0016).")
 	fs.DurationVar(&o.Requeue.Initialization, "initialization-requeue-interval", requeue.DefaultInitInterval,
 		"Requeue interval while an object is being created, for waits no watch can end (CAPTEP-0016).")
+	fs.StringVar(&o.WorkspaceAPIGroup, "workspace-api-group", workspace.GroupTerraform,
+		"The API group of the Workspaces CAPT creates: "+strings.Join(workspace.Groups, ", ")+
+			" (the .m. groups are Crossplane v2's namespaced Workspaces).")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
 		"How long the manager waits for running reconciles on shutdown.")
 }
@@ -123,6 +129,9 @@ func (o *Options) Validate() error {
 		o.LeaderElectRenewDeadline > o.LeaderElectRetryPeriod && o.LeaderElectRetryPeriod > 0
 	if o.LeaderElect && !ordered {
 		errs = append(errs, errors.New("leader election needs lease duration > renew deadline > retry period > 0"))
+	}
+	if _, err := workspace.NewAPI(o.WorkspaceAPIGroup); err != nil {
+		errs = append(errs, fmt.Errorf("--workspace-api-group: %w", err))
 	}
 	if err := o.Requeue.Validate(); err != nil {
 		errs = append(errs, err)

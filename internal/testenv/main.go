@@ -3,12 +3,19 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // Run is a TestMain body: it starts the environment, hands it to setup (which may store
 // it in a package variable), runs the tests and stops the environment.
 func Run(m *testing.M, setup func(*Env)) {
+	ctrl.SetLogger(testLogger())
 	env, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -23,4 +30,13 @@ func Run(m *testing.M, setup func(*Env)) {
 		}
 	}
 	os.Exit(code)
+}
+
+// testLogger logs errors only, unless CAPT_TEST_LOG_LEVEL sets a verbosity (0 info, 1-5 debug).
+func testLogger() logr.Logger {
+	level := zapcore.ErrorLevel
+	if v, err := strconv.Atoi(os.Getenv("CAPT_TEST_LOG_LEVEL")); err == nil {
+		level = zapcore.Level(-v)
+	}
+	return zap.New(zap.WriteTo(os.Stderr), zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel))
 }

@@ -112,6 +112,25 @@ const (
 
 	// WorkspaceRetainedReason: the Workspace was left in place on deletion (retainWorkspaceOnDelete).
 	WorkspaceRetainedReason = "WorkspaceRetained"
+
+	// ValidReason: the WorkspaceTemplate renders.
+	ValidReason = "Valid"
+
+	// DependenciesReadyReason: every Secret and Workspace waited for is there.
+	DependenciesReadyReason = "DependenciesReady"
+
+	// WorkspaceOwnedByOtherReason: a Workspace of the expected name belongs to another
+	// WorkspaceTemplateApply, or to no one; CAPT leaves it alone.
+	WorkspaceOwnedByOtherReason = "WorkspaceOwnedByOther"
+
+	// WorkspaceNotSyncedReason: provider-terraform's last reconcile of the Workspace failed.
+	WorkspaceNotSyncedReason = "WorkspaceNotSynced"
+
+	// WorkspaceNotReadyReason: the Workspace has not applied successfully (yet).
+	WorkspaceNotReadyReason = "WorkspaceNotReady"
+
+	// WorkspaceUpdatingReason: the Workspace has not observed its current spec yet.
+	WorkspaceUpdatingReason = "WorkspaceUpdating"
 )
 
 // Phases shown in status.phase and the printer columns: a summary for people; programs
@@ -124,13 +143,23 @@ const (
 	PhaseDeleting     = "Deleting"
 )
 
-// Labels and annotations CAPT sets on the objects it creates.
+// Labels and annotations CAPT sets on the Workspaces it creates.
 const (
-	// WorkspaceTemplateApplyNameLabel names the WorkspaceTemplateApply that owns a Workspace.
+	// WorkspaceTemplateApplyAnnotation holds "<namespace>/<name>" of the
+	// WorkspaceTemplateApply that owns a Workspace; CAPT maps Workspace events back to
+	// their owner with it (annotations have no length limit, names can be 253 characters).
+	WorkspaceTemplateApplyAnnotation = "infrastructure.cluster.x-k8s.io/workspacetemplateapply"
+
+	// WorkspaceTemplateApplyNamespaceLabel holds the owner's namespace, for selecting the
+	// Workspaces CAPT manages.
+	WorkspaceTemplateApplyNamespaceLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-namespace"
+
+	// WorkspaceTemplateApplyNameLabel holds the owner's name when it fits in a label value.
 	WorkspaceTemplateApplyNameLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-name"
 
-	// WorkspaceTemplateApplyNamespaceLabel holds the namespace of that WorkspaceTemplateApply.
-	WorkspaceTemplateApplyNamespaceLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-namespace"
+	// SpecHashAnnotation holds a hash of the spec CAPT last applied, so that a field
+	// removed from the template is noticed and removed from the Workspace too.
+	SpecHashAnnotation = "infrastructure.cluster.x-k8s.io/spec-hash"
 )
 
 // Finalizers.

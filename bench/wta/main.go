@@ -1,0 +1,263 @@
+// Command wta measures the WorkspaceTemplateApply controller on a real kube-apiserver:
+// the writes it makes for N applies while at rest, and the delay from a Workspace
+// turning Ready to its apply reporting Ready. provider-terraform is played by this
+// program (it sets the Workspace status), so the figures are CAPT's alone.
+//
+//	go run ./bench/wta -n 100 -rest 5m
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/manager"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/testenv"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+func main() {
+	n := flag.Int("n", 100, "number of WorkspaceTemplateApplies")
+	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are Ready")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	if err := run(*n, *rest); err != nil {
+		fmt.Fprintln(os.Stderr, "wta bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, atRest time.Duration) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = env.Stop() }()
+
+	// CAPT's manager as in production (default flags), its client counting writes.
+	opts := manager.NewOptions()
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	opts.AddFlags(fs)
+	if err := fs.Parse([]string{"--health-addr=0", "--diagnostics-address=0"}); err != nil {
+		return err
+	}
+	var writes *testenv.WriteCounter
+	mgr, err := manager.New(env.Config, opts, func(o *ctrl.Options) {
+		o.NewClient = func(cfg *rest.Config, co client.Options) (client.Client, error) {
+			c, err := client.NewWithWatch(cfg, co)
+			if err != nil {
+				return nil, err
+			}
+			counter, wrapped := testenv.NewWriteCounter(c)
+			writes = counter
+			return wrapped, nil
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := manager.SetupControllers(ctx, mgr, opts); err != nil {
+		return err
+	}
+	go func() { _ = mgr.Start(ctx) }()
+
+	obs, err := newObserver(ctx, env)
+	if err != nil {
+		return err
+	}
+
+	api := workspace.DefaultAPI()
+	const ns = "bench"
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	tmpl := &infrav1.WorkspaceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vpc"},
+		Spec: infrav1.WorkspaceTemplateSpec{Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
+			ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: `output "vpc_id" { value = "vpc-${var.name}" }`},
+		}}},
+	}
+	if err := env.Client.Create(ctx, tmpl); err != nil {
+		return err
+	}
+	start := time.Now()
+	for i := range n {
+		a := &infrav1.WorkspaceTemplateApply{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("c%04d", i)},
+			Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: "vpc"},
+				Variables: map[string]string{"name": fmt.Sprintf("c%04d", i)}},
+		}
+		if err := env.Client.Create(ctx, a); err != nil {
+			return err
+		}
+	}
+	// Wait for every Workspace, then play provider-terraform: Ready, one at a time.
+	names := make([]string, n)
+	for i := range n {
+		names[i] = render.WorkspaceName(api, ns, fmt.Sprintf("c%04d", i))
+	}
+	if err := waitFor(ctx, func() (bool, error) {
+		list := api.NewList()
+		if err := env.Client.List(ctx, list); err != nil {
+			return false, err
+		}
+		return len(list.Items) == n, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for Workspaces: %w", err)
+	}
+	created := time.Since(start)
+	creationWrites := writes.Total()
+	creationDetail := writes.String()
+
+	for i, name := range names {
+		obs.expect(fmt.Sprintf("c%04d", i))
+		if err := setReady(ctx, env.Client, api, name); err != nil {
+			return err
+		}
+	}
+	if err := waitFor(ctx, func() (bool, error) { return obs.done() == n, nil }); err != nil {
+		return fmt.Errorf("waiting for applies to report Ready: %w", err)
+	}
+	delays := obs.delays()
+
+	reconcilesBefore := testenv.ReconcileTotal("workspacetemplateapply")
+	writes.Reset()
+	time.Sleep(atRest)
+	restWrites, restDetail := writes.Total(), writes.String()
+	restReconciles := testenv.ReconcileTotal("workspacetemplateapply") - reconcilesBefore
+
+	fmt.Printf("| figure | value |\n|---|---|\n")
+	fmt.Printf("| WorkspaceTemplateApplies | %d |\n", n)
+	fmt.Printf("| time until all Workspaces exist | %s |\n", created.Round(time.Millisecond))
+	fmt.Printf("| CAPT writes during creation | %d (%.1f per apply: %s) |\n", creationWrites, float64(creationWrites)/float64(n), creationDetail)
+	fmt.Printf("| Workspace Ready → apply Ready, p50 | %s |\n", percentile(delays, 50))
+	fmt.Printf("| Workspace Ready → apply Ready, p99 | %s |\n", percentile(delays, 99))
+	fmt.Printf("| Workspace Ready → apply Ready, max | %s |\n", percentile(delays, 100))
+	fmt.Printf("| CAPT writes during %s at rest | %d %s |\n", atRest, restWrites, restDetail)
+	fmt.Printf("| reconciles during %s at rest | %.0f |\n", atRest, restReconciles)
+	return nil
+}
+
+// setReady sets Synced and Ready on a Workspace, as provider-terraform does after an apply.
+func setReady(ctx context.Context, c client.Client, api workspace.API, name string) error {
+	return waitFor(ctx, func() (bool, error) {
+		u := api.NewObject()
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, u); err != nil {
+			return false, nil //nolint:nilerr // retried until the deadline
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		conds := []any{
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
+		}
+		if err := unstructured.SetNestedSlice(u.Object, conds, "status", "conditions"); err != nil {
+			return false, err
+		}
+		return c.Status().Update(ctx, u) == nil, nil
+	})
+}
+
+func waitFor(ctx context.Context, cond func() (bool, error)) error {
+	return wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Minute, true, func(context.Context) (bool, error) { return cond() })
+}
+
+// observer watches applies and notes when each first reports Ready and applied.
+type observer struct {
+	mu      sync.Mutex
+	started map[string]time.Time
+	delay   map[string]time.Duration
+}
+
+func newObserver(ctx context.Context, env *testenv.Env) (*observer, error) {
+	o := &observer{started: map[string]time.Time{}, delay: map[string]time.Duration{}}
+	c, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
+	if err != nil {
+		return nil, err
+	}
+	inf, err := c.GetInformer(ctx, &infrav1.WorkspaceTemplateApply{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) { o.seen(obj.(*infrav1.WorkspaceTemplateApply)) },
+	}); err != nil {
+		return nil, err
+	}
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("observer cache did not sync")
+	}
+	return o, nil
+}
+
+func (o *observer) expect(name string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.started[name] = time.Now()
+}
+
+func (o *observer) seen(a *infrav1.WorkspaceTemplateApply) {
+	now := time.Now()
+	if !a.Status.Applied {
+		return
+	}
+	for _, c := range a.Status.Conditions {
+		if c.Type != infrav1.ReadyCondition || c.Status != metav1.ConditionTrue {
+			continue
+		}
+		o.mu.Lock()
+		if t, ok := o.started[a.Name]; ok {
+			if _, done := o.delay[a.Name]; !done {
+				o.delay[a.Name] = now.Sub(t)
+			}
+		}
+		o.mu.Unlock()
+	}
+}
+
+func (o *observer) done() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.delay)
+}
+
+func (o *observer) delays() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]time.Duration, 0, len(o.delay))
+	for _, d := range o.delay {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	i = min(max(i-1, 0), len(sorted)-1)
+	return sorted[i].Round(time.Millisecond)
+}

@@ -1,0 +1,153 @@
+package workspaceapply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/redact"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// reconcileNormal renders the Workspace, creates it once its dependencies are met, keeps
+// it in sync, and computes the status. Every wait ends by a watch event, so it never
+// asks for a requeue.
+func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) error {
+	obs := observation{
+		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
+		redactor:      redactorFor(r.API, apply, nil),
+		now:           metav1.Now(),
+	}
+	defer func() { setStatus(apply, obs) }()
+
+	current, err := r.getWorkspace(ctx, apply, obs.workspaceName)
+	if err != nil {
+		return err
+	}
+	if current != nil && !ownedBy(current, apply) {
+		obs.ownedByOther = true
+		return nil
+	}
+	obs.workspace = current
+
+	desired, prob, err := r.desiredWorkspace(ctx, apply)
+	if err != nil {
+		return err
+	}
+	if prob != nil {
+		obs.problem = prob
+		return nil
+	}
+	obs.redactor = redactorFor(r.API, apply, desired)
+
+	if current == nil {
+		obs.waitingFor, obs.waitReason, err = r.unmetDependencies(ctx, apply)
+		if err != nil || len(obs.waitingFor) > 0 {
+			return err
+		}
+	}
+	written, err := r.syncWorkspace(ctx, apply, desired, current)
+	if apierrors.IsInvalid(err) {
+		// The provider's CRD refuses what the template renders: retrying cannot help,
+		// a change of template or variables will.
+		obs.problem = &problem{infrav1.TemplateInvalidReason, fmt.Sprintf(
+			"the Workspace rendered from WorkspaceTemplate %s is refused by the API server: %s", templateKey(apply), err)}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if written != nil {
+		obs.workspace = written
+		ctrl.LoggerFrom(ctx).V(2).Info("Applied Workspace", "workspace", obs.workspaceName, "created", current == nil)
+	}
+	return nil
+}
+
+// desiredWorkspace loads the template and renders it. A template that is missing or
+// cannot render is a problem for the status, not an error: its watch brings the fix.
+func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, *problem, error) {
+	key := templateKey(apply)
+	tmpl := &infrav1.WorkspaceTemplate{}
+	if err := r.Client.Get(ctx, key, tmpl); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &problem{infrav1.TemplateNotFoundReason, fmt.Sprintf("WorkspaceTemplate %s not found", key)}, nil
+		}
+		return nil, nil, fmt.Errorf("getting WorkspaceTemplate %s: %w", key, err)
+	}
+	if err := render.ValidateTemplate(r.API, tmpl); err != nil {
+		return nil, templateProblem(key, err), nil
+	}
+	desired, err := render.Workspace(r.API, tmpl, apply)
+	if err != nil {
+		return nil, templateProblem(key, err), nil
+	}
+	return desired, nil, nil
+}
+
+func templateProblem(key client.ObjectKey, err error) *problem {
+	var fe *render.FieldError
+	if errors.As(err, &fe) {
+		return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf("WorkspaceTemplate %s cannot be rendered: %s", key, fe)}
+	}
+	return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf("WorkspaceTemplate %s cannot be rendered", key)}
+}
+
+// templateKey is the template's key, its namespace defaulting to the apply's.
+func templateKey(apply *infrav1.WorkspaceTemplateApply) client.ObjectKey {
+	ns := apply.Spec.TemplateRef.Namespace
+	if ns == "" {
+		ns = apply.Namespace
+	}
+	return client.ObjectKey{Namespace: ns, Name: apply.Spec.TemplateRef.Name}
+}
+
+// redactorFor masks the apply's variables and every value the rendered Workspace passes
+// to Terraform.
+func redactorFor(api workspace.API, apply *infrav1.WorkspaceTemplateApply, desired *workspace.Workspace) *redact.Redactor {
+	values := make([]string, 0, len(apply.Spec.Variables))
+	for _, v := range apply.Spec.Variables {
+		values = append(values, v)
+	}
+	if desired != nil {
+		p := desired.Spec.ForProvider
+		for _, v := range p.Vars {
+			values = append(values, v.Value)
+		}
+		for _, e := range p.Env {
+			values = append(values, e.Value)
+		}
+		if p.VarMap != nil {
+			var decoded any
+			if json.Unmarshal(p.VarMap.Raw, &decoded) == nil {
+				values = appendStrings(values, decoded)
+			}
+		}
+	}
+	return redact.New(values...).Keep(apply.Namespace, apply.Name, render.WorkspaceName(api, apply.Namespace, apply.Name))
+}
+
+// appendStrings appends every string in a decoded JSON value.
+func appendStrings(values []string, v any) []string {
+	switch t := v.(type) {
+	case string:
+		return append(values, t)
+	case map[string]any:
+		for _, e := range t {
+			values = appendStrings(values, e)
+		}
+	case []any:
+		for _, e := range t {
+			values = appendStrings(values, e)
+		}
+	}
+	return values
+}

@@ -1,0 +1,102 @@
+// Package workspaceapply reconciles WorkspaceTemplateApplies: it renders the template
+// with the variables into one Workspace, keeps that Workspace in sync, mirrors its state
+// by watch, and deletes (or retains) it before letting the WorkspaceTemplateApply go.
+package workspaceapply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/finalizers"
+	"sigs.k8s.io/cluster-api/util/patch"
+	"sigs.k8s.io/cluster-api/util/paused"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// FieldOwner is the server-side apply field manager CAPT writes Workspaces with.
+const FieldOwner = "capt-workspacetemplateapply"
+
+// Reconciler reconciles WorkspaceTemplateApplies.
+type Reconciler struct {
+	Client client.Client
+	// API is the Workspace API group to create Workspaces in.
+	API workspace.API
+	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
+	WatchFilterValue string
+}
+
+// ownedConditions are the conditions this controller writes; the patch helper lets them win conflicts.
+var ownedConditions = []string{
+	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
+	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
+}
+
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies/status;workspacetemplateapplies/finalizers,verbs=update;patch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tf.upbound.io;tf.m.upbound.io;opentofu.upbound.io;opentofu.m.upbound.io,resources=workspaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+
+// Reconcile runs the preamble every CAPT controller runs, then the normal or delete path.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	apply := &infrav1.WorkspaceTemplateApply{}
+	if err := r.Client.Get(ctx, req.NamespacedName, apply); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	// Requests mapped from Workspaces, templates and Secrets skip the For predicate.
+	if r.WatchFilterValue != "" && apply.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
+		return ctrl.Result{}, nil
+	}
+
+	cluster, err := r.ownerCluster(ctx, apply)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, apply); err != nil || isPaused || requeue {
+		return ctrl.Result{}, err
+	}
+	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, apply, infrav1.WorkspaceTemplateApplyFinalizer); err != nil || added {
+		return ctrl.Result{}, err
+	}
+
+	helper, err := patch.NewHelper(apply, r.Client)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
+	}
+	defer func() {
+		if err := helper.Patch(ctx, apply, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithStatusObservedGeneration{}); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching WorkspaceTemplateApply: %w", err)})
+		}
+	}()
+
+	if !apply.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, apply)
+	}
+	return ctrl.Result{}, r.reconcileNormal(ctx, apply)
+}
+
+// ownerCluster returns the Cluster named by the cluster-name label, for its paused flag.
+// A WorkspaceTemplateApply without the label, or whose Cluster is gone, has none.
+func (r *Reconciler) ownerCluster(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*clusterv1.Cluster, error) {
+	if apply.Labels[clusterv1.ClusterNameLabel] == "" {
+		return nil, nil
+	}
+	cluster, err := util.GetClusterFromMetadata(ctx, r.Client, apply.ObjectMeta)
+	switch {
+	case err == nil:
+		return cluster, nil
+	case errors.Is(err, util.ErrNoCluster) || client.IgnoreNotFound(err) == nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("getting Cluster of WorkspaceTemplateApply: %w", err)
+	}
+}

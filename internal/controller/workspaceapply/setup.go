@@ -1,0 +1,118 @@
+package workspaceapply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/cluster-api/util/predicates"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// Field indexes on WorkspaceTemplateApplies, so that an event on what an apply depends
+// on reaches exactly the applies that depend on it.
+const (
+	templateIndex        = "spec.templateRef"
+	waitedSecretIndex    = "spec.waitForSecrets" //nolint:gosec // an index name, not a credential
+	waitedWorkspaceIndex = "spec.waitForWorkspaces"
+	controllerName       = "workspacetemplateapply"
+)
+
+// SetupWithManager registers the indexes and watches: the apply itself, its Workspace
+// (by the owner annotation), the Workspaces and Secrets it waits for and its template
+// (by index). Nothing is polled.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	indexer := mgr.GetFieldIndexer()
+	apply := &infrav1.WorkspaceTemplateApply{}
+	if err := indexer.IndexField(ctx, apply, templateIndex, func(o client.Object) []string {
+		return []string{templateKey(o.(*infrav1.WorkspaceTemplateApply)).String()}
+	}); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by template: %w", err)
+	}
+	if err := indexer.IndexField(ctx, apply, waitedSecretIndex, func(o client.Object) []string {
+		a := o.(*infrav1.WorkspaceTemplateApply)
+		keys := make([]string, 0, len(a.Spec.WaitForSecrets))
+		for _, ref := range a.Spec.WaitForSecrets {
+			keys = append(keys, secretKey(a, ref).String())
+		}
+		return keys
+	}); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by waited Secret: %w", err)
+	}
+	if err := indexer.IndexField(ctx, apply, waitedWorkspaceIndex, func(o client.Object) []string {
+		a := o.(*infrav1.WorkspaceTemplateApply)
+		keys := make([]string, 0, len(a.Spec.WaitForWorkspaces))
+		for _, ref := range a.Spec.WaitForWorkspaces {
+			keys = append(keys, r.waitedWorkspaceKey(a, ref).String())
+		}
+		return keys
+	}); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by waited Workspace: %w", err)
+	}
+
+	log := mgr.GetLogger().WithName(controllerName)
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named(controllerName).
+		For(apply, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
+		WithOptions(options).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToApplies)).
+		Watches(&infrav1.WorkspaceTemplate{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(templateIndex))).
+		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
+			builder.OnlyMetadata, builder.WithPredicates(existenceChanged())).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("creating %s controller: %w", controllerName, err)
+	}
+	return nil
+}
+
+// workspaceToApplies maps a Workspace event to its owner and to the applies waiting for it.
+func (r *Reconciler) workspaceToApplies(ctx context.Context, o client.Object) []reconcile.Request {
+	requests := r.byIndex(waitedWorkspaceIndex)(ctx, o)
+	if owner, ok := o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation]; ok {
+		if ns, name, found := strings.Cut(owner, "/"); found {
+			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+		}
+	}
+	return requests
+}
+
+// byIndex maps an object to the applies whose index holds its key.
+func (r *Reconciler) byIndex(index string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &infrav1.WorkspaceTemplateApplyList{}
+		key := client.ObjectKeyFromObject(o).String()
+		if err := r.Client.List(ctx, list, client.MatchingFields{index: key}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing WorkspaceTemplateApplies by index", "index", index)
+			return nil
+		}
+		requests := make([]reconcile.Request, 0, len(list.Items))
+		for _, a := range list.Items {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+		}
+		return requests
+	}
+}
+
+// existenceChanged passes creations and deletions only.
+func existenceChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}

@@ -1,0 +1,137 @@
+package workspaceapply
+
+import (
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cluster-api/util/conditions"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/redact"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// observation is what one reconcile found; the status is computed from it alone.
+type observation struct {
+	// problem is why the template cannot be rendered (reason TemplateNotFound or
+	// TemplateInvalid), or nil.
+	problem *problem
+	// waitingFor lists unmet dependencies, e.g. "Secret ns/name".
+	waitingFor []string
+	// waitReason is WaitingForSecrets or WaitingForWorkspaces.
+	waitReason string
+	// workspaceName is the Workspace's name, whether or not it exists.
+	workspaceName string
+	// workspace is the Workspace as last read or written, nil when it does not exist.
+	workspace *workspace.Workspace
+	// ownedByOther is true when a Workspace of that name is not ours.
+	ownedByOther bool
+	// redactor masks variable values in mirrored messages.
+	redactor *redact.Redactor
+	// now is the time of this reconcile.
+	now metav1.Time
+}
+
+type problem struct {
+	reason, message string
+}
+
+// setStatus writes every status field from obs. Conditions keep their transition time
+// unless their state changes, so a pass that finds nothing new changes nothing.
+func setStatus(apply *infrav1.WorkspaceTemplateApply, obs observation) {
+	apply.Status.WorkspaceName = obs.workspaceName
+	conditions.Set(apply, templateValidCondition(obs))
+	conditions.Set(apply, dependenciesCondition(obs))
+	conditions.Set(apply, mirroredCondition(obs, workspace.ConditionSynced, infrav1.WorkspaceSyncedCondition))
+	conditions.Set(apply, mirroredCondition(obs, workspace.ConditionReady, infrav1.WorkspaceReadyCondition))
+	ready := readyCondition(obs)
+	conditions.Set(apply, ready)
+	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	setApplied(apply, ready.Status == metav1.ConditionTrue, obs.now)
+}
+
+// setApplied records the first pass that finds the current spec applied.
+func setApplied(apply *infrav1.WorkspaceTemplateApply, applied bool, now metav1.Time) {
+	if applied && !apply.Status.Applied {
+		apply.Status.LastAppliedTime = &now
+	}
+	apply.Status.Applied = applied
+}
+
+func templateValidCondition(obs observation) metav1.Condition {
+	if obs.problem != nil {
+		return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionFalse,
+			Reason: obs.problem.reason, Message: obs.redactor.Message(obs.problem.message)}
+	}
+	return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionTrue, Reason: infrav1.ValidReason}
+}
+
+func dependenciesCondition(obs observation) metav1.Condition {
+	if len(obs.waitingFor) > 0 {
+		return metav1.Condition{Type: infrav1.DependenciesReadyCondition, Status: metav1.ConditionFalse,
+			Reason: obs.waitReason, Message: "Waiting for " + strings.Join(obs.waitingFor, ", ")}
+	}
+	return metav1.Condition{Type: infrav1.DependenciesReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.DependenciesReadyReason}
+}
+
+// mirroredCondition copies a Workspace condition, with its message redacted.
+func mirroredCondition(obs observation, from, to string) metav1.Condition {
+	if obs.workspace == nil || obs.ownedByOther {
+		return metav1.Condition{Type: to, Status: metav1.ConditionUnknown, Reason: infrav1.WorkspaceNotFoundReason,
+			Message: fmt.Sprintf("Workspace %s does not exist yet", obs.workspaceName)}
+	}
+	c := obs.workspace.Condition(from)
+	if c == nil {
+		return metav1.Condition{Type: to, Status: metav1.ConditionUnknown, Reason: infrav1.WorkspaceConditionUnknownReason,
+			Message: fmt.Sprintf("Workspace %s has not reported %s yet", obs.workspaceName, from)}
+	}
+	reason := c.Reason
+	if reason == "" {
+		reason = infrav1.WorkspaceConditionUnknownReason
+	}
+	return metav1.Condition{Type: to, Status: c.Status, Reason: reason, Message: obs.redactor.Message(c.Message)}
+}
+
+// readyCondition summarises: the first thing that keeps the Workspace from being
+// applied, or Ready.
+func readyCondition(obs observation) metav1.Condition {
+	notReady := func(reason, format string, args ...any) metav1.Condition {
+		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: reason,
+			Message: obs.redactor.Message(fmt.Sprintf(format, args...))}
+	}
+	w := obs.workspace
+	switch {
+	case obs.ownedByOther:
+		return notReady(infrav1.WorkspaceOwnedByOtherReason,
+			"Workspace %s exists but belongs to another owner (annotation %s); it is left alone",
+			obs.workspaceName, infrav1.WorkspaceTemplateApplyAnnotation)
+	case w == nil && obs.problem != nil:
+		return notReady(obs.problem.reason, "%s", obs.problem.message)
+	case w == nil && len(obs.waitingFor) > 0:
+		return notReady(obs.waitReason, "Waiting for %s before creating Workspace %s", strings.Join(obs.waitingFor, ", "), obs.workspaceName)
+	case w == nil:
+		return notReady(infrav1.WorkspaceNotFoundReason, "Workspace %s is being created", obs.workspaceName)
+	case obs.problem != nil:
+		// The Workspace exists and keeps its last good spec until the template is fixed.
+		return notReady(obs.problem.reason, "%s; Workspace %s keeps its last applied spec", obs.problem.message, obs.workspaceName)
+	case w.IsFalse(workspace.ConditionSynced):
+		c := w.Condition(workspace.ConditionSynced)
+		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, c.Message)
+	case !w.IsTrue(workspace.ConditionReady):
+		if c := w.Condition(workspace.ConditionReady); c != nil {
+			return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, c.Message)
+		}
+		return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s has not reported Ready yet", obs.workspaceName)
+	case !w.ObservedCurrentSpec():
+		return notReady(infrav1.WorkspaceUpdatingReason, "Workspace %s has not applied generation %d yet", obs.workspaceName, w.Generation)
+	}
+	return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
+}
+
+// setDeletingStatus says what deletion waits for.
+func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, reason, message string) {
+	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: reason, Message: message})
+	conditions.Set(apply, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
+	apply.Status.Applied = false
+}

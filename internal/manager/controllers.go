@@ -1,0 +1,32 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/capt-dev/capt/internal/controller/workspaceapply"
+	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// SetupControllers registers every CAPT controller with the manager.
+func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
+	api, err := workspace.NewAPI(o.WorkspaceAPIGroup)
+	if err != nil {
+		return err
+	}
+	if err := (&workspacetemplate.Reconciler{
+		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
+	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplate}); err != nil {
+		return fmt.Errorf("setting up WorkspaceTemplate controller: %w", err)
+	}
+	if err := (&workspaceapply.Reconciler{
+		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
+	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
+		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
+	}
+	return nil
+}

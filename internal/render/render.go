@@ -1,0 +1,232 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// maxNameLength keeps Workspace names usable as label values and in provider-terraform's
+// derived names (working directory, tfstate-<name>-<suffix> Secret).
+const maxNameLength = 63
+
+// WorkspaceName is the name of the Workspace a WorkspaceTemplateApply owns. Namespaced
+// Workspaces take the WorkspaceTemplateApply's name. Cluster-scoped ones get the
+// namespace and name, shortened, plus a hash of both: two WorkspaceTemplateApplies of
+// one name in two namespaces never share a Workspace, and "a-b/c" and "a/b-c" differ.
+func WorkspaceName(api workspace.API, namespace, name string) string {
+	if api.Namespaced() {
+		return name
+	}
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	suffix := hex.EncodeToString(sum[:])[:8]
+	prefix := namespace + "-" + name
+	if limit := maxNameLength - len(suffix) - 1; len(prefix) > limit {
+		prefix = prefix[:limit]
+	}
+	for len(prefix) > 0 && (prefix[len(prefix)-1] == '-' || prefix[len(prefix)-1] == '.') {
+		prefix = prefix[:len(prefix)-1]
+	}
+	return prefix + "-" + suffix
+}
+
+// Workspace renders the Workspace that apply asks for from tmpl.
+func Workspace(api workspace.API, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
+	return render(api, tmpl, apply, fromMap(apply.Spec.Variables))
+}
+
+// ValidateTemplate reports what keeps a template from rendering for any
+// WorkspaceTemplateApply: malformed placeholders, an inline JSON module that is not
+// JSON, fields the API group does not support.
+func ValidateTemplate(api workspace.API, tmpl *infrav1.WorkspaceTemplate) error {
+	p := tmpl.Spec.Template.Spec.ForProvider
+	if p.Source == "Inline" && p.InlineFormat == "JSON" && !json.Valid([]byte(p.Module)) {
+		return &FieldError{Field: "spec.template.spec.forProvider.module", Reason: "is not valid JSON (inlineFormat is JSON)"}
+	}
+	probe := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: tmpl.Namespace, Name: "validate"}}
+	_, err := render(api, tmpl, probe, anyName)
+	return err
+}
+
+func render(api workspace.API, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateApply, vars lookup) (*workspace.Workspace, error) {
+	def := tmpl.Spec.Template
+
+	params, err := renderParameters(def.Spec.ForProvider, apply.Spec.Variables, vars)
+	if err != nil {
+		return nil, err
+	}
+	secretRef, err := connectionSecret(api, def.Spec.WriteConnectionSecretToRef, apply, vars)
+	if err != nil {
+		return nil, err
+	}
+	if api.Namespaced() && def.Spec.DeletionPolicy != "" {
+		return nil, &FieldError{Field: "spec.template.spec.deletionPolicy",
+			Reason: "is not supported by namespaced Workspaces (" + api.Group() + "); use managementPolicies"}
+	}
+	labels, err := renderStringMap(def.Metadata.Labels, "spec.template.metadata.labels", vars, true)
+	if err != nil {
+		return nil, err
+	}
+	annotations, err := renderStringMap(def.Metadata.Annotations, "spec.template.metadata.annotations", vars, false)
+	if err != nil {
+		return nil, err
+	}
+
+	w := &workspace.Workspace{
+		TypeMeta: metav1.TypeMeta{APIVersion: api.GroupVersionKind().GroupVersion().String(), Kind: workspace.Kind},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        WorkspaceName(api, apply.Namespace, apply.Name),
+			Labels:      ownerLabels(labels, apply),
+			Annotations: annotations,
+		},
+		Spec: workspace.Spec{
+			ForProvider:                params,
+			ProviderConfigRef:          def.Spec.ProviderConfigRef.DeepCopy(),
+			ManagementPolicies:         slices.Clone(def.Spec.ManagementPolicies),
+			WriteConnectionSecretToRef: secretRef,
+		},
+	}
+	if !api.Namespaced() {
+		w.Spec.DeletionPolicy = def.Spec.DeletionPolicy
+	} else {
+		w.Namespace = apply.Namespace
+	}
+	if w.Annotations == nil {
+		w.Annotations = map[string]string{}
+	}
+	w.Annotations[infrav1.WorkspaceTemplateApplyAnnotation] = apply.Namespace + "/" + apply.Name
+	return w, nil
+}
+
+// ownerLabels adds the labels that tie a Workspace to its WorkspaceTemplateApply and
+// Cluster to the template's labels.
+func ownerLabels(labels map[string]string, apply *infrav1.WorkspaceTemplateApply) map[string]string {
+	out := maps.Clone(labels)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[infrav1.WorkspaceTemplateApplyNamespaceLabel] = apply.Namespace
+	if len(validation.IsValidLabelValue(apply.Name)) == 0 {
+		out[infrav1.WorkspaceTemplateApplyNameLabel] = apply.Name
+	}
+	if cluster, ok := apply.Labels[clusterv1.ClusterNameLabel]; ok {
+		out[clusterv1.ClusterNameLabel] = cluster
+	}
+	return out
+}
+
+func renderParameters(in infrav1.WorkspaceParameters, applyVars map[string]string, vars lookup) (infrav1.WorkspaceParameters, error) {
+	out := *in.DeepCopy()
+
+	// Template vars first, in their order, with placeholders substituted; then the
+	// WorkspaceTemplateApply's variables, which win on a shared key, sorted by key.
+	merged := make([]infrav1.Var, 0, len(in.Vars)+len(applyVars))
+	for i, v := range in.Vars {
+		if _, overridden := applyVars[v.Key]; overridden {
+			continue
+		}
+		value, err := substitute(v.Value, fmt.Sprintf("spec.template.spec.forProvider.vars[%d].value", i), vars)
+		if err != nil {
+			return out, err
+		}
+		merged = append(merged, infrav1.Var{Key: v.Key, Value: value})
+	}
+	for _, k := range slices.Sorted(maps.Keys(applyVars)) {
+		merged = append(merged, infrav1.Var{Key: k, Value: applyVars[k]})
+	}
+	out.Vars = merged
+	if len(out.Vars) == 0 {
+		out.Vars = nil
+	}
+
+	if in.VarMap != nil && len(in.VarMap.Raw) > 0 {
+		var decoded any
+		if err := json.Unmarshal(in.VarMap.Raw, &decoded); err != nil {
+			return out, &FieldError{Field: "spec.template.spec.forProvider.varmap", Reason: "is not valid JSON"}
+		}
+		substituted, err := substituteAny(decoded, "spec.template.spec.forProvider.varmap", vars)
+		if err != nil {
+			return out, err
+		}
+		raw, err := json.Marshal(substituted)
+		if err != nil {
+			return out, fmt.Errorf("encoding varmap: %w", err)
+		}
+		out.VarMap = &apiextensionsv1.JSON{Raw: raw}
+	}
+
+	for i := range out.Env {
+		value, err := substitute(out.Env[i].Value, fmt.Sprintf("spec.template.spec.forProvider.env[%d].value", i), vars)
+		if err != nil {
+			return out, err
+		}
+		out.Env[i].Value = value
+	}
+	return out, nil
+}
+
+func connectionSecret(api workspace.API, fromTemplate *infrav1.SecretReference, apply *infrav1.WorkspaceTemplateApply, vars lookup) (*workspace.ConnectionSecretReference, error) {
+	ref, field := apply.Spec.WriteConnectionSecretToRef, "spec.writeConnectionSecretToRef"
+	if ref == nil {
+		ref, field = fromTemplate, "spec.template.spec.writeConnectionSecretToRef"
+	}
+	if ref == nil {
+		return nil, nil
+	}
+	name, err := substitute(ref.Name, field+".name", vars)
+	if err != nil {
+		return nil, err
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return nil, &FieldError{Field: field + ".name", Reason: "is not a valid Secret name after substitution: " + errs[0]}
+	}
+	namespace, err := substitute(ref.Namespace, field+".namespace", vars)
+	if err != nil {
+		return nil, err
+	}
+	if namespace == "" {
+		namespace = apply.Namespace
+	}
+	if api.Namespaced() {
+		if namespace != apply.Namespace {
+			return nil, &FieldError{Field: field + ".namespace",
+				Reason: "must be the WorkspaceTemplateApply's namespace: namespaced Workspaces write their connection secret next to themselves"}
+		}
+		return &workspace.ConnectionSecretReference{Name: name}, nil
+	}
+	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+		return nil, &FieldError{Field: field + ".namespace", Reason: "is not a valid namespace after substitution: " + errs[0]}
+	}
+	return &workspace.ConnectionSecretReference{Name: name, Namespace: namespace}, nil
+}
+
+func renderStringMap(in map[string]string, field string, vars lookup, labelValues bool) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		v, err := substitute(in[k], field+"["+k+"]", vars)
+		if err != nil {
+			return nil, err
+		}
+		if labelValues {
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return nil, &FieldError{Field: field + "[" + k + "]", Reason: "is not a valid label value after substitution: " + errs[0]}
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}

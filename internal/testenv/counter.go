@@ -1,0 +1,141 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// WriteCounter wraps a controller's client and counts every write it sends to the API
+// server, by verb and kind: the figure that says whether a controller is quiet at rest.
+type WriteCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// NewWriteCounter returns a counter and the client to give the controller.
+func NewWriteCounter(c client.WithWatch) (*WriteCounter, client.WithWatch) {
+	w := &WriteCounter{counts: map[string]int{}}
+	scheme := c.Scheme()
+	count := func(verb string, obj runtime.Object) {
+		kind := "unknown"
+		if gvk, err := apiutil.GVKForObject(obj, scheme); err == nil {
+			kind = gvk.Kind
+		}
+		w.mu.Lock()
+		w.counts[verb+" "+kind]++
+		w.mu.Unlock()
+	}
+	wrapped := interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			count("create", obj)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			count("update", obj)
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			count("patch", obj)
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			w.mu.Lock()
+			w.counts["apply"]++
+			w.mu.Unlock()
+			return c.Apply(ctx, obj, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			count("delete", obj)
+			return c.Delete(ctx, obj, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			count("update/"+sub, obj)
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			count("patch/"+sub, obj)
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	})
+	return w, wrapped
+}
+
+// Total is the number of writes counted since the last Reset.
+func (w *WriteCounter) Total() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, c := range w.counts {
+		n += c
+	}
+	return n
+}
+
+// Settle waits until no write has been counted for quiet (a reconcile that is still
+// finishing writes its last patch), bounded by WaitTimeout.
+func (w *WriteCounter) Settle(quiet time.Duration) {
+	last, since := w.Total(), time.Now()
+	for deadline := time.Now().Add(WaitTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n := w.Total(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+}
+
+// Reset forgets every count.
+func (w *WriteCounter) Reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.counts = map[string]int{}
+}
+
+// String lists the counts by verb and kind.
+func (w *WriteCounter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keys := make([]string, 0, len(w.counts))
+	for k := range w.counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, w.counts[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ReconcileTotal returns controller-runtime's count of reconciles of a controller in
+// this process, from its metrics registry.
+func ReconcileTotal(controller string) float64 {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		return -1
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == controller {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}

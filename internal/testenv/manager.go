@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// SetupFunc registers controllers with mgr; c is the client they must use: it reads from
+// the manager's cache, as in production, and counts every write.
+type SetupFunc func(ctx context.Context, mgr ctrl.Manager, c client.Client) error
+
+// StartManager runs controllers on the environment until the test ends and returns the
+// counter of their writes.
+func (e *Env) StartManager(t testing.TB, setup SetupFunc) *WriteCounter {
+	t.Helper()
+	counter, stop, err := e.RunManager(setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("manager stopped with an error: %v", err)
+		}
+	})
+	return counter
+}
+
+// RunManager starts a manager with the controllers setup registers; stop ends it.
+func (e *Env) RunManager(setup SetupFunc) (counter *WriteCounter, stop func() error, err error) {
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:                 e.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Tests start several managers in one process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating manager: %w", err)
+	}
+	c, err := client.NewWithWatch(e.Config, client.Options{
+		Scheme: e.Scheme,
+		Cache:  &client.CacheOptions{Reader: mgr.GetCache(), Unstructured: true},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating client: %w", err)
+	}
+	counter, counting := NewWriteCounter(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := setup(ctx, mgr, counting); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("setting up controllers: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	stop = func() error {
+		cancel()
+		return <-done
+	}
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		_ = stop()
+		return nil, nil, fmt.Errorf("manager cache did not sync")
+	}
+	return counter, stop, nil
+}

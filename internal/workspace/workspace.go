@@ -1,0 +1,134 @@
+package workspace
+
+import (
+	"encoding/json"
+	"fmt"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// Crossplane condition types a Workspace reports.
+const (
+	// ConditionReady is true when the last apply succeeded and the resource is available.
+	ConditionReady = "Ready"
+	// ConditionSynced is true when provider-terraform's last reconcile succeeded.
+	ConditionSynced = "Synced"
+)
+
+// Workspace is the part of a Workspace CAPT reads and writes.
+type Workspace struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   Spec   `json:"spec"`
+	Status Status `json:"status,omitempty"`
+}
+
+// Spec is the Workspace spec CAPT sets.
+type Spec struct {
+	ForProvider                infrav1.WorkspaceParameters      `json:"forProvider"`
+	ProviderConfigRef          *infrav1.ProviderConfigReference `json:"providerConfigRef,omitempty"`
+	DeletionPolicy             string                           `json:"deletionPolicy,omitempty"`
+	ManagementPolicies         []infrav1.ManagementAction       `json:"managementPolicies,omitempty"`
+	WriteConnectionSecretToRef *ConnectionSecretReference       `json:"writeConnectionSecretToRef,omitempty"`
+}
+
+// ConnectionSecretReference is where the Workspace writes its outputs. Namespaced
+// Workspaces write next to themselves and carry only the name.
+type ConnectionSecretReference struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Status is what provider-terraform reports.
+type Status struct {
+	AtProvider         Observation `json:"atProvider,omitempty"`
+	Conditions         []Condition `json:"conditions,omitempty"`
+	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
+}
+
+// Observation holds the module's non-sensitive outputs, as JSON values.
+type Observation struct {
+	Outputs  map[string]apiextensionsv1.JSON `json:"outputs,omitempty"`
+	Checksum string                          `json:"checksum,omitempty"`
+}
+
+// Condition is a Crossplane condition.
+type Condition struct {
+	Type               string                 `json:"type"`
+	Status             metav1.ConditionStatus `json:"status"`
+	Reason             string                 `json:"reason,omitempty"`
+	Message            string                 `json:"message,omitempty"`
+	LastTransitionTime metav1.Time            `json:"lastTransitionTime,omitempty"`
+	ObservedGeneration int64                  `json:"observedGeneration,omitempty"`
+}
+
+// FromUnstructured reads the typed view of a Workspace.
+func FromUnstructured(u *unstructured.Unstructured) (*Workspace, error) {
+	w := &Workspace{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, w); err != nil {
+		return nil, fmt.Errorf("reading Workspace %s: %w", u.GetName(), err)
+	}
+	return w, nil
+}
+
+// ToUnstructured returns the Workspace as an object the client can send.
+func (w *Workspace) ToUnstructured() (*unstructured.Unstructured, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(w)
+	if err != nil {
+		return nil, fmt.Errorf("encoding Workspace %s: %w", w.Name, err)
+	}
+	return &unstructured.Unstructured{Object: obj}, nil
+}
+
+// Condition returns the condition of the given type, or nil.
+func (w *Workspace) Condition(conditionType string) *Condition {
+	for i := range w.Status.Conditions {
+		if w.Status.Conditions[i].Type == conditionType {
+			return &w.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// IsTrue reports whether the condition is present and True.
+func (w *Workspace) IsTrue(conditionType string) bool {
+	c := w.Condition(conditionType)
+	return c != nil && c.Status == metav1.ConditionTrue
+}
+
+// IsFalse reports whether the condition is present and False.
+func (w *Workspace) IsFalse(conditionType string) bool {
+	c := w.Condition(conditionType)
+	return c != nil && c.Status == metav1.ConditionFalse
+}
+
+// ObservedCurrentSpec reports whether provider-terraform has acted on the current
+// generation. Providers that do not report a generation are taken at their word.
+func (w *Workspace) ObservedCurrentSpec() bool {
+	observed := w.Status.ObservedGeneration
+	if c := w.Condition(ConditionReady); c != nil && c.ObservedGeneration > observed {
+		observed = c.ObservedGeneration
+	}
+	return observed == 0 || observed >= w.Generation
+}
+
+// IsReady reports whether the Workspace applied its current spec: Ready is True, the
+// last reconcile did not fail and the current generation has been observed.
+func (w *Workspace) IsReady() bool {
+	return w.DeletionTimestamp == nil && w.IsTrue(ConditionReady) && !w.IsFalse(ConditionSynced) && w.ObservedCurrentSpec()
+}
+
+// Output returns a non-sensitive output's JSON value from the status.
+func (w *Workspace) Output(name string) (json.RawMessage, bool) {
+	v, ok := w.Status.AtProvider.Outputs[name]
+	if !ok || len(v.Raw) == 0 {
+		return nil, false
+	}
+	return v.Raw, true
+}
