@@ -1,8 +1,8 @@
 // Package render turns a WorkspaceTemplate and a WorkspaceTemplateApply's variables into
 // the Workspace CAPT applies. Everything here is a pure function.
 //
-// Variables reach Terraform as data: every WorkspaceTemplateApply variable becomes a
-// Workspace `vars` entry. `${NAME}` placeholders are substituted only inside string
+// Variables reach Terraform as data: every WorkspaceTemplateApply variable becomes an
+// entry of the Workspace's `varmap`, which provider-terraform writes to a variables file. `${NAME}` placeholders are substituted only inside string
 // values of the rendered object (var values, varmap strings, env values, the connection
 // secret reference, label and annotation values), never into the module's text, where
 // `${...}` belongs to Terraform. `$${` stands for a literal `${`. A placeholder that names

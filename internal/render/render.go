@@ -129,9 +129,9 @@ func ownerLabels(labels map[string]string, apply *infrav1.WorkspaceTemplateApply
 func renderParameters(in infrav1.WorkspaceParameters, applyVars map[string]string, vars lookup) (infrav1.WorkspaceParameters, error) {
 	out := *in.DeepCopy()
 
-	// Template vars first, in their order, with placeholders substituted; then the
-	// WorkspaceTemplateApply's variables, which win on a shared key, sorted by key.
-	merged := make([]infrav1.Var, 0, len(in.Vars)+len(applyVars))
+	// Template vars, in their order, with placeholders substituted; a
+	// WorkspaceTemplateApply variable of the same name replaces one.
+	out.Vars = nil
 	for i, v := range in.Vars {
 		if _, overridden := applyVars[v.Key]; overridden {
 			continue
@@ -140,16 +140,14 @@ func renderParameters(in infrav1.WorkspaceParameters, applyVars map[string]strin
 		if err != nil {
 			return out, err
 		}
-		merged = append(merged, infrav1.Var{Key: v.Key, Value: value})
-	}
-	for _, k := range slices.Sorted(maps.Keys(applyVars)) {
-		merged = append(merged, infrav1.Var{Key: k, Value: applyVars[k]})
-	}
-	out.Vars = merged
-	if len(out.Vars) == 0 {
-		out.Vars = nil
+		out.Vars = append(out.Vars, infrav1.Var{Key: v.Key, Value: value})
 	}
 
+	// The template's varmap, substituted, with the WorkspaceTemplateApply's variables on
+	// top. provider-terraform passes the varmap as a variables file, where a variable the
+	// module does not declare is a warning, not an error (as a -var flag would be): a
+	// template declares only the variables it uses.
+	varmap := map[string]any{}
 	if in.VarMap != nil && len(in.VarMap.Raw) > 0 {
 		var decoded any
 		if err := json.Unmarshal(in.VarMap.Raw, &decoded); err != nil {
@@ -159,7 +157,18 @@ func renderParameters(in infrav1.WorkspaceParameters, applyVars map[string]strin
 		if err != nil {
 			return out, err
 		}
-		raw, err := json.Marshal(substituted)
+		object, ok := substituted.(map[string]any)
+		if !ok {
+			return out, &FieldError{Field: "spec.template.spec.forProvider.varmap", Reason: "must be a JSON object of variables"}
+		}
+		varmap = object
+	}
+	for k, v := range applyVars {
+		varmap[k] = v
+	}
+	out.VarMap = nil
+	if len(varmap) > 0 {
+		raw, err := json.Marshal(varmap)
 		if err != nil {
 			return out, fmt.Errorf("encoding varmap: %w", err)
 		}

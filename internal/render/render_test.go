@@ -83,15 +83,13 @@ func TestVariablesReachTerraformAsData(t *testing.T) {
 	wantVars := []infrav1.Var{
 		{Key: "name", Value: "demo-vpc"},
 		{Key: "literal", Value: "${not_a_placeholder}"},
-		{Key: "cluster_name", Value: "demo"},
-		{Key: "quote", Value: `a"b` + "\n}"},
-		{Key: "region", Value: "ap-northeast-1"},
 	}
 	if got, _ := json.Marshal(w.Spec.ForProvider.Vars); string(got) != mustJSON(t, wantVars) {
 		t.Errorf("vars = %s\nwant   %s", got, mustJSON(t, wantVars))
 	}
-	if got := string(w.Spec.ForProvider.VarMap.Raw); got != `{"azs":["a","b"],"n":3,"tags":{"cluster":"demo"}}` {
-		t.Errorf("varmap = %s", got)
+	wantVarMap := `{"azs":["a","b"],"cluster_name":"demo","n":3,"quote":"a\"b\n}","region":"ap-northeast-1","tags":{"cluster":"demo"}}`
+	if got := string(w.Spec.ForProvider.VarMap.Raw); got != wantVarMap {
+		t.Errorf("varmap = %s\nwant     %s", got, wantVarMap)
 	}
 	if w.Spec.ForProvider.Env[0].Value != "demo" {
 		t.Errorf("env = %+v", w.Spec.ForProvider.Env)
@@ -137,6 +135,9 @@ func TestRenderErrorsNameTheFieldNotTheValue(t *testing.T) {
 		{name: "label invalid after substitution", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
 			d.Metadata.Labels = map[string]string{"x": "${who}"}
 		}, vars: map[string]string{"who": "s3cr3t value"}, wantErr: "spec.template.metadata.labels[x] is not a valid label value"},
+		{name: "varmap not an object", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(`["a"]`)}
+		}, wantErr: "spec.template.spec.forProvider.varmap must be a JSON object"},
 		{name: "deletion policy on namespaced Workspaces", api: workspace.GroupTerraformNamespaced, mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
 			d.Spec.DeletionPolicy = "Orphan"
 		}, wantErr: "spec.template.spec.deletionPolicy is not supported by namespaced Workspaces"},

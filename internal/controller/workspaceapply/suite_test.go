@@ -2,6 +2,7 @@ package workspaceapply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -202,10 +203,19 @@ func reasonFor(s metav1.ConditionStatus, ok, bad string) string {
 	return bad
 }
 
+// varValue returns a variable the Workspace passes to Terraform, from vars or varmap.
 func varValue(w *workspace.Workspace, key string) string {
 	for _, v := range w.Spec.ForProvider.Vars {
 		if v.Key == key {
 			return v.Value
+		}
+	}
+	if w.Spec.ForProvider.VarMap != nil {
+		var m map[string]any
+		if json.Unmarshal(w.Spec.ForProvider.VarMap.Raw, &m) == nil {
+			if v, ok := m[key].(string); ok {
+				return v
+			}
 		}
 	}
 	return "<unset>"
