@@ -33,6 +33,10 @@ test-tools: ## build kube-apiserver and etcd into bin/ if missing
 bench-wta: test-tools ## WorkspaceTemplateApply figures: writes at rest and Ready delay for 100 applies (5 minutes)
 	go run ./bench/wta -n 100 -rest 5m
 
+.PHONY: bench-controlplane
+bench-controlplane: test-tools ## CAPTControlPlane figures: endpoint delay and cost at rest for 50 clusters (5 minutes)
+	go run ./bench/controlplane -n 50 -rest 5m
+
 .PHONY: build
 build: ## build bin/capt
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/capt ./cmd/capt

@@ -11,25 +11,18 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/spf13/pflag"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/manager"
+	"github.com/capt-dev/capt/bench/internal/benchkit"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/testenv"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -39,7 +32,6 @@ func main() {
 	n := flag.Int("n", 100, "number of WorkspaceTemplateApplies")
 	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are Ready")
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	if err := run(*n, *rest); err != nil {
 		fmt.Fprintln(os.Stderr, "wta bench:", err)
 		os.Exit(1)
@@ -56,31 +48,11 @@ func run(n int, atRest time.Duration) error {
 	defer func() { _ = env.Stop() }()
 
 	// CAPT's manager as in production (default flags), its client counting writes.
-	opts := manager.NewOptions()
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	if err := fs.Parse([]string{"--health-addr=0", "--diagnostics-address=0"}); err != nil {
-		return err
-	}
-	var writes *testenv.WriteCounter
-	mgr, err := manager.New(env.Config, opts, func(o *ctrl.Options) {
-		o.NewClient = func(cfg *rest.Config, co client.Options) (client.Client, error) {
-			c, err := client.NewWithWatch(cfg, co)
-			if err != nil {
-				return nil, err
-			}
-			counter, wrapped := testenv.NewWriteCounter(c)
-			writes = counter
-			return wrapped, nil
-		}
-	})
+	m, err := benchkit.StartManager(ctx, env)
 	if err != nil {
 		return err
 	}
-	if err := manager.SetupControllers(ctx, mgr, opts); err != nil {
-		return err
-	}
-	go func() { _ = mgr.Start(ctx) }()
+	writes := m.Writes
 
 	obs, err := newObserver(ctx, env)
 	if err != nil {
@@ -179,7 +151,7 @@ func setReady(ctx context.Context, c client.Client, api workspace.API, name stri
 }
 
 func waitFor(ctx context.Context, cond func() (bool, error)) error {
-	return wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Minute, true, func(context.Context) (bool, error) { return cond() })
+	return benchkit.WaitFor(ctx, cond)
 }
 
 // observer watches applies and notes when each first reports Ready and applied.
@@ -245,19 +217,7 @@ func (o *observer) done() int {
 func (o *observer) delays() []time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make([]time.Duration, 0, len(o.delay))
-	for _, d := range o.delay {
-		out = append(out, d)
-	}
-	slices.Sort(out)
-	return out
+	return benchkit.Sorted(o.delay)
 }
 
-func percentile(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	i = min(max(i-1, 0), len(sorted)-1)
-	return sorted[i].Round(time.Millisecond)
-}
+func percentile(sorted []time.Duration, p int) time.Duration { return benchkit.Percentile(sorted, p) }

@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
+	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -27,6 +28,12 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
+	}
+	if err := (&controlplane.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
+		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
+	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
+		return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -238,4 +239,18 @@ func renderStringMap(in map[string]string, field string, vars lookup, labelValue
 		out[k] = v
 	}
 	return out, nil
+}
+
+// ChildName is the name of an object CAPT creates for parent, such as
+// "<controlplane>-controlplane"; a parent name too long for the suffix is shortened and
+// made unique with a hash.
+func ChildName(parent, suffix string) string {
+	name := parent + "-" + suffix
+	if len(name) <= validation.DNS1123SubdomainMaxLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(parent))
+	hash := hex.EncodeToString(sum[:])[:8]
+	keep := validation.DNS1123SubdomainMaxLength - len(suffix) - len(hash) - 2
+	return strings.TrimRight(parent[:keep], "-.") + "-" + hash + "-" + suffix
 }

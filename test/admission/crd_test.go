@@ -58,7 +58,7 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, cp) })
 	cp.Status = controlplanev1.CAPTControlPlaneStatus{
 		Version: "v1.31.2",
-		Phase:   infrav1.PhaseProvisioned,
+		Phase:   controlplanev1.PhaseReady,
 		Initialization: controlplanev1.CAPTControlPlaneInitializationStatus{
 			ControlPlaneInitialized: ptr.To(true),
 		},
@@ -83,7 +83,7 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 		t.Fatalf("columns = %v, want %v", names, wantNames)
 	}
 	row := table.Rows[0].Cells
-	want := []any{"printed", "demo", "True", "Provisioned", "v1.31.2", "demo.example.com"}
+	want := []any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com"}
 	for i, w := range want {
 		if row[i] != w {
 			t.Errorf("column %s = %v, want %v", names[i], row[i], w)

@@ -124,8 +124,8 @@ type CAPTControlPlaneStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	WorkspaceTemplateApplyName string `json:"workspaceTemplateApplyName,omitempty"`
 
-	// Phase summarises the conditions for people: Pending, Provisioning, Provisioned,
-	// Failed, Deleting. Programs read the conditions.
+	// Phase summarises the conditions for people: Creating, Ready, Updating, Failed,
+	// Deleting. Programs read the conditions.
 	// +optional
 	Phase string `json:"phase,omitempty"`
 

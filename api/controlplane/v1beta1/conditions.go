@@ -50,6 +50,27 @@ const (
 	// and is left alone.
 	SecretOwnedByOtherReason = "SecretOwnedByOther"
 
+	// CAOutputMissingReason: the Workspace is Ready but has neither a CA output nor a
+	// kubeconfig output.
+	CAOutputMissingReason = "CAOutputMissing"
+
+	// CAInvalidReason: the CA output is not a PEM certificate (or its base64).
+	CAInvalidReason = "CAInvalid"
+
+	// KubeconfigInvalidReason: the kubeconfig output does not load.
+	KubeconfigInvalidReason = "KubeconfigInvalid"
+
+	// WorkspaceUpdatingReason: the Workspace applies a change (such as a version upgrade);
+	// the control plane stays available meanwhile.
+	WorkspaceUpdatingReason = "WorkspaceUpdating"
+
+	// SettingEndpointReason: the endpoint was read and is being written; the condition
+	// turns true once spec.controlPlaneEndpoint holds it, so Ready never precedes it.
+	SettingEndpointReason = "SettingEndpoint"
+
+	// AvailableReason: the control plane serves: endpoint and secrets are in place.
+	AvailableReason = "Available"
+
 	// ClearingEndpointReason: deletion is clearing the endpoint (CAPTEP-0041 step 1).
 	ClearingEndpointReason = "ClearingEndpoint"
 
@@ -60,3 +81,24 @@ const (
 
 // CAPTControlPlaneFinalizer holds a CAPTControlPlane until its Workspace is really gone.
 const CAPTControlPlaneFinalizer = "captcontrolplane.controlplane.cluster.x-k8s.io"
+
+// Phases shown in status.phase (the proposals' column): a summary for people.
+const (
+	PhaseCreating = "Creating"
+	PhaseReady    = "Ready"
+	PhaseUpdating = "Updating"
+	PhaseFailed   = "Failed"
+	PhaseDeleting = "Deleting"
+)
+
+// Outputs CAPT reads from the control plane Workspace, in order of preference.
+var (
+	// EndpointOutputs hold the API server address (https://host[:port] or host[:port]).
+	EndpointOutputs = []string{"cluster_endpoint", "endpoint"}
+	// CAOutputs hold the cluster CA certificate, PEM or base64-encoded PEM.
+	CAOutputs = []string{"cluster_certificate_authority_data", "certificate_authority_data", "cluster_ca_certificate", "ca_certificate"}
+	// KubeconfigOutputs hold a complete kubeconfig, used as is when present.
+	KubeconfigOutputs = []string{"kubeconfig"}
+	// ClusterNameOutputs hold the EKS cluster name for `aws eks get-token`.
+	ClusterNameOutputs = []string{"cluster_name"}
+)

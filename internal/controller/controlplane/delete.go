@@ -1,0 +1,146 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/kubeconfig"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// reconcileDelete runs CAPTEP-0041's order: clear the endpoint, delete the
+// WorkspaceTemplateApplies, wait until their Workspaces are gone, then delete the
+// secrets and remove the finalizer. Each step is idempotent, so a restart resumes where
+// it stopped; each wait ends with a watch event, so waiting logs no error and backs off
+// nowhere.
+func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster) error {
+	log := ctrl.LoggerFrom(ctx)
+
+	// 1. The endpoint, on the Cluster (skipped when the Cluster is gone) and here.
+	cleared, err := r.clearClusterEndpoint(ctx, cluster)
+	if err != nil {
+		return err
+	}
+	if cleared || !cp.Spec.ControlPlaneEndpoint.IsZero() {
+		r.Recorder.Eventf(cp, nil, "Normal", "EndpointCleared", "Delete", "Cleared the control plane endpoint")
+		log.Info("Cleared the control plane endpoint")
+	}
+	cp.Spec.ControlPlaneEndpoint = infrav1.APIEndpoint{}
+	cp.Status.Initialization.ControlPlaneInitialized = nil
+	cp.Status.Initialized = false
+
+	// 2. The WorkspaceTemplateApplies; each keeps its finalizer until its Workspace is gone.
+	applies, err := r.ownedApplies(ctx, cp)
+	if err != nil {
+		return err
+	}
+	for i := range applies {
+		a := &applies[i]
+		if !a.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Client.Delete(ctx, a); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
+		}
+		r.Recorder.Eventf(cp, a, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s", a.Name)
+		log.Info("Deleting WorkspaceTemplateApply", "workspaceTemplateApply", a.Name)
+	}
+	if len(applies) > 0 {
+		a := applies[0]
+		setDeletingStatus(cp, controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
+			"Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
+			a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)))
+		return nil
+	}
+
+	// 3. The Workspace itself: really gone, not only its WorkspaceTemplateApply.
+	wsName := render.WorkspaceName(r.API, cp.Namespace, applyName(cp))
+	if exists, err := r.workspaceExists(ctx, cp.Namespace, wsName); err != nil || exists {
+		setDeletingStatus(cp, infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed", wsName))
+		return err
+	}
+
+	// 4. The secrets: ours, and the Workspace's connection secret, which no garbage
+	// collector may be there to remove.
+	clusterName := cp.Labels[clusterv1.ClusterNameLabel]
+	if cluster != nil {
+		clusterName = cluster.Name
+	}
+	if clusterName != "" {
+		for _, name := range []string{kubeconfig.SecretName(clusterName), kubeconfig.CASecretName(clusterName)} {
+			if err := r.deleteSecret(ctx, cp.Namespace, name, func(s *corev1.Secret) bool { return metav1.IsControlledBy(s, cp) }); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.deleteSecret(ctx, cp.Namespace, outputsSecretName(cp), ownedByWorkspace); err != nil {
+		return err
+	}
+
+	// 5. Done.
+	r.Recorder.Eventf(cp, nil, "Normal", "Deleted", "Delete", "Workspace %s is gone; removing the finalizer", wsName)
+	log.Info("Control plane deleted", "workspace", wsName)
+	controllerutil.RemoveFinalizer(cp, controlplanev1.CAPTControlPlaneFinalizer)
+	return nil
+}
+
+// ownedApplies lists the WorkspaceTemplateApplies this control plane controls.
+func (r *Reconciler) ownedApplies(ctx context.Context, cp *controlplanev1.CAPTControlPlane) ([]infrav1.WorkspaceTemplateApply, error) {
+	list := &infrav1.WorkspaceTemplateApplyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(cp.Namespace), client.MatchingFields{applyOwnerIndex: cp.Name}); err != nil {
+		return nil, fmt.Errorf("listing WorkspaceTemplateApplies: %w", err)
+	}
+	return list.Items, nil
+}
+
+func (r *Reconciler) workspaceExists(ctx context.Context, namespace, name string) (bool, error) {
+	u := r.API.NewObject()
+	key := client.ObjectKey{Name: name}
+	if r.API.Namespaced() {
+		key.Namespace = namespace
+	}
+	err := r.Client.Get(ctx, key, u)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("getting Workspace %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// deleteSecret deletes a secret when owned says it may.
+func (r *Reconciler) deleteSecret(ctx context.Context, namespace, name string, owned func(*corev1.Secret) bool) error {
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !owned(s) {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting Secret %s: %w", name, err)
+	}
+	return nil
+}
+
+// ownedByWorkspace says a connection secret was written by a Workspace.
+func ownedByWorkspace(s *corev1.Secret) bool {
+	for _, ref := range s.OwnerReferences {
+		if ref.Kind == workspace.Kind {
+			return true
+		}
+	}
+	return false
+}

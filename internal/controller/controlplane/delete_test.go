@@ -1,0 +1,263 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/testenv"
+)
+
+const providerFinalizer = "finalizer.managedresource.crossplane.io"
+
+// readyCluster creates a Cluster whose control plane is Ready, with provider-terraform's
+// finalizer on the Workspace.
+func readyCluster(t *testing.T, ns, name string) (*clusterv1.Cluster, *controlplanev1.CAPTControlPlane) {
+	t.Helper()
+	cluster, cp := newCluster(t, ns, name)
+	waitWorkspace(t, cp)
+	setWorkspaceFinalizers(t, cp, []string{providerFinalizer})
+	goodProvider(t).apply(t, cp)
+	waitReady(t, cp, name+" Ready")
+	return cluster, cp
+}
+
+// timeline notes when each deletion step is first seen.
+type timeline struct {
+	mu    sync.Mutex
+	first map[string]time.Time
+}
+
+func (tl *timeline) see(step string, at time.Time) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if _, ok := tl.first[step]; !ok {
+		tl.first[step] = at
+	}
+}
+
+// watchDeletion samples the objects until the control plane is gone and returns when
+// each step was first seen.
+func watchDeletion(cluster *clusterv1.Cluster, cp *controlplanev1.CAPTControlPlane, stop <-chan struct{}) *timeline {
+	tl := &timeline{first: map[string]time.Time{}}
+	go func() {
+		ctx := context.Background()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			// One time per sample: steps seen in the same sample happened together.
+			now := time.Now()
+			c := &clusterv1.Cluster{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cluster), c); err == nil && c.Spec.ControlPlaneEndpoint.IsZero() {
+				tl.see("endpoint cleared", now)
+			}
+			a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: cp.Namespace, Name: applyName(cp)}}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(a), a); err == nil && a.DeletionTimestamp != nil {
+				tl.see("apply deleting", now)
+			} else if gone(a) == nil {
+				tl.see("apply gone", now)
+			}
+			if u := api.NewObject(); env.Client.Get(ctx, client.ObjectKey{Name: workspaceName(cp)}, u) != nil {
+				tl.see("workspace gone", now)
+			}
+			if gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) == nil {
+				tl.see("control plane gone", now)
+			}
+		}
+	}()
+	return tl
+}
+
+// TestDeletionOrder deletes a Ready control plane whose Workspace takes 10 s to destroy:
+// endpoint first, then the WorkspaceTemplateApply, then the Workspace, and only then the
+// control plane; the Deleting condition names what is left; nothing is leaked.
+func TestDeletionOrder(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	cluster, cp := readyCluster(t, ns, "ordered")
+
+	stop := make(chan struct{})
+	defer close(stop)
+	tl := watchDeletion(cluster, cp, stop)
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	waitCP(t, cp, "waiting for the Workspace", func(c *controlplanev1.CAPTControlPlane) error {
+		if err := condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason)(c); err != nil {
+			return err
+		}
+		if c.Status.Phase != controlplanev1.PhaseDeleting || c.Status.Ready || !c.Spec.ControlPlaneEndpoint.IsZero() {
+			return fmt.Errorf("phase %s, ready %v, endpoint %+v", c.Status.Phase, c.Status.Ready, c.Spec.ControlPlaneEndpoint)
+		}
+		return contains(cond(c, infrav1.DeletingCondition).Message, workspaceName(cp))
+	})
+	time.Sleep(10 * time.Second) // terraform destroy
+	if gone(getCP(t, cp)) == nil {
+		t.Fatal("control plane gone while its Workspace still exists")
+	}
+	setWorkspaceFinalizers(t, cp, nil)
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	time.Sleep(100 * time.Millisecond)
+
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	order := []string{"endpoint cleared", "apply deleting", "workspace gone", "apply gone", "control plane gone"}
+	for i := 1; i < len(order); i++ {
+		a, b := tl.first[order[i-1]], tl.first[order[i]]
+		if a.IsZero() || b.IsZero() || b.Before(a) {
+			t.Errorf("%s at %v, %s at %v: want this order", order[i-1], a, order[i], b)
+		}
+	}
+	assertNothingLeft(t, ns, "ordered")
+}
+
+// assertNothingLeft checks that no WorkspaceTemplateApply, Workspace or secret of the
+// cluster is left.
+func assertNothingLeft(t *testing.T, ns, cluster string) {
+	t.Helper()
+	ctx := context.Background()
+	applies := &infrav1.WorkspaceTemplateApplyList{}
+	if err := env.Client.List(ctx, applies, client.InNamespace(ns)); err != nil || len(applies.Items) != 0 {
+		t.Errorf("WorkspaceTemplateApplies left: %d (%v)", len(applies.Items), err)
+	}
+	secrets := &corev1.SecretList{}
+	if err := env.Client.List(ctx, secrets, client.InNamespace(ns)); err != nil || len(secrets.Items) != 0 {
+		names := make([]string, 0, len(secrets.Items))
+		for _, s := range secrets.Items {
+			names = append(names, s.Name)
+		}
+		t.Errorf("secrets left: %v (%v)", names, err)
+	}
+	ws := api.NewList()
+	if err := env.Client.List(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws.Items {
+		if w.GetLabels()[clusterv1.ClusterNameLabel] == cluster && w.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation] != "" &&
+			w.GetLabels()[infrav1.WorkspaceTemplateApplyNamespaceLabel] == ns {
+			t.Errorf("Workspace left: %s", w.GetName())
+		}
+	}
+}
+
+// TestDeletionAfterTheClusterIsGone deletes the Cluster first: the control plane skips
+// the endpoint step quietly and still deletes everything else.
+func TestDeletionAfterTheClusterIsGone(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	cluster, cp := readyCluster(t, ns, "orphaned")
+	setWorkspaceFinalizers(t, cp, nil)
+	if err := env.Client.Delete(ctx, cluster); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "Cluster gone", func() error { return gone(&clusterv1.Cluster{ObjectMeta: cluster.ObjectMeta}) })
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	assertNothingLeft(t, ns, "orphaned")
+}
+
+// TestRestartMidDeletion stops the manager while the Workspace is being destroyed and
+// starts a new one: it resumes and finishes, deleting nothing twice.
+func TestRestartMidDeletion(t *testing.T) {
+	ctx := context.Background()
+	_, stop := startControllersStoppable(t)
+	ns := newNamespace(t)
+	_, cp := readyCluster(t, ns, "restarted")
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	waitCP(t, cp, "waiting for the Workspace", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	setWorkspaceFinalizers(t, cp, nil)
+	writes := startControllers(t)
+	testenv.Eventually(t, "control plane gone after restart", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	assertNothingLeft(t, ns, "restarted")
+	if s := writes.String(); contains(s, "delete WorkspaceTemplateApply") == nil {
+		t.Errorf("the restarted manager deleted the WorkspaceTemplateApply again: %s", s)
+	}
+}
+
+// TestPause checks that a paused Cluster stops all work but the Paused condition.
+func TestPause(t *testing.T) {
+	ctx := context.Background()
+	writes := startControllers(t)
+	ns := newNamespace(t)
+	cluster := &clusterv1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "paused"},
+		Spec: clusterv1.ClusterSpec{Paused: ptr.To(true), ControlPlaneRef: clusterv1.ContractVersionedObjectReference{
+			APIGroup: controlplanev1.GroupVersion.Group, Kind: "CAPTControlPlane", Name: "paused-cp"}},
+	}
+	create(t, cluster)
+	writes.Settle(time.Second)
+	cp := &controlplanev1.CAPTControlPlane{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "paused-cp", Labels: map[string]string{clusterv1.ClusterNameLabel: "paused"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster", Name: "paused", UID: cluster.UID}}},
+		Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2", WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}},
+	}
+	writes.Reset()
+	create(t, cp)
+	got := waitCP(t, cp, "paused", condIs(infrav1.PausedCondition, metav1.ConditionTrue, clusterv1.PausedReason))
+	writes.Settle(time.Second)
+	if len(got.Finalizers) != 0 || writes.Total() != 1 {
+		t.Errorf("paused control plane: finalizers %v, writes %s; want only the Paused condition", got.Finalizers, writes)
+	}
+	if err := gone(&infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: applyName(cp)}}); err != nil {
+		t.Error("WorkspaceTemplateApply created while paused")
+	}
+	testenv.Eventually(t, "unpause", func() error {
+		c := getCluster(t, cluster)
+		c.Spec.Paused = ptr.To(false)
+		return env.Client.Update(ctx, c)
+	})
+	waitCP(t, cp, "unpaused", condIs(infrav1.PausedCondition, metav1.ConditionFalse, clusterv1.NotPausedReason))
+	waitWorkspace(t, cp)
+}
+
+// TestTwentyClustersAtOnce creates 20 clusters, brings them Ready, deletes them all at
+// once and checks that nothing is left.
+func TestTwentyClustersAtOnce(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	cps := make([]*controlplanev1.CAPTControlPlane, 0, 20)
+	for i := range 20 {
+		_, cp := newCluster(t, ns, fmt.Sprintf("c%02d", i))
+		cps = append(cps, cp)
+	}
+	for _, cp := range cps {
+		goodProvider(t).apply(t, cp)
+	}
+	for _, cp := range cps {
+		waitReady(t, cp, cp.Name+" Ready")
+	}
+	for _, cp := range cps {
+		if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cp := range cps {
+		testenv.Eventually(t, cp.Name+" gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	}
+	for i := range 20 {
+		assertNothingLeft(t, ns, fmt.Sprintf("c%02d", i))
+	}
+}

@@ -1,0 +1,147 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/testenv"
+)
+
+// TestEndpointErrorsAreConditionsThatClear walks a control plane through a missing
+// output and a bad URL, then a good one: each error is a condition with a precise reason,
+// never Ready, never initialized, and it clears on the next event.
+func TestEndpointErrorsAreConditionsThatClear(t *testing.T) {
+	startControllers(t)
+	ns := newNamespace(t)
+	cluster, cp := newCluster(t, ns, "flaky")
+
+	p := goodProvider(t)
+	p.endpoint = ""
+	p.apply(t, cp)
+	checkFailed(t, waitEndpointError(t, cp, controlplanev1.EndpointOutputMissingReason, "cluster_endpoint"))
+
+	p.endpoint = "http://plain.example.com"
+	p.apply(t, cp)
+	checkFailed(t, waitEndpointError(t, cp, controlplanev1.EndpointInvalidReason, `scheme "http"`))
+
+	p.endpoint = "https://user:pw@api.example.com"
+	p.apply(t, cp)
+	got := checkFailed(t, waitEndpointError(t, cp, controlplanev1.EndpointInvalidReason, "user info"))
+	if err := contains(cond(got, controlplanev1.EndpointReadyCondition).Message, "pw@"); err == nil {
+		t.Error("condition repeats the endpoint's user info")
+	}
+
+	p.endpoint = "https://[2001:db8::1]:6443/"
+	p.apply(t, cp)
+	got = waitReady(t, cp, "recovered")
+	if got.Spec.ControlPlaneEndpoint != (infrav1.APIEndpoint{Host: "2001:db8::1", Port: 6443}) || got.Status.Phase != controlplanev1.PhaseReady {
+		t.Errorf("endpoint %+v, phase %s", got.Spec.ControlPlaneEndpoint, got.Status.Phase)
+	}
+	if ep := getCluster(t, cluster).Spec.ControlPlaneEndpoint; ep.Host != "2001:db8::1" || ep.Port != 6443 {
+		t.Errorf("Cluster endpoint %+v", ep)
+	}
+	for _, c := range got.Status.Conditions {
+		if c.Status == metav1.ConditionFalse && c.Type != infrav1.DeletingCondition && c.Type != infrav1.PausedCondition {
+			t.Errorf("condition %s still false after recovery: %s", c.Type, c.Reason)
+		}
+	}
+}
+
+// waitEndpointError waits for EndpointReady to be false with reason and a message
+// containing messageHas.
+func waitEndpointError(t *testing.T, cp *controlplanev1.CAPTControlPlane, reason, messageHas string) *controlplanev1.CAPTControlPlane {
+	t.Helper()
+	return waitCP(t, cp, reason+" "+messageHas, func(c *controlplanev1.CAPTControlPlane) error {
+		if err := condIs(controlplanev1.EndpointReadyCondition, metav1.ConditionFalse, reason)(c); err != nil {
+			return err
+		}
+		if c.Status.Phase != controlplanev1.PhaseFailed {
+			// The patch helper writes conditions and the rest of the status in two calls.
+			return fmt.Errorf("phase %s", c.Status.Phase)
+		}
+		return contains(cond(c, controlplanev1.EndpointReadyCondition).Message, messageHas)
+	})
+}
+
+func checkFailed(t *testing.T, cp *controlplanev1.CAPTControlPlane) *controlplanev1.CAPTControlPlane {
+	t.Helper()
+	ready := cond(cp, infrav1.ReadyCondition)
+	if ready.Status == metav1.ConditionTrue || cp.Status.Ready || ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false) || cp.Status.Phase != controlplanev1.PhaseFailed {
+		t.Errorf("with an endpoint error: ready %v, status.ready %v, initialized %v, phase %s", ready, cp.Status.Ready, cp.Status.Initialization.ControlPlaneInitialized, cp.Status.Phase)
+	}
+	return cp
+}
+
+// TestClusterRefusingTheEndpoint has an admission policy refuse the Cluster patch: the
+// control plane says so with EndpointUpdateFailed, retries after the error interval, and
+// clears the error once the policy is gone.
+func TestClusterRefusingTheEndpoint(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "freeze-endpoint-" + ns},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"cluster.x-k8s.io"}, APIVersions: []string{"*"}, Resources: []string{"clusters"}},
+				}}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: "object.metadata.namespace != '" + ns + "' || !has(object.spec.controlPlaneEndpoint) || !has(object.spec.controlPlaneEndpoint.host)",
+				Message:    "endpoint changes are frozen",
+			}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}
+	create(t, policy, binding)
+	// Policies take effect asynchronously: wait until one refuses a probe Cluster.
+	probe, _ := newCluster(t, ns, "probe")
+	testenv.Eventually(t, "policy in force", func() error {
+		c := &clusterv1.Cluster{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(probe), c); err != nil {
+			return err
+		}
+		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: "probe.example.com", Port: 443}
+		if err := env.Client.Update(ctx, c); err == nil {
+			return fmt.Errorf("policy not in force yet")
+		}
+		return nil
+	})
+	_, cp := newCluster(t, ns, "frozen")
+	goodProvider(t).apply(t, cp)
+	got := waitCP(t, cp, "refused", condIs(controlplanev1.EndpointReadyCondition, metav1.ConditionFalse, controlplanev1.EndpointUpdateFailedReason))
+	if err := contains(cond(got, controlplanev1.EndpointReadyCondition).Message, "endpoint changes are frozen"); err != nil {
+		t.Error(err)
+	}
+	if got.Status.Ready || cond(got, infrav1.ReadyCondition).Status == metav1.ConditionTrue {
+		t.Error("Ready while the Cluster refuses the endpoint")
+	}
+	if err := env.Client.Delete(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, cp, "recovered")
+}
+
+func contains(s, sub string) error {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q does not contain %q", s, sub)
+}

@@ -1,0 +1,110 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// reconcileNormal waits for the infrastructure, keeps the WorkspaceTemplateApply in
+// sync, and once the Workspace has outputs takes the endpoint and the secrets from
+// them. Every wait ends with a watch event; the one exception, a Cluster that refuses
+// the endpoint, is retried after the error interval.
+func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster) (ctrl.Result, error) {
+	obs := observation{}
+	defer func() { setStatus(cp, obs) }()
+
+	infra, waiting, err := r.readInfrastructure(ctx, cluster)
+	if err != nil || waiting != "" {
+		obs.waitingForInfra = waiting
+		return ctrl.Result{}, err
+	}
+	apply, err := r.reconcileApply(ctx, cp, cluster, infra)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs.apply = apply
+	cp.Status.WorkspaceTemplateApplyName = apply.Name
+
+	ws, err := r.getWorkspace(ctx, apply)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	applyReady := conditions.IsTrue(apply, infrav1.ReadyCondition)
+	obs.versionApplied = applyReady && apply.Status.ObservedGeneration == apply.Generation &&
+		apply.Spec.Variables["kubernetes_version"] == strings.TrimPrefix(cp.Spec.Version, "v")
+	if ws == nil {
+		return ctrl.Result{}, nil
+	}
+	connection, err := r.connectionSecret(ctx, cp)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	outputs := workspace.ReadOutputs(ws, connection)
+	if len(outputs) == 0 && !applyReady {
+		// Not applied yet: the Workspace's next status event brings the outputs.
+		return ctrl.Result{}, nil
+	}
+
+	obs.endpointChecked = true
+	persisted := cp.Spec.ControlPlaneEndpoint
+	obs.endpoint = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws.Name)
+	obs.endpointPersisted = obs.endpoint == nil && persisted == cp.Spec.ControlPlaneEndpoint
+	if obs.endpoint != nil {
+		if obs.endpoint.reason == controlplanev1.EndpointUpdateFailedReason {
+			// The Cluster refused the write (an admission policy, a webhook): nothing CAPT
+			// watches will change, so try again after the error interval.
+			return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
+		}
+		return ctrl.Result{}, nil
+	}
+
+	obs.secretsChecked = true
+	kubeconfigData, caPEM, prob := desiredSecrets(cp, cluster, outputs, infra.region)
+	if prob == nil {
+		prob = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM)
+	}
+	obs.secrets = prob
+	return ctrl.Result{}, nil
+}
+
+// getWorkspace reads the apply's Workspace from the cache; nil when it does not exist.
+func (r *Reconciler) getWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
+	u := r.API.NewObject()
+	key := client.ObjectKey{Name: render.WorkspaceName(r.API, apply.Namespace, apply.Name)}
+	if r.API.Namespaced() {
+		key.Namespace = apply.Namespace
+	}
+	if err := r.Client.Get(ctx, key, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("getting Workspace %s: %w", key.Name, err)
+	}
+	return workspace.FromUnstructured(u)
+}
+
+// connectionSecret reads the Workspace's connection secret from the API server (Secrets
+// are cached as metadata only); nil when it does not exist yet.
+func (r *Reconciler) connectionSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: cp.Namespace, Name: outputsSecretName(cp)}, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the Workspace's connection secret: %w", err)
+	}
+	return s, nil
+}

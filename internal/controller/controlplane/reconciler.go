@@ -1,0 +1,100 @@
+// Package controlplane reconciles CAPTControlPlanes: it renders the control plane's
+// WorkspaceTemplateApply, takes the endpoint and CA from the Workspace's outputs, writes
+// them to the control plane, the Cluster and the contract's secrets, and deletes in the
+// order of CAPTEP-0041.
+package controlplane
+
+import (
+	"context"
+	"fmt"
+
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/finalizers"
+	"sigs.k8s.io/cluster-api/util/patch"
+	"sigs.k8s.io/cluster-api/util/paused"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/requeue"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// Reconciler reconciles CAPTControlPlanes.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads Secrets, which are cached as metadata only, and fresh Clusters
+	// after a write conflict.
+	APIReader client.Reader
+	// Recorder emits one event per transition.
+	Recorder events.EventRecorder
+	// API is the Workspace API group.
+	API workspace.API
+	// Intervals are CAPTEP-0016's requeue intervals, for waits no watch can end.
+	Intervals requeue.Intervals
+	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
+	WatchFilterValue string
+}
+
+var ownedConditions = []string{
+	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
+	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, infrav1.DeletingCondition,
+}
+
+// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes/status;captcontrolplanes/finalizers,verbs=update;patch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
+// one deferred patch), then the normal or the delete path.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	cp := &controlplanev1.CAPTControlPlane{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.WatchFilterValue != "" && cp.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
+		return ctrl.Result{}, nil
+	}
+
+	cluster, err := util.GetOwnerCluster(ctx, r.Client, cp.ObjectMeta)
+	if client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("getting owner Cluster: %w", err)
+	}
+	if cluster == nil && cp.DeletionTimestamp.IsZero() {
+		// Cluster API sets the owner reference; its update event brings the next pass.
+		ctrl.LoggerFrom(ctx).V(4).Info("Waiting for Cluster API to set the owner Cluster")
+		return ctrl.Result{}, nil
+	}
+	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cp); err != nil || isPaused || requeue {
+		return ctrl.Result{}, err
+	}
+	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, cp, controlplanev1.CAPTControlPlaneFinalizer); err != nil || added {
+		return ctrl.Result{}, err
+	}
+
+	helper, err := patch.NewHelper(cp, r.Client)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
+	}
+	before := cp.DeepCopy()
+	defer func() {
+		r.emitTransitions(before, cp)
+		if err := helper.Patch(ctx, cp, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithStatusObservedGeneration{}); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTControlPlane: %w", err)})
+		}
+	}()
+
+	if !cp.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, cp, cluster)
+	}
+	return r.reconcileNormal(ctx, cp, cluster)
+}

@@ -1,0 +1,137 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/endpoint"
+	"github.com/capt-dev/capt/internal/kubeconfig"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// desiredSecrets builds the kubeconfig and CA from the outputs: a kubeconfig output is
+// used as is; otherwise one is built from the endpoint and the CA with an exec user
+// (`aws eks get-token`), so no credential is stored.
+func desiredSecrets(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, region string) (kubeconfigData, caPEM []byte, prob *problem) {
+	var kubeconfigCA []byte
+	if name, value, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
+		ca, err := kubeconfig.Validate([]byte(value))
+		if err != nil {
+			return nil, nil, &problem{controlplanev1.KubeconfigInvalidReason, fmt.Sprintf("output %s %s", name, err)}
+		}
+		kubeconfigData, kubeconfigCA = []byte(value), ca
+	}
+	if name, value, ok := outputs.First(controlplanev1.CAOutputs...); ok {
+		ca, err := kubeconfig.ParseCA(value)
+		if err != nil {
+			return nil, nil, &problem{controlplanev1.CAInvalidReason, fmt.Sprintf("output %s %s", name, err)}
+		}
+		caPEM = ca
+	} else if len(kubeconfigCA) > 0 {
+		caPEM = kubeconfigCA
+	}
+	if len(caPEM) == 0 {
+		return nil, nil, &problem{controlplanev1.CAOutputMissingReason, fmt.Sprintf("no output %v and no kubeconfig output with a CA", controlplanev1.CAOutputs)}
+	}
+	if kubeconfigData == nil {
+		eksName := cluster.Name
+		if _, v, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
+			eksName = v
+		}
+		ep := cp.Spec.ControlPlaneEndpoint
+		data, err := kubeconfig.Build(cluster.Name, endpoint.URL(ep.Host, ep.Port), caPEM, kubeconfig.EKSUser(eksName, region))
+		if err != nil {
+			return nil, nil, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}
+		}
+		kubeconfigData = data
+	}
+	return kubeconfigData, caPEM, nil
+}
+
+// reconcileSecrets writes <cluster>-kubeconfig and <cluster>-ca when their content
+// differs, and never touches a secret of that name that another owner controls. It
+// returns nil when both exist and match.
+func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, kubeconfigData, caPEM []byte) *problem {
+	owner := *metav1.NewControllerRef(cp, controlplanev1.GroupVersion.WithKind("CAPTControlPlane"))
+	want := []*corev1.Secret{
+		kubeconfig.Secret(cluster.Namespace, kubeconfig.SecretName(cluster.Name), cluster.Name, owner,
+			map[string][]byte{kubeconfig.KubeconfigKey: kubeconfigData}),
+		kubeconfig.Secret(cluster.Namespace, kubeconfig.CASecretName(cluster.Name), cluster.Name, owner,
+			map[string][]byte{kubeconfig.CertificateKey: caPEM}),
+	}
+	var written []string
+	for _, s := range want {
+		wrote, prob := r.writeSecret(ctx, cp, s)
+		if prob != nil {
+			return prob
+		}
+		if wrote {
+			written = append(written, s.Name)
+		}
+	}
+	if len(written) > 0 {
+		r.Recorder.Eventf(cp, nil, "Normal", "SecretsWritten", "WriteSecrets", "Wrote secrets %v", written)
+	}
+	return nil
+}
+
+// writeSecret creates or updates one secret when its content differs; Secrets are read
+// from the API server (the cache holds their metadata only).
+func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem) {
+	have := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Client.Create(ctx, want); err != nil {
+			return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("creating Secret %s: %s", want.Name, apiReason(err))}
+		}
+		return true, nil
+	case err != nil:
+		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("reading Secret %s: %s", want.Name, apiReason(err))}
+	case !metav1.IsControlledBy(have, cp):
+		return false, &problem{controlplanev1.SecretOwnedByOtherReason, fmt.Sprintf(
+			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}
+	}
+	if have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] && sameData(have.Data, want.Data) {
+		return false, nil
+	}
+	have.Type = want.Type
+	if have.Labels == nil {
+		have.Labels = map[string]string{}
+	}
+	maps.Copy(have.Labels, want.Labels)
+	have.Data = want.Data
+	if err := r.Client.Update(ctx, have); err != nil {
+		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("updating Secret %s: %s", want.Name, apiReason(err))}
+	}
+	return true, nil
+}
+
+func sameData(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !bytes.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// apiReason describes an API error by its status reason, never by the object it carried.
+func apiReason(err error) string {
+	if status, ok := err.(apierrors.APIStatus); ok {
+		return string(status.Status().Reason) + ": " + status.Status().Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,128 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/predicates"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+const (
+	controllerName = "captcontrolplane"
+	// applyOwnerIndex indexes WorkspaceTemplateApplies by their controlling CAPTControlPlane.
+	applyOwnerIndex = "captcontrolplane.owner"
+	// outputsSecretIndex indexes CAPTControlPlanes by their Workspace's connection secret.
+	outputsSecretIndex = "captcontrolplane.outputsSecret"
+)
+
+// SetupWithManager registers the indexes and watches: the control plane, its
+// WorkspaceTemplateApply and secrets (owned), its Workspace (through the apply), the
+// Workspace's connection secret (by index), its Cluster and the Cluster's CAPTCluster.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &infrav1.WorkspaceTemplateApply{}, applyOwnerIndex, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "CAPTControlPlane" {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by control plane: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &controlplanev1.CAPTControlPlane{}, outputsSecretIndex, func(o client.Object) []string {
+		return []string{o.GetNamespace() + "/" + outputsSecretName(o.(*controlplanev1.CAPTControlPlane))}
+	}); err != nil {
+		return fmt.Errorf("indexing CAPTControlPlanes by connection secret: %w", err)
+	}
+
+	log := mgr.GetLogger().WithName(controllerName)
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named(controllerName).
+		For(&controlplanev1.CAPTControlPlane{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
+		WithOptions(options).
+		Owns(&infrav1.WorkspaceTemplateApply{}).
+		Owns(secret, builder.OnlyMetadata).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.outputsSecretToControlPlane), builder.OnlyMetadata).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToControlPlane)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToControlPlane)).
+		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane)).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("creating %s controller: %w", controllerName, err)
+	}
+	return nil
+}
+
+// outputsSecretToControlPlane maps a connection secret to the control plane reading it.
+func (r *Reconciler) outputsSecretToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &controlplanev1.CAPTControlPlaneList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{outputsSecretIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing CAPTControlPlanes by connection secret")
+		return nil
+	}
+	return requests(list.Items)
+}
+
+// workspaceToControlPlane maps a Workspace to the control plane controlling its apply.
+func (r *Reconciler) workspaceToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
+	ns, name, ok := strings.Cut(o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], "/")
+	if !ok {
+		return nil
+	}
+	apply := &infrav1.WorkspaceTemplateApply{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, apply); err != nil {
+		return nil
+	}
+	if ref := metav1.GetControllerOf(apply); ref != nil && ref.Kind == "CAPTControlPlane" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: ref.Name}}}
+	}
+	return nil
+}
+
+// clusterToControlPlane maps a Cluster to its control plane, when that is a CAPTControlPlane.
+func clusterToControlPlane(_ context.Context, o client.Object) []reconcile.Request {
+	cluster, ok := o.(*clusterv1.Cluster)
+	if !ok {
+		return nil
+	}
+	ref := cluster.Spec.ControlPlaneRef
+	if ref.Kind != "CAPTControlPlane" || ref.APIGroup != controlplanev1.GroupVersion.Group {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}}}
+}
+
+// captClusterToControlPlane maps a CAPTCluster to the control plane of its Cluster.
+func (r *Reconciler) captClusterToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[clusterv1.ClusterNameLabel]
+	if name == "" {
+		return nil
+	}
+	cluster := &clusterv1.Cluster{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster); err != nil {
+		return nil
+	}
+	return clusterToControlPlane(ctx, cluster)
+}
+
+func requests(items []controlplanev1.CAPTControlPlane) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(items))
+	for i := range items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
+	}
+	return out
+}
