@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -144,4 +145,28 @@ func contains(s, sub string) error {
 		}
 	}
 	return fmt.Errorf("%q does not contain %q", s, sub)
+}
+
+// TestSecretOwnedByOtherIsLeftAlone pre-creates <cluster>-kubeconfig owned by nobody:
+// CAPT says so in SecretsReady and does not overwrite it; once it is gone, CAPT writes its own.
+func TestSecretOwnedByOtherIsLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken-kubeconfig"}, Data: map[string][]byte{"value": []byte("someone else's")}}
+	create(t, foreign)
+	_, cp := newCluster(t, ns, "taken")
+	goodProvider(t).apply(t, cp)
+	got := waitCP(t, cp, "owned by other", condIs(controlplanev1.SecretsReadyCondition, metav1.ConditionFalse, controlplanev1.SecretOwnedByOtherReason))
+	if got.Status.SecretsReady || got.Status.Initialized {
+		t.Errorf("secretsReady %v, initialized %v", got.Status.SecretsReady, got.Status.Initialized)
+	}
+	kept := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), kept); err != nil || string(kept.Data["value"]) != "someone else's" {
+		t.Fatalf("foreign secret changed: %v %q", err, kept.Data["value"])
+	}
+	if err := env.Client.Delete(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, cp, "Ready once the foreign secret is gone")
 }

@@ -19,19 +19,21 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/kubeconfig"
 )
 
 const (
 	controllerName = "captcontrolplane"
 	// applyOwnerIndex indexes WorkspaceTemplateApplies by their controlling CAPTControlPlane.
 	applyOwnerIndex = "captcontrolplane.owner"
-	// outputsSecretIndex indexes CAPTControlPlanes by their Workspace's connection secret.
-	outputsSecretIndex = "captcontrolplane.outputsSecret"
+	// secretIndex indexes CAPTControlPlanes by the Secrets they read or write: the
+	// Workspace's connection secret and the contract's secrets, whoever owns them.
+	secretIndex = "captcontrolplane.secrets"
 )
 
 // SetupWithManager registers the indexes and watches: the control plane, its
-// WorkspaceTemplateApply and secrets (owned), its Workspace (through the apply), the
-// Workspace's connection secret (by index), its Cluster and the Cluster's CAPTCluster.
+// WorkspaceTemplateApply (owned), its Workspace (through the apply), the Secrets it reads
+// or writes (by index, as metadata), its Cluster and the Cluster's CAPTCluster.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &infrav1.WorkspaceTemplateApply{}, applyOwnerIndex, func(o client.Object) []string {
 		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "CAPTControlPlane" {
@@ -41,8 +43,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}); err != nil {
 		return fmt.Errorf("indexing WorkspaceTemplateApplies by control plane: %w", err)
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &controlplanev1.CAPTControlPlane{}, outputsSecretIndex, func(o client.Object) []string {
-		return []string{o.GetNamespace() + "/" + outputsSecretName(o.(*controlplanev1.CAPTControlPlane))}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &controlplanev1.CAPTControlPlane{}, secretIndex, func(o client.Object) []string {
+		cp := o.(*controlplanev1.CAPTControlPlane)
+		keys := []string{cp.Namespace + "/" + outputsSecretName(cp)}
+		if cluster := cp.Labels[clusterv1.ClusterNameLabel]; cluster != "" {
+			keys = append(keys, cp.Namespace+"/"+kubeconfig.SecretName(cluster), cp.Namespace+"/"+kubeconfig.CASecretName(cluster))
+		}
+		return keys
 	}); err != nil {
 		return fmt.Errorf("indexing CAPTControlPlanes by connection secret: %w", err)
 	}
@@ -55,8 +62,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		For(&controlplanev1.CAPTControlPlane{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
-		Owns(secret, builder.OnlyMetadata).
-		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.outputsSecretToControlPlane), builder.OnlyMetadata).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToControlPlane)).
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToControlPlane)).
 		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane)).
@@ -67,11 +73,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	return nil
 }
 
-// outputsSecretToControlPlane maps a connection secret to the control plane reading it.
-func (r *Reconciler) outputsSecretToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
+// secretToControlPlane maps a Secret to the control planes that read or write it: a
+// changed connection secret, a contract secret edited or deleted, a foreign one removed.
+func (r *Reconciler) secretToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &controlplanev1.CAPTControlPlaneList{}
-	if err := r.Client.List(ctx, list, client.MatchingFields{outputsSecretIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing CAPTControlPlanes by connection secret")
+	if err := r.Client.List(ctx, list, client.MatchingFields{secretIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing CAPTControlPlanes by Secret")
 		return nil
 	}
 	return requests(list.Items)
