@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
+	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
@@ -28,6 +29,12 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
+	}
+	if err := (&captcluster.Reconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
+		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
+	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
+		return fmt.Errorf("setting up CAPTCluster controller: %w", err)
 	}
 	if err := (&controlplane.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),

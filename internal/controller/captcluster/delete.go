@@ -1,0 +1,104 @@
+package captcluster
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// reconcileDelete waits for the Cluster's control plane to be gone, then deletes the VPC
+// WorkspaceTemplateApply and waits until it (and so its Workspace, unless retained) is
+// gone, then removes the finalizer.
+func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) (ctrl.Result, error) {
+	if cluster != nil {
+		exists, watched, err := r.controlPlaneExists(ctx, cluster)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if exists {
+			setDeletingStatus(cc, infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane %s %s to be deleted", cluster.Spec.ControlPlaneRef.Kind, cluster.Spec.ControlPlaneRef.Name))
+			if !watched {
+				// A control plane kind CAPT does not watch: look again after the interval.
+				return ctrl.Result{RequeueAfter: r.Intervals.Default}, nil
+			}
+			return ctrl.Result{}, nil
+		}
+	}
+
+	apply := &infrav1.WorkspaceTemplateApply{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: cc.Namespace, Name: applyName(cc)}, apply)
+	switch {
+	case apierrors.IsNotFound(err):
+		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {
+			cc.Status.VPC.Retained = true
+		}
+		r.Recorder.Eventf(cc, nil, "Normal", "Deleted", "Delete", "VPC deleted or retained; removing the finalizer")
+		controllerutil.RemoveFinalizer(cc, infrav1.CAPTClusterFinalizer)
+		return ctrl.Result{}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("getting WorkspaceTemplateApply %s: %w", applyName(cc), err)
+	case !metav1.IsControlledBy(apply, cc):
+		controllerutil.RemoveFinalizer(cc, infrav1.CAPTClusterFinalizer)
+		return ctrl.Result{}, nil
+	}
+	if apply.Spec.RetainWorkspaceOnDelete != cc.Spec.RetainVPCOnDelete {
+		// Retention must be in force on the apply before it is deleted.
+		base := apply.DeepCopy()
+		apply.Spec.RetainWorkspaceOnDelete = cc.Spec.RetainVPCOnDelete
+		if err := r.Client.Patch(ctx, apply, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("setting retention on WorkspaceTemplateApply %s: %w", apply.Name, err)
+		}
+	}
+	if apply.DeletionTimestamp.IsZero() {
+		if err := r.Client.Delete(ctx, apply); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", apply.Name, err)
+		}
+		r.Recorder.Eventf(cc, apply, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s (retain VPC: %v)", apply.Name, cc.Spec.RetainVPCOnDelete)
+	}
+	reason, what := infrav1.WaitingForWorkspaceDeletionReason, "its Workspace to be destroyed"
+	if cc.Spec.RetainVPCOnDelete {
+		reason, what = infrav1.VPCRetainedReason, "it to release the retained VPC Workspace"
+	}
+	setDeletingStatus(cc, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", apply.Name, what))
+	return ctrl.Result{}, nil
+}
+
+// controlPlaneExists reports whether the Cluster's control plane object still exists,
+// and whether CAPT watches its kind (CAPTControlPlane) so that its deletion wakes us.
+func (r *Reconciler) controlPlaneExists(ctx context.Context, cluster *clusterv1.Cluster) (exists, watched bool, err error) {
+	ref := cluster.Spec.ControlPlaneRef
+	if !ref.IsDefined() {
+		return false, true, nil
+	}
+	var obj client.Object
+	if ref.Kind == "CAPTControlPlane" && ref.APIGroup == controlplanev1.GroupVersion.Group {
+		obj, watched = &controlplanev1.CAPTControlPlane{}, true
+	} else {
+		mapping, err := r.Client.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
+		if err != nil {
+			return false, false, fmt.Errorf("resolving control plane kind %s: %w", ref.Kind, err)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(mapping.GroupVersionKind)
+		obj = u
+	}
+	err = r.Client.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: ref.Name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, watched, nil
+	}
+	if err != nil {
+		return false, watched, fmt.Errorf("getting control plane %s: %w", ref.Name, err)
+	}
+	return true, watched, nil
+}

@@ -1,0 +1,82 @@
+package captcluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/predicates"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+const controllerName = "captcluster"
+
+// SetupWithManager watches the CAPTCluster, its VPC WorkspaceTemplateApply (owned), the
+// apply's Workspace (through its owner annotation), the Cluster and the
+// CAPTControlPlane whose deletion the CAPTCluster's deletion waits for.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Options) error {
+	log := mgr.GetLogger().WithName(controllerName)
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named(controllerName).
+		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
+		WithOptions(options).
+		Owns(&infrav1.WorkspaceTemplateApply{}).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToCAPTCluster)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToCAPTCluster)).
+		Watches(&controlplanev1.CAPTControlPlane{}, handler.EnqueueRequestsFromMapFunc(r.controlPlaneToCAPTCluster)).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("creating %s controller: %w", controllerName, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) workspaceToCAPTCluster(ctx context.Context, o client.Object) []reconcile.Request {
+	ns, name, ok := strings.Cut(o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], "/")
+	if !ok {
+		return nil
+	}
+	apply := &infrav1.WorkspaceTemplateApply{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, apply); err != nil {
+		return nil
+	}
+	if ref := metav1.GetControllerOf(apply); ref != nil && ref.Kind == "CAPTCluster" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: ref.Name}}}
+	}
+	return nil
+}
+
+func clusterToCAPTCluster(_ context.Context, o client.Object) []reconcile.Request {
+	cluster, ok := o.(*clusterv1.Cluster)
+	if !ok {
+		return nil
+	}
+	ref := cluster.Spec.InfrastructureRef
+	if ref.Kind != "CAPTCluster" || ref.APIGroup != infrav1.GroupVersion.Group {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}}}
+}
+
+func (r *Reconciler) controlPlaneToCAPTCluster(ctx context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[clusterv1.ClusterNameLabel]
+	if name == "" {
+		return nil
+	}
+	cluster := &clusterv1.Cluster{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster); err != nil {
+		return nil
+	}
+	return clusterToCAPTCluster(ctx, cluster)
+}
