@@ -60,10 +60,11 @@ func TestCreateMirrorUpdateAndRest(t *testing.T) {
 	writes.Settle(time.Second)
 	before := testenv.ReconcileTotal(controllerName)
 	writes.Reset()
-	a.Annotations = map[string]string{"touch": "1"}
-	if err := env.Client.Update(ctx, a); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Eventually(t, "touch the apply", func() error {
+		cur := getApply(t, ns, "demo-vpc")
+		cur.Annotations = map[string]string{"touch": "1"}
+		return env.Client.Update(ctx, cur)
+	})
 	testenv.Eventually(t, "a reconcile ran", func() error {
 		if testenv.ReconcileTotal(controllerName) <= before {
 			return fmt.Errorf("no reconcile yet")

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/predicates"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -32,7 +33,7 @@ const (
 
 // SetupWithManager registers the indexes and watches: the apply itself, its Workspace
 // (by the owner annotation), the Workspaces and Secrets it waits for and its template
-// (by index). Nothing is polled.
+// (by index), and its Cluster (for pause). Nothing is polled.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
 	apply := &infrav1.WorkspaceTemplateApply{}
@@ -71,6 +72,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		WithOptions(options).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToApplies)).
 		Watches(&infrav1.WorkspaceTemplate{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(templateIndex))).
+		// A Cluster's pause and unpause reach the applies labelled with its name.
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
 			builder.OnlyMetadata, builder.WithPredicates(existenceChanged())).
@@ -88,6 +91,20 @@ func (r *Reconciler) workspaceToApplies(ctx context.Context, o client.Object) []
 		if ns, name, found := strings.Cut(owner, "/"); found {
 			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
 		}
+	}
+	return requests
+}
+
+// clusterToApplies maps a Cluster to the applies labelled with its name.
+func (r *Reconciler) clusterToApplies(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &infrav1.WorkspaceTemplateApplyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing WorkspaceTemplateApplies of a Cluster")
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return requests
 }

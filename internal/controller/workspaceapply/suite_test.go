@@ -163,6 +163,10 @@ func waitCondition(t *testing.T, ns, name, conditionType string, status metav1.C
 		if a.Status.ObservedGeneration != a.Generation {
 			return fmt.Errorf("observedGeneration %d, generation %d", a.Status.ObservedGeneration, a.Generation)
 		}
+		// The patch helper writes conditions before the rest of the status.
+		if conditionType == infrav1.ReadyCondition && status == metav1.ConditionTrue && !a.Status.Applied {
+			return fmt.Errorf("Ready but not yet applied")
+		}
 		return nil
 	})
 	return a
