@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/controller/workspaceref"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -45,7 +43,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cc *infrav1.CAPTCluste
 		obs.vpc = vpcNotReady(apply.Name, ready)
 		return nil
 	}
-	ws, err := r.getWorkspace(ctx, apply)
+	ws, err := workspaceref.Get(ctx, r.Client, r.API, apply.Namespace, apply.Name)
 	if err != nil || ws == nil {
 		obs.vpc = &problem{infrav1.VPCProvisioningReason, "Waiting for the VPC Workspace"}
 		return err
@@ -81,20 +79,4 @@ func failureDomains(zones []string) []infrav1.FailureDomain {
 		return nil
 	}
 	return out
-}
-
-// getWorkspace reads the apply's Workspace from the cache; nil when it does not exist.
-func (r *Reconciler) getWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
-	u := r.API.NewObject()
-	key := client.ObjectKey{Name: render.WorkspaceName(r.API, apply.Namespace, apply.Name)}
-	if r.API.Namespaced() {
-		key.Namespace = apply.Namespace
-	}
-	if err := r.Client.Get(ctx, key, u); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("getting Workspace %s: %w", key.Name, err)
-	}
-	return workspace.FromUnstructured(u)
 }

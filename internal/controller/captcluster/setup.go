@@ -3,9 +3,7 @@ package captcluster
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/predicates"
@@ -18,6 +16,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/workspaceref"
 )
 
 const controllerName = "captcluster"
@@ -32,27 +31,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Optio
 		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
-		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToCAPTCluster)).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(workspaceref.ToControllerOfApply(r.Client, "CAPTCluster"))).
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToCAPTCluster)).
 		Watches(&controlplanev1.CAPTControlPlane{}, handler.EnqueueRequestsFromMapFunc(r.controlPlaneToCAPTCluster)).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
-	}
-	return nil
-}
-
-func (r *Reconciler) workspaceToCAPTCluster(ctx context.Context, o client.Object) []reconcile.Request {
-	ns, name, ok := strings.Cut(o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], "/")
-	if !ok {
-		return nil
-	}
-	apply := &infrav1.WorkspaceTemplateApply{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, apply); err != nil {
-		return nil
-	}
-	if ref := metav1.GetControllerOf(apply); ref != nil && ref.Kind == "CAPTCluster" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: ref.Name}}}
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/controller/workspaceref"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -38,7 +38,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 	obs.apply = apply
 	cp.Status.WorkspaceTemplateApplyName = apply.Name
 
-	ws, err := r.getWorkspace(ctx, apply)
+	ws, err := workspaceref.Get(ctx, r.Client, r.API, apply.Namespace, apply.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -78,22 +78,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 	}
 	obs.secrets = prob
 	return ctrl.Result{}, nil
-}
-
-// getWorkspace reads the apply's Workspace from the cache; nil when it does not exist.
-func (r *Reconciler) getWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
-	u := r.API.NewObject()
-	key := client.ObjectKey{Name: render.WorkspaceName(r.API, apply.Namespace, apply.Name)}
-	if r.API.Namespaced() {
-		key.Namespace = apply.Namespace
-	}
-	if err := r.Client.Get(ctx, key, u); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("getting Workspace %s: %w", key.Name, err)
-	}
-	return workspace.FromUnstructured(u)
 }
 
 // connectionSecret reads the Workspace's connection secret from the API server (Secrets

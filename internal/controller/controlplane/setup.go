@@ -3,7 +3,6 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +18,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/workspaceref"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 )
 
@@ -63,7 +63,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
-		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToControlPlane)).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(workspaceref.ToControllerOfApply(r.Client, "CAPTControlPlane"))).
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToControlPlane)).
 		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane)).
 		Complete(r)
@@ -82,22 +82,6 @@ func (r *Reconciler) secretToControlPlane(ctx context.Context, o client.Object) 
 		return nil
 	}
 	return requests(list.Items)
-}
-
-// workspaceToControlPlane maps a Workspace to the control plane controlling its apply.
-func (r *Reconciler) workspaceToControlPlane(ctx context.Context, o client.Object) []reconcile.Request {
-	ns, name, ok := strings.Cut(o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], "/")
-	if !ok {
-		return nil
-	}
-	apply := &infrav1.WorkspaceTemplateApply{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, apply); err != nil {
-		return nil
-	}
-	if ref := metav1.GetControllerOf(apply); ref != nil && ref.Kind == "CAPTControlPlane" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: ref.Name}}}
-	}
-	return nil
 }
 
 // clusterToControlPlane maps a Cluster to its control plane, when that is a CAPTControlPlane.

@@ -1,0 +1,57 @@
+// Package workspaceref is what the CAPTCluster and CAPTControlPlane controllers share
+// about the Workspace behind their WorkspaceTemplateApply: reading it, and mapping its
+// events back to them.
+package workspaceref
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// Get reads the Workspace of the WorkspaceTemplateApply namespace/applyName from the
+// cache; nil when it does not exist.
+func Get(ctx context.Context, c client.Reader, api workspace.API, namespace, applyName string) (*workspace.Workspace, error) {
+	u := api.NewObject()
+	key := client.ObjectKey{Name: render.WorkspaceName(api, namespace, applyName)}
+	if api.Namespaced() {
+		key.Namespace = namespace
+	}
+	if err := c.Get(ctx, key, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("getting Workspace %s: %w", key.Name, err)
+	}
+	return workspace.FromUnstructured(u)
+}
+
+// ToControllerOfApply maps a Workspace event to the object of ownerKind that controls
+// the Workspace's WorkspaceTemplateApply (found through the owner annotation).
+func ToControllerOfApply(c client.Reader, ownerKind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		ns, name, ok := strings.Cut(o.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], "/")
+		if !ok {
+			return nil
+		}
+		apply := &infrav1.WorkspaceTemplateApply{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, apply); err != nil {
+			return nil
+		}
+		if ref := metav1.GetControllerOf(apply); ref != nil && ref.Kind == ownerKind {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: ref.Name}}}
+		}
+		return nil
+	}
+}
