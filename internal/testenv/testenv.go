@@ -18,6 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -38,14 +39,16 @@ type Env struct {
 	Scheme *runtime.Scheme
 }
 
-// NewScheme returns a scheme with the built-in kinds, CRDs, Cluster API's core v1beta2
-// kinds and CAPT's kinds. Workspaces are read as unstructured objects.
+// NewScheme returns a scheme with the built-in kinds, CRDs, Cluster API's core and
+// runtime v1beta2 kinds (its ClusterClass controller watches ExtensionConfigs) and CAPT's
+// kinds. Workspaces are read as unstructured objects.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		clientgoscheme.AddToScheme,
 		apiextensionsv1.AddToScheme,
 		clusterv1.AddToScheme,
+		runtimev1.AddToScheme,
 		infrav1.AddToScheme,
 		controlplanev1.AddToScheme,
 	} {
