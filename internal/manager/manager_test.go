@@ -35,8 +35,9 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestManagerServesHealthAndProtectedMetrics starts the manager on the real API server
-// and checks that health probes answer and that metrics need an authorized token.
+// TestManagerServesHealthAndProtectedMetrics starts the manager with every controller on
+// the real API server and checks that health probes answer and that metrics need an
+// authorized token.
 func TestManagerServesHealthAndProtectedMetrics(t *testing.T) {
 	o := parse(t,
 		"--health-addr="+freeAddr(t),
@@ -49,6 +50,11 @@ func TestManagerServesHealthAndProtectedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// Every controller and index registers, as `capt manager` does it.
+	if err := SetupControllers(ctx, mgr, o); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {
