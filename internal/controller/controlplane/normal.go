@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -53,7 +54,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 		return ctrl.Result{}, err
 	}
 	outputs := workspace.ReadOutputs(ws, connection)
-	if len(outputs) == 0 && !applyReady {
+	if _, _, hasEndpoint := outputs.First(controlplanev1.EndpointOutputs...); !hasEndpoint && !applyReady {
 		// Not applied yet: the Workspace's next status event brings the outputs.
 		return ctrl.Result{}, nil
 	}
@@ -77,6 +78,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 		prob = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM)
 	}
 	obs.secrets = prob
+	if prob != nil && prob.reason == controlplanev1.SecretsNotReadyReason {
+		// The API server failed a read or write: retry with backoff; the condition says why.
+		return ctrl.Result{}, errors.New(prob.message)
+	}
 	return ctrl.Result{}, nil
 }
 
