@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/capt-dev/capt/internal/logging"
 	"github.com/capt-dev/capt/internal/manager"
 )
 
@@ -50,7 +51,9 @@ func runManager(args []string) int {
 		fmt.Fprintln(os.Stderr, "capt manager:", err)
 		return 2
 	}
-	ctrl.SetLogger(klog.Background())
+	// client-go logs request and response bodies (Secrets included) at -v=8 and above,
+	// through the logger of the request's context: the reconcilers' logger drops them.
+	ctrl.SetLogger(logging.DropBodies(klog.Background()))
 	log := ctrl.Log.WithName("setup")
 
 	cfg, err := ctrl.GetConfig()

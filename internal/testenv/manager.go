@@ -3,7 +3,10 @@ package testenv
 import (
 	"context"
 	"fmt"
+
 	"testing"
+
+	"github.com/go-logr/logr"
 
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,9 +21,9 @@ type SetupFunc func(ctx context.Context, mgr ctrl.Manager, c client.Client) erro
 
 // StartManager runs controllers on the environment until the test ends and returns the
 // counter of their writes.
-func (e *Env) StartManager(t testing.TB, setup SetupFunc) *WriteCounter {
+func (e *Env) StartManager(t testing.TB, setup SetupFunc, options ...ManagerOption) *WriteCounter {
 	t.Helper()
-	counter, stop, err := e.RunManager(setup)
+	counter, stop, err := e.RunManager(setup, options...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,15 +35,27 @@ func (e *Env) StartManager(t testing.TB, setup SetupFunc) *WriteCounter {
 	return counter
 }
 
+// ManagerOption adjusts the test manager's options.
+type ManagerOption func(*ctrl.Options)
+
+// WithLogger gives the manager, and so every controller's reconcile logger, l.
+func WithLogger(l logr.Logger) ManagerOption {
+	return func(o *ctrl.Options) { o.Logger = l }
+}
+
 // RunManager starts a manager with the controllers setup registers; stop ends it.
-func (e *Env) RunManager(setup SetupFunc) (counter *WriteCounter, stop func() error, err error) {
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+func (e *Env) RunManager(setup SetupFunc, options ...ManagerOption) (counter *WriteCounter, stop func() error, err error) {
+	mgrOpts := ctrl.Options{
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Tests start several managers in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	}
+	for _, o := range options {
+		o(&mgrOpts)
+	}
+	mgr, err := ctrl.NewManager(e.Config, mgrOpts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating manager: %w", err)
 	}

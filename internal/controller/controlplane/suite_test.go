@@ -36,14 +36,14 @@ func TestMain(m *testing.M) {
 var api = workspace.DefaultAPI()
 
 // startControllers runs the template, apply and control plane controllers.
-func startControllers(t *testing.T) *testenv.WriteCounter {
+func startControllers(t *testing.T, options ...testenv.ManagerOption) *testenv.WriteCounter {
 	t.Helper()
-	counter, stop := startControllersStoppable(t)
+	counter, stop := startControllersStoppable(t, options...)
 	t.Cleanup(func() { _ = stop() })
 	return counter
 }
 
-func startControllersStoppable(t *testing.T) (*testenv.WriteCounter, func() error) {
+func startControllersStoppable(t *testing.T, options ...testenv.ManagerOption) (*testenv.WriteCounter, func() error) {
 	t.Helper()
 	intervals := requeue.Defaults()
 	intervals.Error = time.Second
@@ -56,7 +56,7 @@ func startControllersStoppable(t *testing.T) (*testenv.WriteCounter, func() erro
 		}
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
 			API: api, Intervals: intervals}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5})
-	})
+	}, options...)
 	if err != nil {
 		t.Fatal(err)
 	}
