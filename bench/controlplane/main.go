@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,8 +57,8 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 	if err != nil {
 		return err
 	}
-	obs, err := observeEndpoints(ctx, env)
-	if err != nil {
+	obs := benchkit.NewTracker()
+	if err := observeEndpoints(ctx, env, obs); err != nil {
 		return err
 	}
 	c := env.Client
@@ -111,15 +110,15 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 	}
 	ca := base64.StdEncoding.EncodeToString(caPEM)
 	for _, cp := range cps {
-		obs.expect(cp.Name)
+		obs.Start(cp.Name)
 		if err := provide(ctx, c, api, cp, ca); err != nil {
 			return err
 		}
 	}
-	if err := benchkit.WaitFor(ctx, func() (bool, error) { return obs.done() == n, nil }); err != nil {
+	if err := benchkit.WaitFor(ctx, func() (bool, error) { return obs.Done() == n, nil }); err != nil {
 		return fmt.Errorf("waiting for Cluster endpoints: %w", err)
 	}
-	delays := obs.sorted()
+	delays := obs.Delays()
 	if err := benchkit.WaitFor(ctx, func() (bool, error) { return initialized(ctx, c) == n, nil }); err != nil {
 		return fmt.Errorf("waiting for initialized control planes: %w", err)
 	}
@@ -194,60 +193,26 @@ func initialized(ctx context.Context, c client.Client) int {
 	return n
 }
 
-// endpointObserver notes when each Cluster's endpoint is first set.
-type endpointObserver struct {
-	mu      sync.Mutex
-	started map[string]time.Time
-	delay   map[string]time.Duration
-}
-
-func observeEndpoints(ctx context.Context, env *testenv.Env) (*endpointObserver, error) {
-	o := &endpointObserver{started: map[string]time.Time{}, delay: map[string]time.Duration{}}
+// observeEndpoints feeds t with each Cluster whose endpoint is set.
+func observeEndpoints(ctx context.Context, env *testenv.Env, t *benchkit.Tracker) error {
 	ch, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	inf, err := ch.GetInformer(ctx, &clusterv1.Cluster{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{UpdateFunc: func(_, obj any) {
-		cl := obj.(*clusterv1.Cluster)
-		if cl.Spec.ControlPlaneEndpoint.IsZero() {
-			return
-		}
-		now := time.Now()
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		if t, ok := o.started[cl.Name]; ok {
-			if _, done := o.delay[cl.Name]; !done {
-				o.delay[cl.Name] = now.Sub(t)
-			}
+		if cl := obj.(*clusterv1.Cluster); !cl.Spec.ControlPlaneEndpoint.IsZero() {
+			t.Seen(cl.Name)
 		}
 	}}); err != nil {
-		return nil, err
+		return err
 	}
 	go func() { _ = ch.Start(ctx) }()
 	if !ch.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("observer cache did not sync")
+		return fmt.Errorf("observer cache did not sync")
 	}
-	return o, nil
-}
-
-func (o *endpointObserver) expect(name string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.started[name] = time.Now()
-}
-
-func (o *endpointObserver) done() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.delay)
-}
-
-func (o *endpointObserver) sorted() []time.Duration {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return benchkit.Sorted(o.delay)
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,8 +53,8 @@ func run(n int, atRest time.Duration) error {
 	}
 	writes := m.Writes
 
-	obs, err := newObserver(ctx, env)
-	if err != nil {
+	obs := benchkit.NewTracker()
+	if err := observeApplies(ctx, env, obs); err != nil {
 		return err
 	}
 
@@ -89,7 +88,7 @@ func run(n int, atRest time.Duration) error {
 	for i := range n {
 		names[i] = render.WorkspaceName(api, ns, fmt.Sprintf("c%04d", i))
 	}
-	if err := waitFor(ctx, func() (bool, error) {
+	if err := benchkit.WaitFor(ctx, func() (bool, error) {
 		list := api.NewList()
 		if err := env.Client.List(ctx, list); err != nil {
 			return false, err
@@ -103,15 +102,15 @@ func run(n int, atRest time.Duration) error {
 	creationDetail := writes.String()
 
 	for i, name := range names {
-		obs.expect(fmt.Sprintf("c%04d", i))
+		obs.Start(fmt.Sprintf("c%04d", i))
 		if err := setReady(ctx, env.Client, api, name); err != nil {
 			return err
 		}
 	}
-	if err := waitFor(ctx, func() (bool, error) { return obs.done() == n, nil }); err != nil {
+	if err := benchkit.WaitFor(ctx, func() (bool, error) { return obs.Done() == n, nil }); err != nil {
 		return fmt.Errorf("waiting for applies to report Ready: %w", err)
 	}
-	delays := obs.delays()
+	delays := obs.Delays()
 
 	reconcilesBefore := testenv.ReconcileTotal("workspacetemplateapply")
 	writes.Reset()
@@ -123,9 +122,9 @@ func run(n int, atRest time.Duration) error {
 	fmt.Printf("| WorkspaceTemplateApplies | %d |\n", n)
 	fmt.Printf("| time until all Workspaces exist | %s |\n", created.Round(time.Millisecond))
 	fmt.Printf("| CAPT writes during creation | %d (%.1f per apply: %s) |\n", creationWrites, float64(creationWrites)/float64(n), creationDetail)
-	fmt.Printf("| Workspace Ready → apply Ready, p50 | %s |\n", percentile(delays, 50))
-	fmt.Printf("| Workspace Ready → apply Ready, p99 | %s |\n", percentile(delays, 99))
-	fmt.Printf("| Workspace Ready → apply Ready, max | %s |\n", percentile(delays, 100))
+	fmt.Printf("| Workspace Ready → apply Ready, p50 | %s |\n", benchkit.Percentile(delays, 50))
+	fmt.Printf("| Workspace Ready → apply Ready, p99 | %s |\n", benchkit.Percentile(delays, 99))
+	fmt.Printf("| Workspace Ready → apply Ready, max | %s |\n", benchkit.Percentile(delays, 100))
 	fmt.Printf("| CAPT writes during %s at rest | %d %s |\n", atRest, restWrites, restDetail)
 	fmt.Printf("| reconciles during %s at rest | %.0f |\n", atRest, restReconciles)
 	return nil
@@ -133,7 +132,7 @@ func run(n int, atRest time.Duration) error {
 
 // setReady sets Synced and Ready on a Workspace, as provider-terraform does after an apply.
 func setReady(ctx context.Context, c client.Client, api workspace.API, name string) error {
-	return waitFor(ctx, func() (bool, error) {
+	return benchkit.WaitFor(ctx, func() (bool, error) {
 		u := api.NewObject()
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, u); err != nil {
 			return false, nil //nolint:nilerr // retried until the deadline
@@ -150,74 +149,31 @@ func setReady(ctx context.Context, c client.Client, api workspace.API, name stri
 	})
 }
 
-func waitFor(ctx context.Context, cond func() (bool, error)) error {
-	return benchkit.WaitFor(ctx, cond)
-}
-
-// observer watches applies and notes when each first reports Ready and applied.
-type observer struct {
-	mu      sync.Mutex
-	started map[string]time.Time
-	delay   map[string]time.Duration
-}
-
-func newObserver(ctx context.Context, env *testenv.Env) (*observer, error) {
-	o := &observer{started: map[string]time.Time{}, delay: map[string]time.Duration{}}
+// observeApplies feeds t with each apply that reports Ready and applied.
+func observeApplies(ctx context.Context, env *testenv.Env, t *benchkit.Tracker) error {
 	c, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	inf, err := c.GetInformer(ctx, &infrav1.WorkspaceTemplateApply{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj any) { o.seen(obj.(*infrav1.WorkspaceTemplateApply)) },
+		UpdateFunc: func(_, obj any) {
+			a := obj.(*infrav1.WorkspaceTemplateApply)
+			for _, c := range a.Status.Conditions {
+				if a.Status.Applied && c.Type == infrav1.ReadyCondition && c.Status == metav1.ConditionTrue {
+					t.Seen(a.Name)
+				}
+			}
+		},
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("observer cache did not sync")
+		return fmt.Errorf("observer cache did not sync")
 	}
-	return o, nil
+	return nil
 }
-
-func (o *observer) expect(name string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.started[name] = time.Now()
-}
-
-func (o *observer) seen(a *infrav1.WorkspaceTemplateApply) {
-	now := time.Now()
-	if !a.Status.Applied {
-		return
-	}
-	for _, c := range a.Status.Conditions {
-		if c.Type != infrav1.ReadyCondition || c.Status != metav1.ConditionTrue {
-			continue
-		}
-		o.mu.Lock()
-		if t, ok := o.started[a.Name]; ok {
-			if _, done := o.delay[a.Name]; !done {
-				o.delay[a.Name] = now.Sub(t)
-			}
-		}
-		o.mu.Unlock()
-	}
-}
-
-func (o *observer) done() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.delay)
-}
-
-func (o *observer) delays() []time.Duration {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return benchkit.Sorted(o.delay)
-}
-
-func percentile(sorted []time.Duration, p int) time.Duration { return benchkit.Percentile(sorted, p) }

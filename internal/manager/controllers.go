@@ -31,7 +31,7 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
 	}
 	if err := (&captcluster.Reconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
 		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
 		return fmt.Errorf("setting up CAPTCluster controller: %w", err)

@@ -1,8 +1,13 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // WaitTimeout bounds how long a test waits for the controllers to converge. It is a
@@ -29,5 +34,18 @@ func Consistently(t testing.TB, what string, d time.Duration, check func() error
 		if err := check(); err != nil {
 			t.Fatalf("%s: stopped being true: %v", what, err)
 		}
+	}
+}
+
+// Gone returns nil once obj no longer exists on the API server.
+func (e *Env) Gone(obj client.Object) error {
+	err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", obj.GetName(), err)
+	default:
+		return fmt.Errorf("%T %s still exists", obj, obj.GetName())
 	}
 }

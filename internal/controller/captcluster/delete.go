@@ -82,8 +82,9 @@ func (r *Reconciler) controlPlaneExists(ctx context.Context, cluster *clusterv1.
 		return false, true, nil
 	}
 	var obj client.Object
+	reader := r.APIReader
 	if ref.Kind == "CAPTControlPlane" && ref.APIGroup == controlplanev1.GroupVersion.Group {
-		obj, watched = &controlplanev1.CAPTControlPlane{}, true
+		obj, watched, reader = &controlplanev1.CAPTControlPlane{}, true, r.Client
 	} else {
 		mapping, err := r.Client.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
 		if err != nil {
@@ -93,7 +94,7 @@ func (r *Reconciler) controlPlaneExists(ctx context.Context, cluster *clusterv1.
 		u.SetGroupVersionKind(mapping.GroupVersionKind)
 		obj = u
 	}
-	err = r.Client.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: ref.Name}, obj)
+	err = reader.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
 		return false, watched, nil
 	}

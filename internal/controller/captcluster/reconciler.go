@@ -25,8 +25,11 @@ import (
 
 // Reconciler reconciles CAPTClusters.
 type Reconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
+	Client client.Client
+	// APIReader reads control planes of kinds CAPT does not watch, without starting an
+	// informer for them inside a reconcile.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 	// API is the Workspace API group.
 	API              workspace.API
 	Intervals        requeue.Intervals

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -38,7 +37,7 @@ func startControllers(t *testing.T) *testenv.WriteCounter {
 		if err := (&workspaceapply.Reconciler{Client: c, API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
-		return (&Reconciler{Client: c, Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
+		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
 			SetupWithManager(mgr, controller.Options{})
 	})
 }
@@ -159,14 +158,4 @@ func goodOutputs() map[string]any {
 	}
 }
 
-func gone(obj client.Object) error {
-	err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return err
-	default:
-		return fmt.Errorf("%T %s still exists", obj, obj.GetName())
-	}
-}
+func gone(obj client.Object) error { return env.Gone(obj) }

@@ -252,17 +252,7 @@ func setWorkspaceFinalizers(t *testing.T, cp *controlplanev1.CAPTControlPlane, f
 	})
 }
 
-func gone(obj client.Object) error {
-	err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return err
-	default:
-		return fmt.Errorf("%T %s still exists", obj, obj.GetName())
-	}
-}
+func gone(obj client.Object) error { return env.Gone(obj) }
 
 // waitReady waits until the control plane is Ready in every field: the patch helper
 // writes conditions before the rest of the status, so the Ready condition alone can be

@@ -234,15 +234,4 @@ func containsAll(s string, parts ...string) error {
 	return nil
 }
 
-// gone returns nil once obj no longer exists.
-func gone(obj client.Object) error {
-	err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading %s: %w", obj.GetName(), err)
-	default:
-		return fmt.Errorf("%s still exists", obj.GetName())
-	}
-}
+func gone(obj client.Object) error { return env.Gone(obj) }
