@@ -6,11 +6,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/flags"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -84,6 +86,11 @@ func New(cfg *rest.Config, o *Options, tweaks ...func(*ctrl.Options)) (ctrl.Mana
 		// informers the watches start instead of the API server.
 		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		GracefulShutdownTimeout: &shutdown,
+		// The priority queue (the default since controller-runtime v0.22) can leave a
+		// worker blocked forever at shutdown in v0.24.1 (kubernetes-sigs/controller-runtime
+		// #3538, fixed after that release), turning every stop into a wait for the whole
+		// grace period. The plain rate-limited queue has no such race.
+		Controller: config.Controller{UsePriorityQueue: ptr.To(false)},
 		// No webhooks yet; the TLS options still apply to any server added later.
 		WebhookServer: webhook.NewServer(webhook.Options{TLSOpts: tlsOpts}),
 	}

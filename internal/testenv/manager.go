@@ -3,8 +3,10 @@ package testenv
 import (
 	"context"
 	"fmt"
-
+	"os"
+	"runtime/pprof"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 
@@ -35,6 +37,9 @@ func (e *Env) StartManager(t testing.TB, setup SetupFunc, options ...ManagerOpti
 	return counter
 }
 
+// slowStop is how long a test manager may take to stop before its goroutines are dumped.
+const slowStop = 15 * time.Second
+
 // ManagerOption adjusts the test manager's options.
 type ManagerOption func(*ctrl.Options)
 
@@ -49,8 +54,13 @@ func (e *Env) RunManager(setup SetupFunc, options ...ManagerOption) (counter *Wr
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		// Tests start several managers in one process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{
+			// Tests start several managers in one process.
+			SkipNameValidation: ptr.To(true),
+			// As in production (internal/manager): the priority queue of controller-runtime
+			// v0.24.1 can hang a manager's stop (kubernetes-sigs/controller-runtime#3538).
+			UsePriorityQueue: ptr.To(false),
+		},
 	}
 	for _, o := range options {
 		o(&mgrOpts)
@@ -76,7 +86,15 @@ func (e *Env) RunManager(setup SetupFunc, options ...ManagerOption) (counter *Wr
 	go func() { done <- mgr.Start(ctx) }()
 	stop = func() error {
 		cancel()
-		return <-done
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(slowStop):
+			// A manager that does not stop in time has a runnable stuck somewhere: the
+			// stacks name it, where the manager's own error only says that it waited.
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+			return <-done
+		}
 	}
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		_ = stop()
