@@ -16,18 +16,27 @@ GO_TEST_FLAGS ?= -race -count=1
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# Every real part the local stack and the end-to-end test run.
+STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform
+
+# DEV_ARGS are passed to `capt dev`: make dev DEV_ARGS=--delete
+DEV_ARGS ?=
+
 .PHONY: dev
-dev: ## run the whole stack locally (arrives with the `make dev` issue)
-	@echo "make dev: the local stack (capt dev) is not built yet; it lands with the 'make dev' issue."
-	@echo "Until then: 'make test' runs CAPT on a real kube-apiserver and etcd."
+dev: stack-tools build ## run the whole stack locally and create a Cluster on it (capt dev; DEV_ARGS=--delete)
+	$(BIN)/capt dev $(DEV_ARGS)
 
 .PHONY: test
-test: test-tools ## run every test on a real kube-apiserver and etcd (builds them once if missing)
+test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e test on the whole stack
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-tools
 test-tools: ## build kube-apiserver and etcd into bin/ if missing
 	$(TOOLS) kube-apiserver etcd
+
+.PHONY: stack-tools
+stack-tools: ## build every tool of the local stack into bin/ if missing (one at a time: 2 cores)
+	$(TOOLS) $(STACK_TOOLS)
 
 .PHONY: bench-wta
 bench-wta: test-tools ## WorkspaceTemplateApply figures: writes at rest and Ready delay for 100 applies (5 minutes)

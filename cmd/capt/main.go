@@ -1,4 +1,5 @@
-// Command capt is CAPT's single binary: `capt manager` runs the controllers.
+// Command capt is CAPT's single binary: `capt manager` runs the controllers, `capt dev`
+// runs them with the whole stack on one machine.
 package main
 
 import (
@@ -19,6 +20,8 @@ const usage = `capt: a Cluster API provider that creates clusters with Terraform
 
 Usage:
   capt manager [flags]   run the controllers (capt manager --help lists the flags)
+  capt dev [flags]       run the whole stack on this machine and create a Cluster on it
+                         (make dev builds the tools first; capt dev --help lists the flags)
 `
 
 func main() {
@@ -29,6 +32,8 @@ func main() {
 	switch os.Args[1] {
 	case "manager":
 		os.Exit(runManager(os.Args[2:]))
+	case "dev":
+		os.Exit(runDev(os.Args[2:]))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

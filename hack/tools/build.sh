@@ -14,13 +14,19 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${CAPT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capt/tools}
 bindir=${CAPT_BIN_DIR:-$root/bin}
 
-# name|version|package|extra ldflags
+# name|version|package|extra ldflags (Kubernetes and Cluster API binaries built from a
+# module carry no version unless stamped; Cluster API refuses an API server of v0.0.0)
 tools_table() {
 	cat <<'TABLE'
-kube-apiserver|v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver|
+kube-apiserver|v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/component-base/version.gitTreeState=clean
 etcd|v3.6.16|go.etcd.io/etcd/server/v3|
 controller-gen|v0.21.0|sigs.k8s.io/controller-tools/cmd/controller-gen|
 golangci-lint|v2.15.0|github.com/golangci/golangci-lint/v2/cmd/golangci-lint|
+kube-controller-manager|v1.36.3|k8s.io/kubernetes/cmd/kube-controller-manager|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/component-base/version.gitTreeState=clean
+capi-manager|v1.14.2|sigs.k8s.io/cluster-api/core|-X sigs.k8s.io/cluster-api/version.gitVersion=v1.14.2 -X sigs.k8s.io/cluster-api/version.gitMajor=1 -X sigs.k8s.io/cluster-api/version.gitMinor=14
+provider-terraform|v0.21.2|github.com/upbound/provider-terraform/cmd/provider|
+tofu|v1.12.6|github.com/opentofu/opentofu/cmd/tofu|-X github.com/opentofu/opentofu/version.dev=no
+terraform|v1.5.7|github.com/hashicorp/terraform|
 TABLE
 }
 
@@ -33,7 +39,8 @@ build_one() {
 	fi
 	IFS='|' read -r _ version pkg ldflags <<<"$line"
 	dir=$root/hack/tools/$name
-	key=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-12)
+	# The key covers the module graph and the table line (package, version stamps).
+	key=$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$line") | sha256sum | cut -c1-12)
 	out=$cache/$name-$version-$key/$name
 	mkdir -p "$(dirname "$out")" "$bindir"
 	(

@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/capt-dev/capt/internal/localstack"
 )
 
 // InstallNamespacedWorkspaceCRD installs a namespaced Workspace CRD under group (such as
@@ -18,11 +20,11 @@ import (
 // provider-terraform version the module proxy serves predates the namespaced groups.
 // The schema is the real one; only group and scope differ.
 func (e *Env) InstallNamespacedWorkspaceCRD(ctx context.Context, group string) error {
-	root, err := RepoRoot()
+	root, err := localstack.RepoRoot()
 	if err != nil {
 		return err
 	}
-	dirs, err := CRDDirs(root)
+	dirs, err := localstack.CRDDirs(root)
 	if err != nil {
 		return err
 	}

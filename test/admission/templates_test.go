@@ -12,13 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/capt-dev/capt/internal/testenv"
+	"github.com/capt-dev/capt/internal/localstack"
 )
 
 // TestShippedTemplatesAreAdmitted applies every manifest under templates/clusterclass to
 // the real API server, with Cluster API's and CAPT's CRDs installed.
 func TestShippedTemplatesAreAdmitted(t *testing.T) {
-	root, err := testenv.RepoRoot()
+	root, err := localstack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
+	"github.com/capt-dev/capt/internal/localstack"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/testenv"
@@ -88,7 +89,7 @@ func startControllers(t *testing.T) {
 // applyManifests creates every object of a templates file in ns.
 func applyManifests(t *testing.T, ns, file string) {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	root, err := localstack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

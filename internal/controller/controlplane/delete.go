@@ -36,9 +36,15 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAP
 		r.Recorder.Eventf(cp, nil, "Normal", "EndpointCleared", "Delete", "Cleared the control plane endpoint")
 		log.Info("Cleared the control plane endpoint")
 	}
-	cp.Spec.ControlPlaneEndpoint = infrav1.APIEndpoint{}
 	cp.Status.Initialization.ControlPlaneInitialized = nil
 	cp.Status.Initialized = false
+	if !cp.Spec.ControlPlaneEndpoint.IsZero() {
+		// The deferred patch writes the cleared endpoint; its update event brings the next
+		// pass. Nothing else is deleted before the endpoint is gone from the API server.
+		cp.Spec.ControlPlaneEndpoint = infrav1.APIEndpoint{}
+		setDeletingStatus(cp, controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
+		return nil
+	}
 
 	// 2. The WorkspaceTemplateApplies; each keeps its finalizer until its Workspace is gone.
 	applies, err := r.ownedApplies(ctx, cp)

@@ -125,11 +125,20 @@ func secretsReadyCondition(obs observation) metav1.Condition {
 
 // availableCondition: the control plane serves when its endpoint and secrets are in
 // place and its Workspace is Ready or applying a change (an upgrade keeps it serving).
+// A failure is reported before anything that only waits, so that a failed apply, not
+// the endpoint waiting for it, is what Available (and the Cluster's
+// ControlPlaneAvailable, which Cluster API mirrors from it) says.
 func availableCondition(ws, ep, secrets metav1.Condition) metav1.Condition {
 	wsOK := ws.Status == metav1.ConditionTrue || ws.Reason == controlplanev1.WorkspaceUpdatingReason
-	for _, c := range []metav1.Condition{ep, secrets, ws} {
-		if c.Status != metav1.ConditionTrue && (c.Type != ws.Type || !wsOK) {
-			return metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: c.Reason, Message: c.Message}
+	notOK := func(c metav1.Condition) bool {
+		return c.Status != metav1.ConditionTrue && (c.Type != ws.Type || !wsOK)
+	}
+	all := []metav1.Condition{ep, secrets, ws}
+	for _, failuresOnly := range []bool{true, false} {
+		for _, c := range all {
+			if notOK(c) && (!failuresOnly || isFailure(c)) {
+				return metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: c.Reason, Message: c.Message}
+			}
 		}
 	}
 	return metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionTrue, Reason: controlplanev1.AvailableReason}

@@ -85,6 +85,8 @@ func TestAvailableAndReadyNeverContradictErrors(t *testing.T) {
 	epTrue := c(controlplanev1.EndpointReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason)
 	epBad := c(controlplanev1.EndpointReadyCondition, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason)
 	secTrue := c(controlplanev1.SecretsReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason)
+	epWaiting := c(controlplanev1.EndpointReadyCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason)
+	secWaiting := c(controlplanev1.SecretsReadyCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason)
 	cases := []struct {
 		name                     string
 		ws, ep, sec              metav1.Condition
@@ -95,6 +97,8 @@ func TestAvailableAndReadyNeverContradictErrors(t *testing.T) {
 		{"all good", wsTrue, epTrue, secTrue, true, metav1.ConditionTrue, metav1.ConditionTrue, infrav1.ReadyReason},
 		{"endpoint error", wsTrue, epBad, secTrue, true, metav1.ConditionFalse, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
 		{"workspace failed", wsFailed, epTrue, secTrue, true, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
+		// A first apply that fails: the failure is the reason, not the endpoint waiting for it.
+		{"first apply failed", wsFailed, epWaiting, secWaiting, false, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
 		{"upgrading keeps it available", wsUpdating, epTrue, secTrue, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
 		{"version not applied yet", wsTrue, epTrue, secTrue, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
 	}

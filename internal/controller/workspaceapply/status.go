@@ -90,7 +90,7 @@ func mirroredCondition(obs observation, from, to string) metav1.Condition {
 	if reason == "" {
 		reason = infrav1.WorkspaceConditionUnknownReason
 	}
-	return metav1.Condition{Type: to, Status: c.Status, Reason: reason, Message: obs.redactor.Message(c.Message)}
+	return metav1.Condition{Type: to, Status: c.Status, Reason: reason, Message: obs.redactor.Message(workspace.ProviderMessage(c.Message))}
 }
 
 // readyCondition summarises: the first thing that keeps the Workspace from being
@@ -117,10 +117,10 @@ func readyCondition(obs observation) metav1.Condition {
 		return notReady(obs.problem.reason, "%s; Workspace %s keeps its last applied spec", obs.problem.message, obs.workspaceName)
 	case w.IsFalse(workspace.ConditionSynced):
 		c := w.Condition(workspace.ConditionSynced)
-		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, c.Message)
+		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))
 	case !w.IsTrue(workspace.ConditionReady):
 		if c := w.Condition(workspace.ConditionReady); c != nil {
-			return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, c.Message)
+			return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))
 		}
 		return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s has not reported Ready yet", obs.workspaceName)
 	case !w.ObservedCurrentSpec():

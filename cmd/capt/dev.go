@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/capt-dev/capt/internal/dev"
+	"github.com/capt-dev/capt/internal/localstack"
+)
+
+// runDev is `capt dev`: the whole stack on this machine, and a Cluster created on it.
+func runDev(args []string) int {
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capt dev: run it from the CAPT checkout:", err)
+		return 2
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	o := dev.Options{Out: os.Stdout}
+	fs := pflag.NewFlagSet("capt dev", pflag.ContinueOnError)
+	fs.StringVar(&o.DataDir, "data-dir", filepath.Join(cache, "capt", "dev"), "Directory for etcd's data, certificates, kubeconfigs, logs and Terraform working directories; emptied at start.")
+	fs.IntVar(&o.APIServerPort, "apiserver-port", 0, "Port of the kube-apiserver on 127.0.0.1 (0 picks a free one).")
+	fs.StringVar(&o.BinDir, "bin-dir", filepath.Join(root, "bin"), "Directory of the tool binaries (make dev builds them).")
+	fs.StringVar(&o.Engine, "engine", "tofu", "Terraform engine provider-terraform runs: tofu (OpenTofu) or terraform (Terraform 1.5.7).")
+	fs.DurationVar(&o.ProviderTerraformPoll, "provider-terraform-poll", time.Minute, "How often provider-terraform re-plans each Workspace.")
+	fs.BoolVar(&o.Delete, "delete", false, "Delete the Cluster once it is provisioned, show the deletion order, then stop.")
+	fs.BoolVar(&o.DeleteOnInterrupt, "delete-on-interrupt", false, "On Ctrl-C, delete the Cluster (showing the deletion order) before stopping.")
+	fs.DurationVar(&o.Interval, "interval", 500*time.Millisecond, "How often the progress view looks at the objects.")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	o.Root = root
+
+	// The first interrupt ends the wait (and starts the deletion with
+	// --delete-on-interrupt); the second abandons the deletion; the third exits at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupted := make(chan struct{})
+	signals := make(chan os.Signal, 3)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		cancel()
+		<-signals
+		close(interrupted)
+		<-signals
+		os.Exit(130)
+	}()
+
+	t, err := dev.Run(ctx, o, interrupted)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capt dev:", err)
+		return 1
+	}
+	fmt.Printf("==> start-up %s, provisioning %s", t.StartUp.Round(100*time.Millisecond), t.Provisioning.Round(100*time.Millisecond))
+	if t.Deletion > 0 {
+		fmt.Printf(", deletion %s", t.Deletion.Round(100*time.Millisecond))
+	}
+	fmt.Println()
+	return 0
+}

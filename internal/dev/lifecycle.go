@@ -1,0 +1,97 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/tools/clientcmd"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/kubeconfig"
+)
+
+// Watcher polls the sample's objects and prints what changed. Polling suits a view that
+// lists six kinds for a person (and a test) for a few minutes; the controllers watch.
+type Watcher struct {
+	Client    client.Reader
+	Namespace string
+	Cluster   string
+	Printer   *Printer
+	// Interval between two looks.
+	Interval time.Duration
+}
+
+// Until looks, prints, and returns once done says so (or its error, or ctx's).
+func (w *Watcher) Until(ctx context.Context, done func(Snapshot) (bool, error)) (Snapshot, error) {
+	for {
+		snap, err := Observe(ctx, w.Client, w.Namespace, w.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		w.Printer.Print(snap)
+		ok, err := done(snap)
+		if err != nil || ok {
+			return snap, err
+		}
+		select {
+		case <-ctx.Done():
+			return snap, ctx.Err()
+		case <-time.After(w.Interval):
+		}
+	}
+}
+
+// Provisioned reports whether Cluster API sees the Cluster's infrastructure provisioned
+// and its control plane initialized, with the endpoint on the Cluster.
+func Provisioned(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+	cluster := &clusterv1.Cluster{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cluster); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	init := cluster.Status.Initialization
+	return init.InfrastructureProvisioned != nil && *init.InfrastructureProvisioned &&
+		init.ControlPlaneInitialized != nil && *init.ControlPlaneInitialized &&
+		cluster.Spec.ControlPlaneEndpoint.IsValid(), nil
+}
+
+// ConnectKubeconfig reads the kubeconfig secret CAPT published for the Cluster and asks
+// the cluster it points at for its version: the proof that it really connects.
+func ConnectKubeconfig(ctx context.Context, c client.Reader, namespace, cluster string) (data []byte, version string, err error) {
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: kubeconfig.SecretName(cluster)}, secret); err != nil {
+		return nil, "", fmt.Errorf("reading the kubeconfig secret: %w", err)
+	}
+	data = secret.Data[kubeconfig.KubeconfigKey]
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("loading the kubeconfig secret: %w", err)
+	}
+	cfg.Timeout = 10 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("connecting with the kubeconfig secret: %w", err)
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return nil, "", fmt.Errorf("connecting with the kubeconfig secret: %w", err)
+	}
+	return data, v.GitVersion, nil
+}
+
+// ControlPlaneEndpoint returns the endpoint on the CAPTControlPlane, if set.
+func ControlPlaneEndpoint(ctx context.Context, c client.Reader, namespace, name string) (string, error) {
+	cp := &controlplanev1.CAPTControlPlane{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cp); err != nil {
+		return "", err
+	}
+	if cp.Spec.ControlPlaneEndpoint.Host == "" {
+		return "", errors.New("no endpoint")
+	}
+	return fmt.Sprintf("%s:%d", cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port), nil
+}

@@ -1,0 +1,150 @@
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Options say where the stack keeps its files and which binaries it runs.
+type Options struct {
+	// Root is the CAPT checkout (CRDs, templates); BinDir holds the tools (bin/).
+	Root, BinDir string
+	// DataDir holds etcd's data, certificates, kubeconfigs, logs and the Terraform
+	// working directories. It is emptied at start: every run begins from a new cluster.
+	DataDir string
+	// APIServerPort is the kube-apiserver's port on 127.0.0.1; 0 picks a free one.
+	APIServerPort int
+	// Engine is the Terraform engine provider-terraform runs: "tofu" or "terraform".
+	Engine string
+	// ProviderTerraformPoll is how often provider-terraform re-plans a Workspace.
+	ProviderTerraformPoll time.Duration
+}
+
+// Stack is a running local management cluster.
+type Stack struct {
+	Options
+	env *envtest.Environment
+	// Config and Client reach the kube-apiserver as an administrator.
+	Config *rest.Config
+	Client client.WithWatch
+	// Kubeconfig is the path of the administrator's kubeconfig file.
+	Kubeconfig string
+	procs      []*process
+}
+
+// StartAPIServer empties the data directory and starts etcd and kube-apiserver on
+// loopback with every CRD installed. Start the controllers with StartControllers.
+func StartAPIServer(o Options) (*Stack, error) {
+	if o.DataDir == "" || o.DataDir == "/" {
+		return nil, errors.New("a data directory is required")
+	}
+	if err := os.RemoveAll(o.DataDir); err != nil {
+		return nil, fmt.Errorf("emptying data directory: %w", err)
+	}
+	for _, dir := range []string{"etcd", "certs", "logs"} {
+		if err := os.MkdirAll(filepath.Join(o.DataDir, dir), 0o700); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
+			return nil, fmt.Errorf("%s not found in %s: run `make dev`, which builds it", bin, o.BinDir)
+		}
+	}
+	crdDirs, err := CRDDirs(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: o.BinDir,
+		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: crdDirs, ErrorIfPathMissing: true, Scheme: scheme},
+		Scheme:                scheme,
+		ControlPlane: envtest.ControlPlane{
+			Etcd:      &envtest.Etcd{DataDir: filepath.Join(o.DataDir, "etcd")},
+			APIServer: &envtest.APIServer{CertDir: filepath.Join(o.DataDir, "certs")},
+		},
+	}
+	env.ControlPlane.APIServer.Address = "127.0.0.1"
+	if o.APIServerPort != 0 {
+		env.ControlPlane.APIServer.Port = strconv.Itoa(o.APIServerPort)
+	}
+	// The kubeconfig secret CAPT publishes for the local cluster carries a ServiceAccount
+	// token; let it live as long as a working day.
+	env.ControlPlane.APIServer.Configure().Set("service-account-max-token-expiration", "24h")
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
+	}
+	s := &Stack{Options: o, env: env, Config: cfg}
+	if err := s.writeAdminKubeconfig(); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	s.Client, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = s.Stop()
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	return s, nil
+}
+
+// writeAdminKubeconfig writes a kubeconfig of a system:masters user for the child processes.
+func (s *Stack) writeAdminKubeconfig() error {
+	user, err := s.env.AddUser(envtest.User{Name: "capt-dev-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("creating the administrator user: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("writing the administrator kubeconfig: %w", err)
+	}
+	s.Kubeconfig = filepath.Join(s.DataDir, "admin.kubeconfig")
+	if err := os.WriteFile(s.Kubeconfig, data, 0o600); err != nil {
+		return fmt.Errorf("writing the administrator kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// StartControllers starts kube-controller-manager (garbage collector and namespace
+// controller), the Cluster API core manager and provider-terraform, and waits until each
+// answers its health check.
+func (s *Stack) StartControllers(ctx context.Context) error {
+	starts := []func(context.Context) error{s.startKubeControllerManager, s.startClusterAPI, s.startProviderTerraform}
+	for _, start := range starts {
+		if err := start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Logs is the directory of the child processes' logs.
+func (s *Stack) Logs() string { return filepath.Join(s.DataDir, "logs") }
+
+// Stop stops the child processes (each gets SIGTERM, then SIGKILL after a grace
+// period), then kube-apiserver and etcd.
+func (s *Stack) Stop() error {
+	var errs []error
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		if err := s.procs[i].stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,140 @@
+// Package e2e drives the whole local stack of `capt dev`: etcd and kube-apiserver,
+// kube-controller-manager, Cluster API's core manager, provider-terraform running
+// OpenTofu, and CAPT, all real and built from Go modules (make test builds them).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/capt-dev/capt/internal/dev"
+	"github.com/capt-dev/capt/internal/localstack"
+)
+
+var (
+	stack *localstack.Stack
+	root  string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	root, err = localstack.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	dataDir, err := os.MkdirTemp("", "capt-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	stack, err = localstack.StartAPIServer(localstack.Options{
+		Root: root, BinDir: binDir(), DataDir: dataDir, Engine: "tofu",
+		// Re-plan often, so the rest check also covers provider-terraform's polls.
+		ProviderTerraformPoll: 30 * time.Second,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	code := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := stack.StartControllers(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		stopCAPT, err := dev.StartCAPT(stack.Config, filepath.Join(stack.Logs(), "capt.log"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer func() {
+			if err := stopCAPT(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+			}
+		}()
+		if err := dev.PrepareNamespace(ctx, stack.Client, dev.APIServer{Endpoint: stack.Config.Host, CA: stack.Config.CAData}); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		// The sample's templates, and the one that fails on purpose; each test creates its Cluster.
+		if err := dev.ApplyFiles(ctx, stack.Client, dev.TemplatesFile(root),
+			filepath.Join(root, "templates", "local", "failing", "workspacetemplate.yaml")); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	if code != 0 {
+		dumpLogs(stack.Logs())
+	}
+	if err := stack.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+	}
+	if code == 0 {
+		_ = os.RemoveAll(dataDir)
+	}
+	return code
+}
+
+func binDir() string {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(root, "bin")
+}
+
+// dumpLogs prints the end of every component's log: a failed CI run shows why.
+func dumpLogs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		fmt.Fprintf(os.Stderr, "==> last lines of %s\n%s\n", f, strings.Join(lines, "\n"))
+	}
+}
+
+// watcher follows cluster's objects, printing what changes to the test log.
+func watcher(t *testing.T, cluster string) *dev.Watcher {
+	return &dev.Watcher{Client: stack.Client, Namespace: dev.Namespace, Cluster: cluster,
+		Printer: &dev.Printer{Out: testWriter{t}, Start: time.Now()}, Interval: 200 * time.Millisecond}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// within bounds a wait in a test.
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func get(t *testing.T, key client.ObjectKey, obj client.Object) {
+	t.Helper()
+	if err := stack.Client.Get(context.Background(), key, obj); err != nil {
+		t.Fatal(err)
+	}
+}
