@@ -7,12 +7,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 )
 
@@ -48,16 +52,26 @@ func (w *Watcher) Until(ctx context.Context, done func(Snapshot) (bool, error)) 
 }
 
 // Provisioned reports whether Cluster API sees the Cluster's infrastructure provisioned
-// and its control plane initialized, with the endpoint on the Cluster.
+// and its control plane initialized, with the endpoint on the Cluster, and whether the
+// CAPTControlPlane is Ready: initialization comes with the first outputs, Ready once the
+// Workspace has applied the whole spec.
 func Provisioned(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+	key := client.ObjectKey{Namespace: namespace, Name: name}
 	cluster := &clusterv1.Cluster{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cluster); err != nil {
+	if err := c.Get(ctx, key, cluster); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
 	init := cluster.Status.Initialization
-	return init.InfrastructureProvisioned != nil && *init.InfrastructureProvisioned &&
-		init.ControlPlaneInitialized != nil && *init.ControlPlaneInitialized &&
-		cluster.Spec.ControlPlaneEndpoint.IsValid(), nil
+	if !ptr.Deref(init.InfrastructureProvisioned, false) || !ptr.Deref(init.ControlPlaneInitialized, false) ||
+		!cluster.Spec.ControlPlaneEndpoint.IsValid() {
+		return false, nil
+	}
+	cp := &controlplanev1.CAPTControlPlane{}
+	if err := c.Get(ctx, key, cp); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	ready := meta.FindStatusCondition(cp.Status.Conditions, infrav1.ReadyCondition)
+	return ready != nil && ready.Status == metav1.ConditionTrue && cp.Status.ObservedGeneration == cp.Generation, nil
 }
 
 // ConnectKubeconfig reads the kubeconfig secret CAPT published for the Cluster and asks

@@ -155,12 +155,12 @@ func (s *Stack) createProviderConfig(ctx context.Context) error {
 }
 
 func freePort3() (a, b, c string, err error) {
-	if a, err = freePort(); err != nil {
+	if a, err = FreePort(); err != nil {
 		return
 	}
-	if b, err = freePort(); err != nil {
+	if b, err = FreePort(); err != nil {
 		return
 	}
-	c, err = freePort()
+	c, err = FreePort()
 	return
 }

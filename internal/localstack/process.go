@@ -18,8 +18,8 @@ import (
 // stopGrace is how long a child process gets between SIGTERM and SIGKILL.
 const stopGrace = 20 * time.Second
 
-// process is a child process whose output goes to a log file.
-type process struct {
+// Process is a child process whose output goes to a log file.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  *os.File
@@ -28,8 +28,22 @@ type process struct {
 	waitErr error
 }
 
+// StartProcess runs bin/<name> with args in the data directory, logging to
+// <logs>/<name>.log; Stop stops it with the other children.
+func (s *Stack) StartProcess(name string, args []string, env []string) (*Process, error) {
+	return s.startProcess(name, args, s.DataDir, env)
+}
+
+// PID is the process id of the running child.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// WaitHealthy polls url until it answers 200 (a child's health endpoint).
+func (p *Process) WaitHealthy(ctx context.Context, url string) error {
+	return p.waitHealthy(ctx, url, startupTimeout)
+}
+
 // startProcess runs bin/<name> with args in dir, logging to <logs>/<name>.log.
-func (s *Stack) startProcess(name string, args []string, dir string, env []string) (*process, error) {
+func (s *Stack) startProcess(name string, args []string, dir string, env []string) (*Process, error) {
 	bin := filepath.Join(s.BinDir, name)
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s not found in %s: run `make dev`, which builds it", name, s.BinDir)
@@ -49,7 +63,7 @@ func (s *Stack) startProcess(name string, args []string, dir string, env []strin
 		_ = log.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: log, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: log, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.done)
@@ -59,7 +73,7 @@ func (s *Stack) startProcess(name string, args []string, dir string, env []strin
 }
 
 // stop sends SIGTERM, and SIGKILL if the process has not ended after stopGrace.
-func (p *process) stop() error {
+func (p *Process) stop() error {
 	defer func() { _ = p.log.Close() }()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -74,7 +88,7 @@ func (p *process) stop() error {
 
 // waitHealthy polls url until it answers 200, the process exits, or timeout passes.
 // A child's health endpoint is the only way to know it is up: there is nothing to watch.
-func (p *process) waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
+func (p *Process) waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 	httpClient := &http.Client{
 		Timeout: 2 * time.Second,
 		// Health endpoints of the local children serve self-signed certificates, if any.
@@ -105,8 +119,8 @@ func (p *process) waitHealthy(ctx context.Context, url string, timeout time.Dura
 	}
 }
 
-// freePort returns a TCP port on loopback that nothing listens on right now.
-func freePort() (string, error) {
+// FreePort returns a TCP port on loopback that nothing listens on right now.
+func FreePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("finding a free port: %w", err)

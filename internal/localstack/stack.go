@@ -27,6 +27,9 @@ type Options struct {
 	Engine string
 	// ProviderTerraformPoll is how often provider-terraform re-plans a Workspace.
 	ProviderTerraformPoll time.Duration
+	// AuditLog, when set, is where kube-apiserver writes an audit event (metadata only)
+	// for every request it completes: who called which verb on which resource.
+	AuditLog string
 }
 
 // Stack is a running local management cluster.
@@ -38,7 +41,7 @@ type Stack struct {
 	Client client.WithWatch
 	// Kubeconfig is the path of the administrator's kubeconfig file.
 	Kubeconfig string
-	procs      []*process
+	procs      []*Process
 }
 
 // StartAPIServer empties the data directory and starts etcd and kube-apiserver on
@@ -84,6 +87,17 @@ func StartAPIServer(o Options) (*Stack, error) {
 	// The kubeconfig secret CAPT publishes for the local cluster carries a ServiceAccount
 	// token; let it live as long as a working day.
 	env.ControlPlane.APIServer.Configure().Set("service-account-max-token-expiration", "24h")
+	if o.AuditLog != "" {
+		policy := filepath.Join(o.DataDir, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return nil, fmt.Errorf("writing audit policy: %w", err)
+		}
+		env.ControlPlane.APIServer.Configure().
+			Set("audit-policy-file", policy).
+			Set("audit-log-path", o.AuditLog).
+			Set("audit-log-format", "json").
+			Set("audit-log-maxsize", "0")
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
@@ -99,6 +113,32 @@ func StartAPIServer(o Options) (*Stack, error) {
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
 	return s, nil
+}
+
+// auditPolicy records every request at Metadata level, once, when it completes.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+`
+
+// UserKubeconfig writes the kubeconfig of a new system:masters user named name (a
+// separate identity, so that the audit log tells its requests apart) and returns its path.
+func (s *Stack) UserKubeconfig(name string) (string, error) {
+	user, err := s.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("creating user %s: %w", name, err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("writing the kubeconfig of %s: %w", name, err)
+	}
+	path := filepath.Join(s.DataDir, name+".kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("writing the kubeconfig of %s: %w", name, err)
+	}
+	return path, nil
 }
 
 // writeAdminKubeconfig writes a kubeconfig of a system:masters user for the child processes.

@@ -15,7 +15,7 @@ import (
 	"github.com/capt-dev/capt/internal/localstack"
 )
 
-// TestShippedTemplatesAreAdmitted applies every manifest under templates/clusterclass to
+// TestShippedTemplatesAreAdmitted applies every manifest under templates/ to
 // the real API server, with Cluster API's and CAPT's CRDs installed.
 func TestShippedTemplatesAreAdmitted(t *testing.T) {
 	root, err := localstack.RepoRoot()
@@ -26,9 +26,13 @@ func TestShippedTemplatesAreAdmitted(t *testing.T) {
 	if err := env.Client.Create(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(root, "templates", "clusterclass", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no templates found: %v", err)
+	var files []string
+	for _, dir := range []string{"clusterclass", "local", filepath.Join("local", "failing")} {
+		found, err := filepath.Glob(filepath.Join(root, "templates", dir, "*.yaml"))
+		if err != nil || len(found) == 0 {
+			t.Fatalf("no templates found in templates/%s: %v", dir, err)
+		}
+		files = append(files, found...)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)

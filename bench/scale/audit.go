@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// window is a phase of a run.
+type window struct{ from, to time.Time }
+
+// counts are numbers by name (verb, controller).
+type counts map[string]int
+
+func (c counts) minus(o counts) counts {
+	out := counts{}
+	for k, v := range c {
+		if d := v - o[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// writes counts the requests that change something.
+func (c counts) writes() int {
+	return c["create"] + c["update"] + c["patch"] + c["delete"] + c["deletecollection"]
+}
+
+// String lists the counts by name, largest first.
+func (c counts) String() string {
+	keys := slices.Collect(maps.Keys(c))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c[a] != c[b] {
+			return c[b] - c[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// auditEvent is the part of a kube-apiserver audit event the bench reads.
+type auditEvent struct {
+	Verb string `json:"verb"`
+	User struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+}
+
+// auditRequests counts user's requests by verb in each window, by the time the API
+// server received them. A watch counts once, when it was opened.
+func auditRequests(path, user string, windows []window) ([]counts, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	out := make([]counts, len(windows))
+	for i := range out {
+		out[i] = counts{}
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var e auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("reading the audit log: %w", err)
+		}
+		if e.User.Username != user {
+			continue
+		}
+		for i, w := range windows {
+			if !e.RequestReceivedTimestamp.Before(w.from) && e.RequestReceivedTimestamp.Before(w.to) {
+				out[i][e.Verb]++
+			}
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+const ns = "bench"
+
+// createTemplates creates the namespace and the two WorkspaceTemplates every cluster uses.
+func createTemplates(ctx context.Context, c client.Client) error {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	for _, name := range []string{"vpc", "eks"} {
+		t := &infrav1.WorkspaceTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: infrav1.WorkspaceTemplateSpec{Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
+				ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: `variable "cluster_name" {}`}}}},
+		}
+		if err := c.Create(ctx, t); err != nil {
+			return fmt.Errorf("creating WorkspaceTemplate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createClusters creates n Clusters, each with a CAPTCluster and a CAPTControlPlane owned
+// by it as Cluster API's core would, from 8 goroutines.
+func createClusters(ctx context.Context, c client.Client, n int) error {
+	names := make(chan string)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range names {
+				if err := createCluster(ctx, c, name); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		select {
+		case names <- fmt.Sprintf("c%04d", i):
+		case err := <-errs:
+			close(names)
+			wg.Wait()
+			return err
+		}
+	}
+	close(names)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+func createCluster(ctx context.Context, c client.Client, name string) error {
+	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: clusterv1.ClusterSpec{
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "CAPTCluster", Name: name},
+			ControlPlaneRef:   clusterv1.ContractVersionedObjectReference{APIGroup: controlplanev1.GroupVersion.Group, Kind: "CAPTControlPlane", Name: name},
+		}}
+	if err := c.Create(ctx, cluster); err != nil {
+		return fmt.Errorf("creating Cluster %s: %w", name, err)
+	}
+	meta := metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{clusterv1.ClusterNameLabel: name},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster", Name: name, UID: cluster.UID}}}
+	cc := &infrav1.CAPTCluster{ObjectMeta: meta, Spec: infrav1.CAPTClusterSpec{Region: "zz-local-1",
+		VPCTemplateRef: &infrav1.WorkspaceTemplateReference{Name: "vpc"}}}
+	if err := c.Create(ctx, cc); err != nil {
+		return fmt.Errorf("creating CAPTCluster %s: %w", name, err)
+	}
+	cp := &controlplanev1.CAPTControlPlane{ObjectMeta: *meta.DeepCopy(),
+		Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2", WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}}}
+	if err := c.Create(ctx, cp); err != nil {
+		return fmt.Errorf("creating CAPTControlPlane %s: %w", name, err)
+	}
+	return nil
+}
+
+func countInitialized(ctx context.Context, c client.Client) (int, error) {
+	list := &controlplanev1.CAPTControlPlaneList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, cp := range list.Items {
+		if cp.Status.Initialized {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// deleteClusters deletes every control plane, CAPTCluster and Cluster at once.
+func deleteClusters(ctx context.Context, c client.Client) error {
+	for _, obj := range []client.Object{&controlplanev1.CAPTControlPlane{}, &infrav1.CAPTCluster{}, &clusterv1.Cluster{}} {
+		if err := c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("deleting %T: %w", obj, err)
+		}
+	}
+	return nil
+}
+
+// countLeft counts what deletion must remove: Clusters, CAPT objects, applies,
+// Workspaces and the secrets CAPT wrote.
+func countLeft(ctx context.Context, c client.Client) (int, error) {
+	left := 0
+	for _, l := range []client.ObjectList{
+		&clusterv1.ClusterList{}, &infrav1.CAPTClusterList{}, &controlplanev1.CAPTControlPlaneList{},
+		&infrav1.WorkspaceTemplateApplyList{},
+	} {
+		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			return 0, err
+		}
+		left += meta.LenList(l)
+	}
+	workspaces := workspace.DefaultAPI().NewList() // cluster-scoped
+	if err := c.List(ctx, workspaces); err != nil {
+		return 0, err
+	}
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(ns), client.HasLabels{clusterv1.ClusterNameLabel}); err != nil {
+		return 0, err
+	}
+	return left + len(workspaces.Items) + len(secrets.Items), nil
+}
