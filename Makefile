@@ -38,6 +38,13 @@ test-tools: ## build kube-apiserver and etcd into bin/ if missing
 stack-tools: ## build every tool of the local stack into bin/ if missing (one at a time: 2 cores)
 	$(TOOLS) $(STACK_TOOLS)
 
+.PHONY: bench
+bench: test-tools build ## scale figures at 10, 100 and 1000 clusters (about 30 minutes); rewrites the scale section of docs/benchmarks.md
+	go run ./bench/scale -n $(BENCH_N) -rest $(BENCH_REST) -docs docs/benchmarks.md
+
+BENCH_N    ?= 10,100,1000
+BENCH_REST ?= 5m
+
 .PHONY: bench-wta
 bench-wta: test-tools ## WorkspaceTemplateApply figures: writes at rest and Ready delay for 100 applies (5 minutes)
 	go run ./bench/wta -n 100 -rest 5m

@@ -57,20 +57,46 @@ type auditEvent struct {
 	User struct {
 		Username string `json:"username"`
 	} `json:"user"`
+	ObjectRef struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
 }
 
-// auditRequests counts user's requests by verb in each window, by the time the API
-// server received them. A watch counts once, when it was opened.
-func auditRequests(path, user string, windows []window) ([]counts, error) {
+// target is resource[/subresource].
+func (e auditEvent) target() string {
+	if e.ObjectRef.Subresource != "" {
+		return e.ObjectRef.Resource + "/" + e.ObjectRef.Subresource
+	}
+	return e.ObjectRef.Resource
+}
+
+// isWrite says whether verb changes something.
+func isWrite(verb string) bool {
+	switch verb {
+	case "create", "update", "patch", "delete", "deletecollection":
+		return true
+	}
+	return false
+}
+
+// requests are one window's requests: by verb, and the writes by verb and resource.
+type requests struct {
+	byVerb, writesByTarget counts
+}
+
+// auditRequests counts user's requests in each window, by the time the API server
+// received them. A watch is counted once it has ended.
+func auditRequests(path, user string, windows []window) ([]requests, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit log: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	out := make([]counts, len(windows))
+	out := make([]requests, len(windows))
 	for i := range out {
-		out[i] = counts{}
+		out[i] = requests{byVerb: counts{}, writesByTarget: counts{}}
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -84,7 +110,10 @@ func auditRequests(path, user string, windows []window) ([]counts, error) {
 		}
 		for i, w := range windows {
 			if !e.RequestReceivedTimestamp.Before(w.from) && e.RequestReceivedTimestamp.Before(w.to) {
-				out[i][e.Verb]++
+				out[i].byVerb[e.Verb]++
+				if isWrite(e.Verb) {
+					out[i].writesByTarget[e.Verb+" "+e.target()]++
+				}
 			}
 		}
 	}

@@ -19,13 +19,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capt-dev/capt/internal/localstack"
 )
 
 func main() {
+	ctrl.SetLogger(logr.Discard())
 	sizes := flag.String("n", "10,100,1000", "comma-separated numbers of clusters, one run each")
 	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are initialized")
 	delay := flag.Duration("apply-delay", 2*time.Second, "simulated Terraform apply and destroy time per Workspace")

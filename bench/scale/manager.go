@@ -37,10 +37,9 @@ func startManager(ctx context.Context, stack *localstack.Stack, args []string) (
 		return nil, err
 	}
 	proc, err := stack.StartProcess("capt", append([]string{"manager",
-		"--kubeconfig=" + kubeconfig,
 		"--diagnostics-address=127.0.0.1:" + port, "--insecure-diagnostics",
 		"--health-addr=127.0.0.1:" + health,
-	}, args...), nil)
+	}, args...), []string{"KUBECONFIG=" + kubeconfig})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -111,12 +112,29 @@ func countInitialized(ctx context.Context, c client.Client) (int, error) {
 	return n, nil
 }
 
-// deleteClusters deletes every control plane, CAPTCluster and Cluster at once.
+// deleteClusters deletes as Cluster API does: the control planes and CAPTClusters (the
+// CAPTCluster's own deletion waits for its control plane), and the Clusters once those
+// are gone (core's finalizer holds a Cluster until then).
 func deleteClusters(ctx context.Context, c client.Client) error {
-	for _, obj := range []client.Object{&controlplanev1.CAPTControlPlane{}, &infrav1.CAPTCluster{}, &clusterv1.Cluster{}} {
+	for _, obj := range []client.Object{&controlplanev1.CAPTControlPlane{}, &infrav1.CAPTCluster{}} {
 		if err := c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err != nil {
 			return fmt.Errorf("deleting %T: %w", obj, err)
 		}
+	}
+	if err := waitFor(ctx, 30*time.Minute, func() (bool, error) {
+		cps, ccs := &controlplanev1.CAPTControlPlaneList{}, &infrav1.CAPTClusterList{}
+		if err := c.List(ctx, cps, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		if err := c.List(ctx, ccs, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		return len(cps.Items)+len(ccs.Items) == 0, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for CAPT objects to be deleted: %w", err)
+	}
+	if err := c.DeleteAllOf(ctx, &clusterv1.Cluster{}, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("deleting Clusters: %w", err)
 	}
 	return nil
 }

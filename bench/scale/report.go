@@ -21,8 +21,9 @@ type result struct {
 
 // phase is what CAPT's manager did during one phase.
 type phase struct {
-	requests, reconciles counts
-	cpu                  time.Duration
+	requests   requests
+	reconciles counts
+	cpu        time.Duration
 	// rssPeak is the peak resident memory so far (for rest: the resident memory at its end).
 	rssPeak int64
 	d       time.Duration
@@ -56,24 +57,25 @@ func table(results []result, rest, delay time.Duration) string {
 	row("time until all control planes are initialized", func(r result) string { return r.toInitialized.Round(100 * time.Millisecond).String() })
 	row("Workspace Ready → Cluster endpoint set, p50", func(r result) string { return benchkit.Percentile(r.endpointDelays, 50).String() })
 	row("Workspace Ready → Cluster endpoint set, p99", func(r result) string { return benchkit.Percentile(r.endpointDelays, 99).String() })
-	row("API requests during creation, by verb", func(r result) string { return r.creation.requests.String() })
+	row("API requests during creation, by verb", func(r result) string { return r.creation.requests.byVerb.String() })
 	row("writes per cluster during creation", func(r result) string {
-		return fmt.Sprintf("%.1f", float64(r.creation.requests.writes())/float64(r.n))
+		return fmt.Sprintf("%.1f", float64(r.creation.requests.byVerb.writes())/float64(r.n))
 	})
+	row("writes during creation, by resource", func(r result) string { return r.creation.requests.writesByTarget.String() })
 	row("reconciles during creation", func(r result) string { return r.creation.reconciles.String() })
 	row("CPU during creation", func(r result) string {
 		return fmt.Sprintf("%.1f s (%.0f %% of one core)", r.creation.cpu.Seconds(), r.creation.cpuPercent())
 	})
 	row("peak RSS by the end of creation", func(r result) string { return mib(r.creation.rssPeak) })
-	row("API requests at rest, by verb", func(r result) string { return r.rest.requests.String() })
-	row("writes at rest", func(r result) string { return fmt.Sprint(r.rest.requests.writes()) })
+	row("API requests at rest, by verb", func(r result) string { return r.rest.requests.byVerb.String() })
+	row("writes at rest", func(r result) string { return fmt.Sprint(r.rest.requests.byVerb.writes()) })
 	row("reconciles at rest", func(r result) string { return r.rest.reconciles.String() })
 	row("CPU at rest", func(r result) string {
 		return fmt.Sprintf("%.1f s (%.2f %% of one core)", r.rest.cpu.Seconds(), r.rest.cpuPercent())
 	})
 	row("RSS at the end of rest", func(r result) string { return mib(r.rest.rssPeak) })
 	row("time until all are deleted", func(r result) string { return r.toDeleted.Round(100 * time.Millisecond).String() })
-	row("API requests during deletion, by verb", func(r result) string { return r.deletion.requests.String() })
+	row("API requests during deletion, by verb", func(r result) string { return r.deletion.requests.byVerb.String() })
 	row("reconciles during deletion", func(r result) string { return r.deletion.reconciles.String() })
 	row("peak RSS over the whole run", func(r result) string { return mib(r.deletion.rssPeak) })
 	row("objects left after deletion", func(r result) string { return fmt.Sprint(r.left) })

@@ -89,7 +89,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 // are cached as metadata only); nil when it does not exist yet.
 func (r *Reconciler) connectionSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: cp.Namespace, Name: outputsSecretName(cp)}, s); err != nil {
+	if err := r.getSecret(ctx, client.ObjectKey{Namespace: cp.Namespace, Name: outputsSecretName(cp)}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}

@@ -88,13 +88,19 @@ func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CA
 // from the API server (the cache holds their metadata only).
 func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem) {
 	have := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have)
-	switch {
-	case apierrors.IsNotFound(err):
-		if err := r.Client.Create(ctx, want); err != nil {
+	err := r.getSecret(ctx, client.ObjectKeyFromObject(want), have)
+	if apierrors.IsNotFound(err) {
+		err = r.Client.Create(ctx, want)
+		if err == nil {
+			return true, nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
 			return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("creating Secret %s: %s", want.Name, apiReason(err))}
 		}
-		return true, nil
+		// The cache had not seen it yet: compare with the API server's copy.
+		err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have)
+	}
+	switch {
 	case err != nil:
 		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("reading Secret %s: %s", want.Name, apiReason(err))}
 	case !metav1.IsControlledBy(have, cp):
@@ -114,6 +120,19 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("updating Secret %s: %s", want.Name, apiReason(err))}
 	}
 	return true, nil
+}
+
+// getSecret reads a Secret from the API server (the cache holds Secrets' metadata only),
+// unless the metadata cache says it does not exist: waiting for a secret that is not
+// there yet costs no request. A secret newer than the cache is caught by its watch
+// event, or by the AlreadyExists of a create.
+func (r *Reconciler) getSecret(ctx context.Context, key client.ObjectKey, s *corev1.Secret) error {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := r.Client.Get(ctx, key, m); err != nil {
+		return err
+	}
+	return r.APIReader.Get(ctx, key, s)
 }
 
 func sameData(a, b map[string][]byte) bool {
