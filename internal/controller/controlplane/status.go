@@ -197,8 +197,10 @@ func transitions(before, after []metav1.Condition) []transition {
 			continue
 		}
 		switch {
-		case a.Status == metav1.ConditionTrue:
-			out = append(out, transition{"Normal", t, t + " is true"})
+		case a.Status == metav1.ConditionTrue && t == controlplanev1.AvailableCondition:
+			// The other conditions turning true already have their event (EndpointSet,
+			// SecretsWritten); one more per condition was a fifth of all writes at scale.
+			out = append(out, transition{"Normal", t, "The control plane is available"})
 		case isFailure(*a):
 			out = append(out, transition{"Warning", a.Reason, fmt.Sprintf("%s is false: %s", t, a.Message)})
 		}

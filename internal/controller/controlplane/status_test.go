@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -162,10 +163,14 @@ func TestTransitions(t *testing.T) {
 		c(controlplanev1.WorkspaceReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason),
 		c(controlplanev1.AvailableCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason),
 	}
+	// A failure raised is an event; a condition other than Available turning true is not.
 	got := transitions(before, after)
-	if len(got) != 2 || got[0].eventType != "Normal" || got[0].reason != controlplanev1.WorkspaceReadyCondition ||
-		got[1].eventType != "Warning" || got[1].reason != controlplanev1.EndpointInvalidReason {
+	if len(got) != 1 || got[0].eventType != "Warning" || got[0].reason != controlplanev1.EndpointInvalidReason {
 		t.Errorf("transitions = %+v", got)
+	}
+	available := append(slices.Clone(after[:3]), c(controlplanev1.AvailableCondition, metav1.ConditionTrue, controlplanev1.AvailableReason))
+	if got := transitions(after, available); len(got) != 1 || got[0].eventType != "Normal" || got[0].reason != controlplanev1.AvailableCondition {
+		t.Errorf("transitions to available = %+v", got)
 	}
 	if again := transitions(after, after); len(again) != 0 {
 		t.Errorf("a pass with no change made events: %+v", again)
