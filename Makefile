@@ -39,7 +39,7 @@ stack-tools: ## build every tool of the local stack into bin/ if missing (one at
 	$(TOOLS) $(STACK_TOOLS)
 
 .PHONY: bench
-bench: test-tools build ## scale figures at 10, 100 and 1000 clusters (about 30 minutes); rewrites the scale section of docs/benchmarks.md
+bench: test-tools build ## scale figures at 10, 100 and 1000 clusters (about 25 minutes); rewrites the scale section of docs/benchmarks.md
 	go run ./bench/scale -n $(BENCH_N) -rest $(BENCH_REST) -docs docs/benchmarks.md
 
 BENCH_N    ?= 10,100,1000
