@@ -38,40 +38,40 @@ func createTemplates(ctx context.Context, c client.Client) error {
 }
 
 // createClusters creates n Clusters, each with a CAPTCluster and a CAPTControlPlane owned
-// by it as Cluster API's core would, from 8 goroutines.
+// by it as Cluster API's core would.
 func createClusters(ctx context.Context, c client.Client, n int) error {
-	names := make(chan string)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("c%04d", i)
+	}
+	return parallel(names, func(name string) error { return createCluster(ctx, c, name) })
+}
+
+// parallel runs do for every name from 8 goroutines and returns the first error; a
+// goroutine stops at its first error, the others finish their names.
+func parallel(names []string, do func(string) error) error {
+	queue := make(chan string, len(names))
+	for _, n := range names {
+		queue <- n
+	}
+	close(queue)
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for name := range names {
-				if err := createCluster(ctx, c, name); err != nil {
+			for name := range queue {
+				if err := do(name); err != nil {
 					errs <- err
 					return
 				}
 			}
 		}()
 	}
-	for i := range n {
-		select {
-		case names <- fmt.Sprintf("c%04d", i):
-		case err := <-errs:
-			close(names)
-			wg.Wait()
-			return err
-		}
-	}
-	close(names)
 	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
-	}
+	close(errs)
+	return <-errs
 }
 
 func createCluster(ctx context.Context, c client.Client, name string) error {
@@ -141,37 +141,25 @@ func deleteClusters(ctx context.Context, c client.Client) error {
 	})
 }
 
-// deleteEach deletes the objects of every Cluster one by one, from 8 goroutines: a
-// deletecollection of 1,000 objects outlasts the API server's request timeout.
+// deleteEach deletes the objects of every Cluster one by one: a deletecollection of 1,000
+// objects outlasts the API server's request timeout.
 func deleteEach(ctx context.Context, c client.Client, objects func(cluster string) []client.Object) error {
 	clusters := &clusterv1.ClusterList{}
 	if err := c.List(ctx, clusters, client.InNamespace(ns)); err != nil {
 		return err
 	}
-	names := make(chan string, len(clusters.Items))
+	names := make([]string, 0, len(clusters.Items))
 	for _, cl := range clusters.Items {
-		names <- cl.Name
+		names = append(names, cl.Name)
 	}
-	close(names)
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for name := range names {
-				for _, obj := range objects(name) {
-					if err := c.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-						errs <- fmt.Errorf("deleting %T %s: %w", obj, name, err)
-						return
-					}
-				}
+	return parallel(names, func(name string) error {
+		for _, obj := range objects(name) {
+			if err := c.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting %T %s: %w", obj, name, err)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+		}
+		return nil
+	})
 }
 
 // countLeft counts what deletion must remove: Clusters, CAPT objects, applies,

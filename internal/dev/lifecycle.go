@@ -2,7 +2,6 @@ package dev
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -96,16 +95,4 @@ func ConnectKubeconfig(ctx context.Context, c client.Reader, namespace, cluster 
 		return nil, "", fmt.Errorf("connecting with the kubeconfig secret: %w", err)
 	}
 	return data, v.GitVersion, nil
-}
-
-// ControlPlaneEndpoint returns the endpoint on the CAPTControlPlane, if set.
-func ControlPlaneEndpoint(ctx context.Context, c client.Reader, namespace, name string) (string, error) {
-	cp := &controlplanev1.CAPTControlPlane{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cp); err != nil {
-		return "", err
-	}
-	if cp.Spec.ControlPlaneEndpoint.Host == "" {
-		return "", errors.New("no endpoint")
-	}
-	return fmt.Sprintf("%s:%d", cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port), nil
 }

@@ -50,7 +50,7 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		}
 	}()
 	say("    kube-apiserver %s; kubeconfig %s", stack.Config.Host, stack.Kubeconfig)
-	say("==> kube-controller-manager, Cluster API core manager, provider-terraform (%s)", engineName(o.Engine))
+	say("==> kube-controller-manager, Cluster API core manager, provider-terraform (%s)", o.EngineName())
 	if err := stack.StartControllers(ctx); err != nil {
 		return t, err
 	}
@@ -131,11 +131,4 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		say("    %7.1fs  %s", s.At.Seconds(), s.What)
 	}
 	return t, nil
-}
-
-func engineName(engine string) string {
-	if engine == "" {
-		return "tofu"
-	}
-	return engine
 }

@@ -65,14 +65,19 @@ func (s *Stack) startClusterAPI(ctx context.Context) error {
 	return p.waitHealthy(ctx, "http://127.0.0.1:"+health+"/readyz", startupTimeout)
 }
 
+// EngineName is the Terraform engine's binary: Engine, or OpenTofu by default.
+func (o Options) EngineName() string {
+	if o.Engine == "" {
+		return "tofu"
+	}
+	return o.Engine
+}
+
 // startProviderTerraform creates the ProviderConfig (Terraform state in Secrets, through
 // the kubernetes backend: local state does not work with provider-terraform) and runs
 // provider-terraform with the chosen engine linked as `terraform` on its PATH.
 func (s *Stack) startProviderTerraform(ctx context.Context) error {
-	engine := s.Engine
-	if engine == "" {
-		engine = "tofu"
-	}
+	engine := s.EngineName()
 	if engine != "tofu" && engine != "terraform" {
 		return fmt.Errorf("engine %q: want tofu or terraform", engine)
 	}

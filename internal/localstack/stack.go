@@ -58,27 +58,13 @@ func StartAPIServer(o Options) (*Stack, error) {
 			return nil, fmt.Errorf("creating data directory: %w", err)
 		}
 	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(o.BinDir, bin)); err != nil {
-			return nil, fmt.Errorf("%s not found in %s: run `make dev`, which builds it", bin, o.BinDir)
-		}
-	}
-	crdDirs, err := CRDDirs(o.Root)
+	env, err := NewEnvironment(o.Root, o.BinDir)
 	if err != nil {
 		return nil, err
 	}
-	scheme, err := NewScheme()
-	if err != nil {
-		return nil, err
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: o.BinDir,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: crdDirs, ErrorIfPathMissing: true, Scheme: scheme},
-		Scheme:                scheme,
-		ControlPlane: envtest.ControlPlane{
-			Etcd:      &envtest.Etcd{DataDir: filepath.Join(o.DataDir, "etcd")},
-			APIServer: &envtest.APIServer{CertDir: filepath.Join(o.DataDir, "certs")},
-		},
+	env.ControlPlane = envtest.ControlPlane{
+		Etcd:      &envtest.Etcd{DataDir: filepath.Join(o.DataDir, "etcd")},
+		APIServer: &envtest.APIServer{CertDir: filepath.Join(o.DataDir, "certs")},
 	}
 	env.ControlPlane.APIServer.Address = "127.0.0.1"
 	if o.APIServerPort != 0 {
@@ -107,7 +93,7 @@ func StartAPIServer(o Options) (*Stack, error) {
 		_ = s.Stop()
 		return nil, err
 	}
-	s.Client, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	s.Client, err = client.NewWithWatch(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		_ = s.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)

@@ -31,42 +31,24 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	crdDirs, err := localstack.CRDDirs(root)
-	if err != nil {
-		return nil, err
-	}
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin")
 	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			return nil, fmt.Errorf("%s not found in %s: run `make test`, or `hack/tools/build.sh kube-apiserver etcd` once", bin, assets)
-		}
-	}
-	scheme, err := localstack.NewScheme()
+	env, err := localstack.NewEnvironment(root, assets)
 	if err != nil {
 		return nil, err
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths:              crdDirs,
-			ErrorIfPathMissing: true,
-			Scheme:             scheme,
-		},
-		Scheme: scheme,
 	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
-	return &Env{env: env, Config: cfg, Client: c, Scheme: scheme}, nil
+	return &Env{env: env, Config: cfg, Client: c, Scheme: env.Scheme}, nil
 }
 
 // Stop stops the API server and etcd.
