@@ -30,6 +30,14 @@ dev: stack-tools build ## run the whole stack locally and create a Cluster on it
 test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e test on the whole stack
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-soak
+test-soak: test-tools ## the reliability suite with every fault tried more often (every crash point, 3 rounds, 50 flips; about 8 minutes)
+	CAPT_SOAK=1 go test $(GO_TEST_FLAGS) -timeout 30m ./test/reliability/
+
+.PHONY: reliability-report
+reliability-report: test-tools ## run test-soak and rewrite the table of docs/reliability.md from it
+	CAPT_SOAK=1 CAPT_RELIABILITY_REPORT=$(CURDIR)/docs/reliability.md go test $(GO_TEST_FLAGS) -timeout 30m -v ./test/reliability/ | grep -v '^[{=]'
+
 .PHONY: test-tools
 test-tools: ## build kube-apiserver and etcd into bin/ if missing
 	$(TOOLS) kube-apiserver etcd

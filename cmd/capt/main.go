@@ -8,8 +8,6 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
-	logsv1 "k8s.io/component-base/logs/api/v1"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/capt-dev/capt/internal/logging"
@@ -52,13 +50,14 @@ func runManager(args []string) int {
 		}
 		return 2
 	}
-	if err := logsv1.ValidateAndApply(opts.Logs, nil); err != nil {
+	// client-go logs request and response bodies (Secrets included) at -v=8 and above,
+	// through the logger of the request's context or klog's global logger: both drop them.
+	logger, err := logging.Setup(opts.Logs)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "capt manager:", err)
 		return 2
 	}
-	// client-go logs request and response bodies (Secrets included) at -v=8 and above,
-	// through the logger of the request's context: the reconcilers' logger drops them.
-	ctrl.SetLogger(logging.DropBodies(klog.Background()))
+	ctrl.SetLogger(logger)
 	log := ctrl.Log.WithName("setup")
 
 	cfg, err := ctrl.GetConfig()

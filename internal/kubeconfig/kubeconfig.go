@@ -37,6 +37,9 @@ func CASecretName(cluster string) string { return cluster + "-ca" }
 // certificate_authority data is), and returns the PEM.
 func ParseCA(value string) ([]byte, error) {
 	data := []byte(strings.TrimSpace(value))
+	if len(data) == 0 {
+		return nil, errors.New("is empty")
+	}
 	if !strings.HasPrefix(string(data), "-----BEGIN") {
 		decoded, err := base64.StdEncoding.DecodeString(string(data))
 		if err != nil {

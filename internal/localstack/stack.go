@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -27,6 +29,9 @@ type Options struct {
 	Engine string
 	// ProviderTerraformPoll is how often provider-terraform re-plans a Workspace.
 	ProviderTerraformPoll time.Duration
+	// APIServerStopTimeout, when set, is how long kube-apiserver gets to stop before it
+	// is killed (envtest's default is 20 s).
+	APIServerStopTimeout time.Duration
 	// AuditLog, when set, is where kube-apiserver writes an audit event (metadata only)
 	// for every request it completes: who called which verb on which resource.
 	AuditLog string
@@ -67,6 +72,9 @@ func StartAPIServer(o Options) (*Stack, error) {
 		APIServer: &envtest.APIServer{CertDir: filepath.Join(o.DataDir, "certs")},
 	}
 	env.ControlPlane.APIServer.Address = "127.0.0.1"
+	if o.APIServerStopTimeout > 0 {
+		env.ControlPlaneStopTimeout = o.APIServerStopTimeout
+	}
 	if o.APIServerPort != 0 {
 		env.ControlPlane.APIServer.Port = strconv.Itoa(o.APIServerPort)
 	}
@@ -173,4 +181,46 @@ func (s *Stack) Stop() error {
 		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// UserConfig returns the client configuration of a new user named name in groups: an
+// identity with only the permissions RBAC gives it.
+func (s *Stack) UserConfig(name string, groups ...string) (*rest.Config, error) {
+	user, err := s.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("creating user %s: %w", name, err)
+	}
+	return user.Config(), nil
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same port with the
+// same certificates and etcd: every client sees its connections and watches drop, and
+// must reconnect.
+func (s *Stack) RestartAPIServer() error {
+	apiserver := s.env.ControlPlane.APIServer
+	// A kube-apiserver that does not finish its graceful shutdown in time is killed, as
+	// a kubelet would: that is a restart too.
+	if err := apiserver.Stop(); err != nil && !strings.Contains(err.Error(), "timeout waiting") {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	if err := waitPortFree(apiserver.Address, apiserver.Port, 30*time.Second); err != nil {
+		return err
+	}
+	if err := apiserver.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	return nil
+}
+
+// waitPortFree waits until nothing listens on host:port any more.
+func waitPortFree(host, port string, timeout time.Duration) error {
+	addr := net.JoinHostPort(host, port)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		conn, dialErr := net.DialTimeout("tcp", addr, time.Second)
+		if dialErr != nil {
+			return nil //nolint:nilerr // nothing answers: the port is free
+		}
+		_ = conn.Close()
+	}
+	return fmt.Errorf("kube-apiserver still listens on %s after %s", addr, timeout)
 }

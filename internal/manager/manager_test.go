@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,7 +72,20 @@ func TestManagerServesHealthAndProtectedMetrics(t *testing.T) {
 	metricsURL := "https://" + o.Diagnostics.DiagnosticsAddress + "/metrics"
 	waitStatus(t, insecure, metricsURL, "", http.StatusUnauthorized)
 	waitStatus(t, insecure, metricsURL, serviceAccountToken(t, "no-metrics", false), http.StatusForbidden)
-	waitStatus(t, insecure, metricsURL, serviceAccountToken(t, "metrics-reader", true), http.StatusOK)
+	reader := serviceAccountToken(t, "metrics-reader", true)
+	waitStatus(t, insecure, metricsURL, reader, http.StatusOK)
+
+	// A token the API server does not know gets no metrics either. controller-runtime's
+	// filter answers 500, not 401: the TokenReview's error becomes an authentication error.
+	if status, body, err := get(insecure, metricsURL, "not-a-token"); err != nil || status == http.StatusOK || strings.Contains(body, "# TYPE") {
+		t.Errorf("GET /metrics with an unknown token: status %d, error %v, body %.200q; want no metrics", status, err, body)
+	}
+	// Metrics are served over HTTPS only: plain HTTP gets no metrics, even with a token
+	// that may read them (Go's TLS server answers 400 to a plain HTTP request).
+	if status, body, err := get(http.DefaultClient, "http://"+o.Diagnostics.DiagnosticsAddress+"/metrics", reader); err == nil &&
+		(status != http.StatusBadRequest || strings.Contains(body, "# TYPE")) {
+		t.Errorf("plain HTTP GET /metrics: status %d, body %.200q; want 400 and no metrics", status, body)
+	}
 }
 
 // serviceAccountToken creates a ServiceAccount, optionally allowed to read /metrics,
@@ -108,26 +122,38 @@ func serviceAccountToken(t *testing.T, name string, allowMetrics bool) string {
 	return tr.Status.Token
 }
 
+// get GETs url, with token as the bearer token when not empty.
+func get(c *http.Client, url, token string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
 // waitStatus polls url until it answers want; servers start asynchronously.
 func waitStatus(t *testing.T, c *http.Client, url, token string, want int) {
 	t.Helper()
 	var last string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := c.Do(req)
+		status, _, err := get(c, url, token)
 		if err != nil {
 			last = err.Error()
 			continue
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode == want {
+		if status == want {
 			return
 		}
-		last = fmt.Sprintf("status %d", resp.StatusCode)
+		last = fmt.Sprintf("status %d", status)
 	}
 	t.Fatalf("GET %s: %s, want status %d", url, last, want)
 }

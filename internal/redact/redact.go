@@ -4,6 +4,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -27,19 +28,60 @@ type Redactor struct {
 }
 
 // New returns a Redactor of the given values; short and duplicate values are ignored.
+// A value that is a JSON object or list (a map or list variable, such as tags) also masks
+// every string inside it: Terraform's messages quote the elements, not the text. Keys
+// stay readable: they are names ("name", "version"), and masking them would mask them
+// everywhere in the message.
 func New(values ...string) *Redactor {
 	seen := map[string]bool{}
 	r := &Redactor{}
-	for _, v := range values {
+	add := func(v string) {
 		if len(v) < MinLength || seen[v] {
-			continue
+			return
 		}
 		seen[v] = true
 		r.values = append(r.values, v)
 	}
+	for _, v := range values {
+		add(v)
+		for _, inner := range jsonStrings(v) {
+			add(inner)
+		}
+	}
 	// Longest first, so a value that contains another is masked whole.
 	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
 	return r
+}
+
+// jsonStrings returns the strings inside a JSON object or list, at any depth;
+// nothing for any other value.
+func jsonStrings(v string) []string {
+	t := strings.TrimSpace(v)
+	if !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+		return nil
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(t), &doc); err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	return out
 }
 
 // Keep returns the Redactor with names that stay readable even when a value occurs in

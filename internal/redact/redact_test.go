@@ -17,6 +17,10 @@ func TestMessage(t *testing.T) {
 		{"short values kept", []string{"us", "1"}, "line 1 in us", "line 1 in us"},
 		{"nil redactor only truncates", nil, "plain", "plain"},
 		{"multi-line value", []string{"a\nb\nc"}, "got a\nb\nc here", "got [redacted] here"},
+		{"elements of a map variable", []string{`{"owner-token":"s3cr3t-tag","env":"prod"}`}, `tags "s3cr3t-tag" and "prod"`, `tags "[redacted]" and "[redacted]"`},
+		{"keys of a map variable stay", []string{`{"owner-token":"s3cr3t-tag"}`}, `key owner-token`, `key owner-token`},
+		{"elements of a nested list", []string{`[{"name":"vpc-cni","version":"v1.18.0"}]`}, `addon vpc-cni at v1.18.0: name`, `addon [redacted] at [redacted]: name`},
+		{"JSON-looking text that does not parse", []string{`{not json`}, `bad {not json`, `bad [redacted]`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -15,11 +16,7 @@ import (
 // checks that each value arrives verbatim where it belongs and nowhere else: the module
 // text, the var keys, the varmap's shape and the object's names stay what the template says.
 func FuzzVariablesCannotChangeStructure(f *testing.F) {
-	for _, seed := range []string{
-		"", "plain", `"`, `\"`, "\n", "}\n}", `"}, {"key": "injected", "value": "x`,
-		"${region}", "$${region}", "${", "}", "${var.region}", `"; output "x" { value = 1 }`,
-		strings.Repeat("a", 1<<20), "\x00\x01\x7f", "ünïcødé ✓", "<<EOF\nx\nEOF",
-	} {
+	for _, seed := range hostileValues() {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, value string) {
@@ -75,4 +72,74 @@ func jsonString(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// hostileValues are the variable values of issue #8 (item 6): quotes, newlines,
+// Terraform template syntax, placeholders, control characters, invalid UTF-8 and a
+// megabyte. Both fuzz targets start from them, and go test runs them as seeds.
+func hostileValues() []string {
+	var controls strings.Builder
+	for c := byte(0); c < 0x20; c++ {
+		controls.WriteByte(c)
+	}
+	controls.WriteByte(0x7f)
+	return []string{
+		"", "plain", `"`, `\"`, `'`, "`", `\`, `\\"`, "\n", "\r\n", "}\n}", `"}, {"key": "injected", "value": "x`,
+		`{"a":1}`, `["a"]`, "null", "true", "1e999",
+		"${region}", "$${region}", "$$${region}", "${", "}", "$", "${}", "${value}", "${var.region}", "${ region }", "${a b}",
+		"%{if true}x%{endif}", "%{for x in y}${x}%{endfor}", "%%{", "%{", `"; output "x" { value = 1 }`,
+		"<<EOF\nx\nEOF", "<<-EOT\n  ${x}\n  EOT", "\n}\nresource \"null_resource\" \"x\" {}\n", "# comment\n// comment\n/* c */",
+		"\x00", "\x00\x01\x7f", controls.String(), "a\x00b", "\u2028\u2029", "\ufeff", "\xff\xfe", "\xc3\x28", "\xed\xa0\x80", "ünïcødé ✓",
+		strings.Repeat("a", 1<<20), strings.Repeat("${x}", 1<<14), strings.Repeat("\"\\\n", 1<<12),
+	}
+}
+
+// FuzzTemplateRendersOrSaysWhy renders hostile templates: a var value, a varmap and a
+// label value written by whoever writes the template, with ordinary variables. It never
+// panics; it renders with the module untouched, or fails with a FieldError whose message
+// is short and printable (it goes into a condition).
+func FuzzTemplateRendersOrSaysWhy(f *testing.F) {
+	for _, v := range hostileValues() {
+		f.Add(v, `{"k":"${region}"}`, "team")
+	}
+	for _, varmap := range []string{
+		"", "null", "{}", "[]", `"x"`, "1", `{"a":`, `{"a":"${}"}`, `{"a":{"b":["${missing}"]}}`, `{"${region}":"key, not a placeholder"}`,
+		`{"` + strings.Repeat("k", 1<<16) + `":"${a b}"}`, `{"a\u0000\n\u007f":"${a b}"}`, strings.Repeat(`{"a":`, 1000) + `"${x"` + strings.Repeat("}", 1000),
+		"\xff", `{"a":"\ud800"}`, `{"a":1e999}`,
+	} {
+		f.Add("${region}", varmap, "team")
+	}
+	for _, label := range []string{"", "${region}", "${missing}", "a b", strings.Repeat("l", 64), "\x00", "${region}-${region}-${region}-${region}-${region}-${region}-x"} {
+		f.Add("v", "{}", label)
+	}
+	f.Fuzz(func(t *testing.T, varValue, varmap, label string) {
+		tmpl := template(func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.Vars = []infrav1.Var{{Key: "name", Value: varValue}}
+			if varmap != "" {
+				d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(varmap)}
+			}
+			d.Metadata.Labels = map[string]string{"team": label}
+		})
+		for _, err := range []error{
+			ValidateTemplate(workspace.DefaultAPI(), tmpl),
+			func() error {
+				w, err := Workspace(workspace.DefaultAPI(), tmpl, apply(map[string]string{"region": "us-west-2", "x": "1"}))
+				if err == nil && w.Spec.ForProvider.Module != tmpl.Spec.Template.Spec.ForProvider.Module {
+					t.Fatal("module text changed")
+				}
+				return err
+			}(),
+		} {
+			if err == nil {
+				continue
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a FieldError", err)
+			}
+			if msg := err.Error(); len(msg) > 1024 || strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				t.Fatalf("error of %d bytes, or with control characters: %.200q", len(msg), msg)
+			}
+		}
+	})
 }

@@ -10,9 +10,15 @@
 package render
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var placeholderName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
@@ -26,10 +32,39 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
-	if e.Placeholder == "" {
-		return fmt.Sprintf("%s %s", e.Field, e.Reason)
+	field := e.Field
+	if len(field) > maxField {
+		// A path through deeply nested varmap objects: its start says where.
+		i := maxField
+		for i > 0 && !utf8.RuneStart(field[i]) {
+			i--
+		}
+		field = field[:i] + "..."
 	}
-	return fmt.Sprintf("%s: placeholder ${%s} %s", e.Field, e.Placeholder, e.Reason)
+	if e.Placeholder == "" {
+		return fmt.Sprintf("%s %s", field, e.Reason)
+	}
+	return fmt.Sprintf("%s: placeholder ${%s} %s", field, printable(e.Placeholder), e.Reason)
+}
+
+// maxPrintable bounds a map key or placeholder name in a FieldError: a template's own
+// text, but one that can be megabytes long or carry control characters. maxField
+// bounds the whole field path.
+const (
+	maxPrintable = 64
+	maxField     = 512
+)
+
+// printable returns s for a message: as is when short and printable, else quoted and
+// cut, with its length.
+func printable(s string) string {
+	if len(s) <= maxPrintable && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == utf8.RuneError }) {
+		return s
+	}
+	if len(s) <= maxPrintable {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:maxPrintable]), len(s))
 }
 
 // lookup resolves a placeholder name.
@@ -81,15 +116,27 @@ func substitute(s, field string, vars lookup) (string, error) {
 	return b.String(), nil
 }
 
-// substituteAny walks a decoded JSON value and substitutes every string in it.
+// substituteAny walks a decoded JSON value and substitutes every string in it. The
+// field path of a string is built only for an error: a deeply nested value must not
+// cost a path per level.
 func substituteAny(v any, field string, vars lookup) (any, error) {
+	return substituteTree(v, []string{field}, vars)
+}
+
+func substituteTree(v any, path []string, vars lookup) (any, error) {
 	switch t := v.(type) {
 	case string:
-		return substitute(t, field, vars)
+		s, err := substitute(t, "", vars)
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.Field = strings.Join(path, "")
+		}
+		return s, err
 	case map[string]any:
 		out := make(map[string]any, len(t))
-		for k, e := range t {
-			r, err := substituteAny(e, field+"."+k, vars)
+		// In key order: of two errors, every pass reports the same one.
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			r, err := substituteTree(t[k], append(path, "."+printable(k)), vars)
 			if err != nil {
 				return nil, err
 			}
@@ -99,7 +146,7 @@ func substituteAny(v any, field string, vars lookup) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			r, err := substituteAny(e, fmt.Sprintf("%s[%d]", field, i), vars)
+			r, err := substituteTree(e, append(path, "["+strconv.Itoa(i)+"]"), vars)
 			if err != nil {
 				return nil, err
 			}

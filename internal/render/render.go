@@ -227,13 +227,13 @@ func renderStringMap(in map[string]string, field string, vars lookup, labelValue
 	}
 	out := make(map[string]string, len(in))
 	for _, k := range slices.Sorted(maps.Keys(in)) {
-		v, err := substitute(in[k], field+"["+k+"]", vars)
+		v, err := substitute(in[k], field+"["+printable(k)+"]", vars)
 		if err != nil {
 			return nil, err
 		}
 		if labelValues {
 			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-				return nil, &FieldError{Field: field + "[" + k + "]", Reason: "is not a valid label value after substitution: " + errs[0]}
+				return nil, &FieldError{Field: field + "[" + printable(k) + "]", Reason: "is not a valid label value after substitution: " + errs[0]}
 			}
 		}
 		out[k] = v

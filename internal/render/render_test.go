@@ -135,6 +135,21 @@ func TestRenderErrorsNameTheFieldNotTheValue(t *testing.T) {
 		{name: "label invalid after substitution", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
 			d.Metadata.Labels = map[string]string{"x": "${who}"}
 		}, vars: map[string]string{"who": "s3cr3t value"}, wantErr: "spec.template.metadata.labels[x] is not a valid label value"},
+		{name: "megabyte varmap key is cut in the message", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(`{"` + strings.Repeat("k", 1<<20) + `":"${nope}"}`)}
+		}, wantErr: `spec.template.spec.forProvider.varmap."kkkk`},
+		{name: "control characters in a label key are quoted", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Metadata.Labels = map[string]string{"a\x00\n": "${who}"}
+		}, vars: map[string]string{"who": "s3cr3t value"}, wantErr: `spec.template.metadata.labels["a\x00\n"] is not a valid label value`},
+		{name: "megabyte placeholder name is cut", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.Vars = []infrav1.Var{{Key: "a", Value: "${" + strings.Repeat("p", 1<<20) + "}"}}
+		}, wantErr: "(1048576 bytes)} names no variable"},
+		{name: "deeply nested varmap path is cut", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(strings.Repeat(`{"`+strings.Repeat("k", 60)+`":`, 5000) + `"${a b}"` + strings.Repeat("}", 5000))}
+		}, wantErr: "... has a placeholder that is not a variable name (3 characters"},
+		{name: "of two bad varmap entries, the first key", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
+			d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(`{"b":"${nope}","a":{"z":"${x y}","c":["${}"]}}`)}
+		}, wantErr: "spec.template.spec.forProvider.varmap.a.c[0] has a placeholder that is not a variable name (0 characters"},
 		{name: "varmap not an object", mutate: func(d *infrav1.WorkspaceTemplateDefinition) {
 			d.Spec.ForProvider.VarMap = &apiextensionsv1.JSON{Raw: []byte(`["a"]`)}
 		}, wantErr: "spec.template.spec.forProvider.varmap must be a JSON object"},
@@ -158,6 +173,9 @@ func TestRenderErrorsNameTheFieldNotTheValue(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("error %q contains a variable's value", err)
+			}
+			if len(err.Error()) > 1024 {
+				t.Errorf("error of %d bytes: %.200s", len(err.Error()), err)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"encoding/json"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,4 +42,33 @@ func (o Outputs) First(names ...string) (name, value string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// OutputType is the JSON type of a non-sensitive output in the status: "string",
+// "number", "boolean", "array", "object" or "null"; "" when there is none. Outputs holds
+// values of other types than string as JSON text, so only this tells the list ["a"]
+// from the string `["a"]`, or the number 443 from the string "443".
+func (w *Workspace) OutputType(name string) string {
+	raw, ok := w.Output(name)
+	if !ok {
+		return ""
+	}
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
 }

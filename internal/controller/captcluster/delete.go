@@ -15,6 +15,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
 // reconcileDelete waits for the Cluster's control plane to be gone, then deletes the VPC
@@ -32,6 +33,18 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluste
 				// A control plane kind CAPT does not watch: look again after the interval.
 				return ctrl.Result{RequeueAfter: r.Intervals.Default}, nil
 			}
+			return ctrl.Result{}, nil
+		}
+	} else {
+		// The Cluster went first (deleted without Cluster API's finalizer, or its owner
+		// references lost): its CAPTControlPlane, found by the cluster-name label, may
+		// still be running on this VPC.
+		name, err := r.labelledControlPlane(ctx, cc)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if name != "" {
+			setDeletingStatus(cc, infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane CAPTControlPlane %s to be deleted (the Cluster is gone)", name))
 			return ctrl.Result{}, nil
 		}
 	}
@@ -61,10 +74,13 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluste
 		}
 	}
 	if apply.DeletionTimestamp.IsZero() {
-		if err := r.Client.Delete(ctx, apply); client.IgnoreNotFound(err) != nil {
+		deleted, err := patching.DeleteUnchanged(ctx, r.Client, apply)
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", apply.Name, err)
 		}
-		r.Recorder.Eventf(cc, apply, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s (retain VPC: %v)", apply.Name, cc.Spec.RetainVPCOnDelete)
+		if deleted {
+			r.Recorder.Eventf(cc, apply, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s (retain VPC: %v)", apply.Name, cc.Spec.RetainVPCOnDelete)
+		}
 	}
 	reason, what := infrav1.WaitingForWorkspaceDeletionReason, "its Workspace to be destroyed"
 	if cc.Spec.RetainVPCOnDelete {
@@ -102,4 +118,21 @@ func (r *Reconciler) controlPlaneExists(ctx context.Context, cluster *clusterv1.
 		return false, watched, fmt.Errorf("getting control plane %s: %w", ref.Name, err)
 	}
 	return true, watched, nil
+}
+
+// labelledControlPlane returns the name of a CAPTControlPlane of the CAPTCluster's
+// Cluster, by the cluster-name label; "" when there is none.
+func (r *Reconciler) labelledControlPlane(ctx context.Context, cc *infrav1.CAPTCluster) (string, error) {
+	clusterName := cc.Labels[clusterv1.ClusterNameLabel]
+	if clusterName == "" {
+		return "", nil
+	}
+	list := &controlplanev1.CAPTControlPlaneList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(cc.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: clusterName}); err != nil {
+		return "", fmt.Errorf("listing control planes of Cluster %s: %w", clusterName, err)
+	}
+	if len(list.Items) == 0 {
+		return "", nil
+	}
+	return list.Items[0].Name, nil
 }

@@ -48,7 +48,12 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cc *infrav1.CAPTCluste
 		obs.vpc = &problem{infrav1.VPCProvisioningReason, "Waiting for the VPC Workspace"}
 		return err
 	}
-	vpc, zones, prob := vpcFromOutputs(workspace.ReadOutputs(ws, nil))
+	prob := vpcOutputTypes(ws)
+	var vpc *infrav1.VPCStatus
+	var zones []string
+	if prob == nil {
+		vpc, zones, prob = vpcFromOutputs(workspace.ReadOutputs(ws, nil))
+	}
 	if prob != nil {
 		obs.vpc = prob
 		return nil

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -38,11 +39,13 @@ type Reconciler struct {
 
 var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition}
 
-// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters/status;captclusters/finalizers,verbs=update;patch
-// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters/status,verbs=patch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters/finalizers,verbs=update
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
 // one deferred patch), then the normal or the delete path.
@@ -76,7 +79,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	before := cc.DeepCopy()
 	defer func() {
 		r.emitTransitions(before, cc)
-		if err := helper.Patch(ctx, cc, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithStatusObservedGeneration{}); err != nil {
+		if err := patching.Patch(ctx, helper, cc, ownedConditions); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTCluster: %w", err)})
 		}
 	}()

@@ -71,8 +71,18 @@ func (r *Reconciler) controlPlaneToCAPTCluster(ctx context.Context, o client.Obj
 		return nil
 	}
 	cluster := &clusterv1.Cluster{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster); err != nil {
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster)
+	if err == nil {
+		return clusterToCAPTCluster(ctx, cluster)
+	}
+	// The Cluster is gone: the CAPTClusters of the same Cluster, by label, may be waiting.
+	list := &infrav1.CAPTClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
 		return nil
 	}
-	return clusterToCAPTCluster(ctx, cluster)
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
 }

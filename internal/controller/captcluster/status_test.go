@@ -1,6 +1,7 @@
 package captcluster
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +52,11 @@ func TestVPCFromOutputs(t *testing.T) {
 		"object for list": {"vpc_id": "vpc-1", "availability_zones": `{"a":1}`},
 		"list of numbers": {"vpc_id": "vpc-1", "private_subnet_ids": `[1,2]`},
 		"garbage in list": {"vpc_id": "vpc-1", "public_subnet_ids": "subnet-a, {oops"},
+		"garbage vpc_id":  {"vpc_id": `{"a":1}`},
+		"vpc_id newline":  {"vpc_id": "vpc-1\nvpc-2"},
+		"long vpc_id":     {"vpc_id": "vpc-" + strings.Repeat("0", 253)},
+		"duplicate zones": {"vpc_id": "vpc-1", "availability_zones": "a,a"},
+		"101 subnets":     {"vpc_id": "vpc-1", "private_subnet_ids": strings.Repeat("s,", 100) + "s101"},
 	} {
 		if _, _, prob := vpcFromOutputs(outputs); prob == nil || prob.reason != infrav1.VPCOutputsInvalidReason {
 			t.Errorf("%s: problem %v", name, prob)

@@ -14,6 +14,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -56,8 +57,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAP
 		if !a.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if err := r.Client.Delete(ctx, a); client.IgnoreNotFound(err) != nil {
+		deleted, err := patching.DeleteUnchanged(ctx, r.Client, a)
+		if err != nil {
 			return fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
+		}
+		if !deleted {
+			continue
 		}
 		r.Recorder.Eventf(cp, a, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s", a.Name)
 		log.Info("Deleting WorkspaceTemplateApply", "workspaceTemplateApply", a.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/retry"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,11 +25,15 @@ type problem struct {
 // from the outputs, validates it, sets spec.controlPlaneEndpoint (written by the
 // deferred patch) and patches Cluster.spec.controlPlaneEndpoint when it differs. It
 // returns the problem for the EndpointReady condition, or nil.
-func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, workspaceName string) *problem {
+func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *problem {
+	workspaceName := ws.Name
 	name, value, ok := outputs.First(controlplanev1.EndpointOutputs...)
 	if !ok {
 		return &problem{controlplanev1.EndpointOutputMissingReason, fmt.Sprintf(
 			"Workspace %s is Ready but has no output %v", workspaceName, controlplanev1.EndpointOutputs)}
+	}
+	if t := outputType(ws, connection, name); t != "string" {
+		return &problem{controlplanev1.EndpointInvalidReason, fmt.Sprintf("output %s of Workspace %s is a JSON %s, want a string", name, workspaceName, t)}
 	}
 	host, port, err := endpoint.Parse(value)
 	if err != nil {
@@ -43,6 +48,18 @@ func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.C
 		return &problem{controlplanev1.EndpointUpdateFailedReason, fmt.Sprintf("writing Cluster.spec.controlPlaneEndpoint: %s", err)}
 	}
 	return nil
+}
+
+// outputType is the JSON type of an output that has a value: "string" for one in the
+// connection secret, which holds only text and wins on a shared name; the status
+// output's type otherwise.
+func outputType(ws *workspace.Workspace, connection *corev1.Secret, name string) string {
+	if connection != nil {
+		if _, ok := connection.Data[name]; ok {
+			return "string"
+		}
+	}
+	return ws.OutputType(name)
 }
 
 // setClusterEndpoint patches the Cluster's endpoint when it differs, retrying write

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,7 +62,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 
 	obs.endpointChecked = true
 	persisted := cp.Spec.ControlPlaneEndpoint
-	obs.endpoint = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws.Name)
+	obs.endpoint = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
 	obs.endpointPersisted = obs.endpoint == nil && persisted == cp.Spec.ControlPlaneEndpoint
 	if obs.endpoint != nil {
 		if obs.endpoint.reason == controlplanev1.EndpointUpdateFailedReason {
@@ -73,7 +74,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 	}
 
 	obs.secretsChecked = true
-	kubeconfigData, caPEM, prob := desiredSecrets(cp, cluster, outputs, infra.region)
+	var kubeconfigData, caPEM []byte
+	prob := secretOutputsProblem(outputs, ws, connection)
+	if prob == nil {
+		kubeconfigData, caPEM, prob = desiredSecrets(cp, cluster, outputs, infra.region)
+	}
 	if prob == nil {
 		prob = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM)
 	}
@@ -97,3 +102,30 @@ func (r *Reconciler) connectionSecret(ctx context.Context, cp *controlplanev1.CA
 	}
 	return s, nil
 }
+
+// secretOutputsProblem checks what desiredSecrets takes as is: a CA output of another
+// JSON type than string (its JSON text can decode as base64 and fail later with a less
+// telling message), and the EKS cluster name a built kubeconfig passes to
+// `aws eks get-token`, which must be a string that names an EKS cluster.
+func secretOutputsProblem(outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *problem {
+	if name, _, ok := outputs.First(controlplanev1.CAOutputs...); ok {
+		if t := outputType(ws, connection, name); t != "string" {
+			return &problem{controlplanev1.CAInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
+		}
+	}
+	if _, _, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
+		return nil
+	}
+	if name, value, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
+		if t := outputType(ws, connection, name); t != "string" || len(value) > maxEKSNameLength || !eksName.MatchString(value) {
+			return &problem{controlplanev1.KubeconfigInvalidReason, fmt.Sprintf(
+				"output %s is not an EKS cluster name (letters, digits, - and _, at most %d characters) for the kubeconfig's aws eks get-token", name, maxEKSNameLength)}
+		}
+	}
+	return nil
+}
+
+// eksName is an EKS cluster name; maxEKSNameLength is EKS's bound on it.
+var eksName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]*$`)
+
+const maxEKSNameLength = 100

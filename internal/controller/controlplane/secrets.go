@@ -100,15 +100,21 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 		// The cache had not seen it yet: compare with the API server's copy.
 		err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have)
 	}
+	adopt := false
 	switch {
 	case err != nil:
 		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("reading Secret %s: %s", want.Name, apiReason(err))}
+	case adoptable(have, want):
+		adopt = true
 	case !metav1.IsControlledBy(have, cp):
 		return false, &problem{controlplanev1.SecretOwnedByOtherReason, fmt.Sprintf(
 			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}
 	}
-	if have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] && sameData(have.Data, want.Data) {
+	if !adopt && have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] && sameData(have.Data, want.Data) {
 		return false, nil
+	}
+	if adopt {
+		have.OwnerReferences = append(have.OwnerReferences, want.OwnerReferences...)
 	}
 	have.Type = want.Type
 	if have.Labels == nil {
@@ -120,6 +126,15 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("updating Secret %s: %s", want.Name, apiReason(err))}
 	}
 	return true, nil
+}
+
+// adoptable says a secret lost its controller reference but is this cluster's contract
+// secret: no controller at all, Cluster API's secret type and the Cluster's label, as
+// CAPT writes it. Cluster API's own resilience checks remove owner references; the
+// control plane takes such a secret back instead of reporting it as someone else's.
+func adoptable(have, want *corev1.Secret) bool {
+	return metav1.GetControllerOf(have) == nil && have.Type == want.Type &&
+		have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel]
 }
 
 // getSecret reads a Secret from the API server (the cache holds Secrets' metadata only),

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -44,11 +45,17 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		u := r.API.NewObject()
 		u.SetName(current.Name)
 		u.SetNamespace(current.Namespace)
-		// The UID precondition keeps a stale cache from deleting a Workspace re-created meanwhile.
-		if err := r.Client.Delete(ctx, u, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
+		u.SetUID(current.UID)
+		u.SetResourceVersion(current.ResourceVersion)
+		// The preconditions keep a stale cache from deleting a Workspace re-created
+		// meanwhile, or deleting it twice.
+		deleted, err := patching.DeleteUnchanged(ctx, r.Client, u)
+		if err != nil {
 			return fmt.Errorf("deleting Workspace %s: %w", name, err)
 		}
-		ctrl.LoggerFrom(ctx).Info("Deleting Workspace", "workspace", name)
+		if deleted {
+			ctrl.LoggerFrom(ctx).Info("Deleting Workspace", "workspace", name)
+		}
 	}
 	// The Workspace's deletion event brings the next pass.
 	setDeletingStatus(apply, infrav1.WaitingForWorkspaceDeletionReason,

@@ -1,10 +1,14 @@
 package workspaceapply
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,9 +59,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		}
 	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
-	if apierrors.IsInvalid(err) {
-		// The provider's CRD refuses what the template renders: retrying cannot help,
-		// a change of template or variables will.
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || tooLarge(err) {
+		// The provider's CRD, the API server's decoding or its storage refuses what the
+		// template renders: retrying cannot help, a change of template or variables will.
 		obs.problem = &problem{infrav1.TemplateInvalidReason, fmt.Sprintf(
 			"the Workspace rendered from WorkspaceTemplate %s is refused by the API server: %s", templateKey(apply), err)}
 		return nil
@@ -90,7 +94,68 @@ func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.Worksp
 	if err != nil {
 		return nil, templateProblem(key, err), nil
 	}
-	return desired, nil, nil
+	return desired, unappliable(key, apply, desired), nil
+}
+
+// unappliable says why the API server cannot take a rendered Workspace whatever the
+// number of tries, or nil: larger than etcd stores, or holding a character that JSON
+// carries but server-side apply, which decodes its body as YAML, refuses.
+func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, desired *workspace.Workspace) *problem {
+	encoded, err := json.Marshal(desired)
+	if err != nil {
+		return nil
+	}
+	if len(encoded) > maxWorkspaceBytes {
+		return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf(
+			"the Workspace rendered from WorkspaceTemplate %s is %d bytes, more than the API server stores (%d): pass less data through variables",
+			key, len(encoded), maxWorkspaceBytes)}
+	}
+	if !bytes.ContainsFunc(encoded, notAppliable) {
+		return nil
+	}
+	var names []string
+	for name, value := range apply.Spec.Variables {
+		if strings.ContainsFunc(value, notAppliable) {
+			names = append(names, name)
+		}
+	}
+	where := "WorkspaceTemplate " + key.String() + " holds"
+	switch slices.Sort(names); len(names) {
+	case 0:
+	case 1:
+		where = "variable " + names[0] + " holds"
+	default:
+		where = "variables " + strings.Join(names, ", ") + " hold"
+	}
+	return &problem{infrav1.TemplateInvalidReason, where + " a character that server-side apply refuses " +
+		"(U+007F, a C1 control character other than U+0085, U+FFFE or U+FFFF)"}
+}
+
+// notAppliable is a character the YAML decoding of a server-side apply body refuses
+// although JSON carries it unescaped; JSON escapes the other control characters.
+func notAppliable(r rune) bool {
+	return r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff
+}
+
+// maxWorkspaceBytes is etcd's default request size limit (--max-request-bytes): a
+// Workspace larger than that cannot be stored, and trying again cannot change it.
+const maxWorkspaceBytes = 3 << 19
+
+// tooLarge reports an API server refusal of an object for its size: its own request
+// limit (413), or etcd's and its client's, which reach the client as internal errors.
+func tooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
+	if apierrors.IsRequestEntityTooLargeError(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Code != http.StatusInternalServerError {
+		return false
+	}
+	msg := status.Status().Message
+	return strings.Contains(msg, "request is too large") || strings.Contains(msg, "message larger than max")
 }
 
 func templateProblem(key client.ObjectKey, err error) *problem {

@@ -1,0 +1,238 @@
+package testenv
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// ProviderFinalizer is the finalizer provider-terraform's managed reconciler holds on a
+// Workspace until its destroy has run.
+const ProviderFinalizer = "finalizer.managedresource.crossplane.io"
+
+// Provider plays provider-terraform where a test or benchmark needs many lifecycles
+// quickly (the real one runs in test/e2e): it holds a finalizer on each Workspace,
+// reports outputs and Ready a delay after the Workspace appears or turns not Ready, and
+// releases the finalizer a delay after its deletion, unless told to hold it.
+type Provider struct {
+	c       client.Client
+	api     workspace.API
+	delay   time.Duration
+	ca      string
+	onApply func(cluster string)
+
+	mu      sync.Mutex
+	pending map[string]bool
+	held    map[hold]bool
+}
+
+// hold is one step held back for one Workspace.
+type hold struct {
+	key  types.NamespacedName
+	step string
+}
+
+// ProviderOptions are the simulated provider's settings.
+type ProviderOptions struct {
+	// API is the Workspace API group to serve.
+	API workspace.API
+	// Delay is how long an apply and a destroy take.
+	Delay time.Duration
+	// OnApply, when set, is called just before a control plane Workspace's outputs are
+	// written, with the Workspace's cluster name.
+	OnApply func(cluster string)
+}
+
+// StartProvider starts the simulated provider until ctx ends.
+func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o ProviderOptions) (*Provider, error) {
+	caPEM, err := NewCACertificatePEM()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating the provider's client: %w", err)
+	}
+	api := o.API
+	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, ca: base64.StdEncoding.EncodeToString(caPEM),
+		pending: map[string]bool{}, held: map[hold]bool{}}
+	// provider-terraform re-reconciles every Workspace on a poll interval; the resync
+	// plays that, so a Workspace whose event was lost (an API server restart) is handled.
+	resync := 2 * time.Second
+	ch, err := cache.New(cfg, cache.Options{Scheme: scheme, SyncPeriod: &resync})
+	if err != nil {
+		return nil, fmt.Errorf("creating the provider's cache: %w", err)
+	}
+	informer, err := ch.GetInformer(ctx, api.NewObject())
+	if err != nil {
+		return nil, fmt.Errorf("watching Workspaces: %w", err)
+	}
+	on := func(obj any) {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			p.handle(ctx, u)
+		}
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: on, UpdateFunc: func(_, obj any) { on(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("watching Workspaces: %w", err)
+	}
+	go func() { _ = ch.Start(ctx) }()
+	if !ch.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("the provider's cache did not sync")
+	}
+	return p, nil
+}
+
+// HoldDestroy keeps (true) or lets go (false) the finalizer of a Workspace being
+// deleted: a destroy that never finishes, until released.
+func (p *Provider) HoldDestroy(ctx context.Context, key types.NamespacedName, held bool) error {
+	return p.hold(ctx, hold{key, "destroy"}, held)
+}
+
+// HoldApply keeps a Workspace that is not Ready from becoming Ready, until released.
+func (p *Provider) HoldApply(ctx context.Context, key types.NamespacedName, held bool) error {
+	return p.hold(ctx, hold{key, "apply"}, held)
+}
+
+func (p *Provider) hold(ctx context.Context, h hold, held bool) error {
+	p.mu.Lock()
+	p.held[h] = held
+	p.mu.Unlock()
+	if held {
+		return nil
+	}
+	u := p.api.NewObject()
+	if err := p.c.Get(ctx, h.key, u); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	p.handle(ctx, u)
+	return nil
+}
+
+// handle schedules what provider-terraform would do next with the Workspace, once.
+func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
+	key := client.ObjectKeyFromObject(u)
+	w, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return
+	}
+	var step string
+	var do func() error
+	switch {
+	case u.GetDeletionTimestamp() != nil:
+		step, do = "destroy", func() error { return p.setFinalizer(ctx, key, false) }
+	case !hasFinalizer(u):
+		step, do = "finalizer", func() error { return p.setFinalizer(ctx, key, true) }
+	case !w.IsReady():
+		step, do = "apply", func() error { return p.apply(ctx, key) }
+	default:
+		return
+	}
+	id := step + "/" + key.String()
+	p.mu.Lock()
+	if p.pending[id] || p.held[hold{key, step}] {
+		p.mu.Unlock()
+		return
+	}
+	p.pending[id] = true
+	p.mu.Unlock()
+	wait := p.delay
+	if step == "finalizer" {
+		wait = 0
+	}
+	time.AfterFunc(wait, func() {
+		err := do()
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+			// As provider-terraform requeues a failed reconcile (the API server was down,
+			// say): a watch that resumes brings no event for an unchanged Workspace.
+			fmt.Printf("simulated provider: %s %s: %v (retrying)\n", step, key, err)
+			time.AfterFunc(time.Second, func() { p.retry(ctx, key) })
+		}
+	})
+}
+
+// retry handles the Workspace again from a fresh read.
+func (p *Provider) retry(ctx context.Context, key types.NamespacedName) {
+	u := p.api.NewObject()
+	if err := p.c.Get(ctx, key, u); err != nil {
+		if !apierrors.IsNotFound(err) && ctx.Err() == nil {
+			time.AfterFunc(time.Second, func() { p.retry(ctx, key) })
+		}
+		return
+	}
+	p.handle(ctx, u)
+}
+
+func hasFinalizer(u *unstructured.Unstructured) bool {
+	for _, f := range u.GetFinalizers() {
+		if f == ProviderFinalizer {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Provider) setFinalizer(ctx context.Context, key types.NamespacedName, add bool) error {
+	patch := `{"metadata":{"finalizers":["` + ProviderFinalizer + `"]}}`
+	if !add {
+		patch = `{"metadata":{"finalizers":null}}`
+	}
+	u := p.api.NewObject()
+	u.SetName(key.Name)
+	u.SetNamespace(key.Namespace)
+	return p.c.Patch(ctx, u, client.RawPatch(types.MergePatchType, []byte(patch)))
+}
+
+// apply reports the outputs CAPT reads, by the Workspace's kind of apply, and Ready.
+func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		u := p.api.NewObject()
+		if err := p.c.Get(ctx, key, u); err != nil {
+			return err
+		}
+		if u.GetDeletionTimestamp() != nil {
+			return nil
+		}
+		cluster := u.GetLabels()[clusterv1.ClusterNameLabel]
+		outputs := map[string]any{}
+		controlPlane := strings.Contains(u.GetName(), "-controlplane-")
+		if controlPlane {
+			outputs["cluster_endpoint"] = "https://" + cluster + ".eks.example.com"
+			outputs["cluster_certificate_authority_data"] = p.ca
+		} else {
+			outputs["vpc_id"] = "vpc-" + cluster
+			outputs["private_subnet_ids"] = []any{"subnet-" + cluster + "-a", "subnet-" + cluster + "-b"}
+			outputs["availability_zones"] = []any{"zz-local-1a", "zz-local-1b"}
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		_ = unstructured.SetNestedSlice(u.Object, []any{
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
+		}, "status", "conditions")
+		_ = unstructured.SetNestedField(u.Object, outputs, "status", "atProvider", "outputs")
+		if controlPlane && p.onApply != nil {
+			p.onApply(cluster)
+		}
+		return p.c.Status().Update(ctx, u)
+	})
+}

@@ -1,0 +1,71 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/testenv"
+)
+
+// TestAPIServerRestart restarts kube-apiserver (same etcd, same port and certificates)
+// while CAPT creates a Cluster, and again while it deletes it: every connection and
+// watch of the manager drops. CAPT must reconnect by itself and converge.
+func TestAPIServerRestart(t *testing.T) {
+	// One round in soak too: later restarts in the same process left the test's simulated
+	// provider without Workspace events (see docs/reliability.md).
+	tries := rounds(1, 1)
+	restarts, errorLines := 0, int64(0)
+	lost := 0
+	for i := range tries {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			ctx := context.Background()
+			s := newScenario(t, fmt.Sprintf("apiserver-%d", i))
+			run := startCAPT(t, newWriteLog(), runOptions{})
+			defer run.stop(t)
+			s.createCluster()
+			testenv.Eventually(t, "creation under way (the VPC apply exists)", func() error {
+				return stack.Client.Get(ctx, client.ObjectKey{Namespace: s.name, Name: s.vpcApply()}, &infrav1.WorkspaceTemplateApply{})
+			})
+			restart(t)
+			restarts++
+			s.waitProvisioned()
+
+			cp := &controlplanev1.CAPTControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: s.name}}
+			if err := stack.Client.Delete(ctx, cp); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			restart(t)
+			restarts++
+			s.deleteAsClusterAPI()
+			s.checkNothingLeft()
+			errorLines += run.logs.errors.Load()
+			if again := s.rec.recreated(); len(again) > 0 {
+				lost += len(again)
+				t.Errorf("created again after deletion: %v", again)
+			}
+		})
+	}
+	report.add(row{
+		fault:   "kube-apiserver restarted during creation and during deletion",
+		tries:   restarts,
+		outcome: fmt.Sprintf("reconnected and converged: provisioned, deleted, nothing left; %d error lines logged by CAPT while the API server was down", errorLines),
+		lost:    lost,
+	})
+}
+
+func restart(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	if err := stack.RestartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kube-apiserver restarted in %s", time.Since(start).Round(time.Millisecond))
+}
