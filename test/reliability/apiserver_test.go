@@ -22,9 +22,9 @@ func TestAPIServerRestart(t *testing.T) {
 	// provider without Workspace events (see docs/reliability.md).
 	tries := rounds(1, 1)
 	restarts, errorLines := 0, int64(0)
-	lost := 0
+	lost, failed := 0, 0
 	for i := range tries {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
+		ok := t.Run(fmt.Sprint(i), func(t *testing.T) {
 			ctx := context.Background()
 			s := newScenario(t, fmt.Sprintf("apiserver-%d", i))
 			run := startCAPT(t, newWriteLog(), runOptions{})
@@ -52,11 +52,14 @@ func TestAPIServerRestart(t *testing.T) {
 				t.Errorf("created again after deletion: %v", again)
 			}
 		})
+		if !ok {
+			failed++
+		}
 	}
 	report.add(row{
 		fault:   "kube-apiserver restarted during creation and during deletion",
 		tries:   restarts,
-		outcome: fmt.Sprintf("reconnected and converged: provisioned, deleted, nothing left; %d error lines logged by CAPT while the API server was down", errorLines),
+		outcome: fmt.Sprintf("%d of %d rounds reconnected and converged: provisioned, deleted, nothing left; %d error lines logged by CAPT while the API server was down", tries-failed, tries, errorLines),
 		lost:    lost,
 	})
 }
