@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
@@ -96,9 +97,21 @@ func checkProvisioned(t *testing.T, name string) {
 }
 
 // checkAtRest waits for the last writes of provisioning to settle, then requires every
-// object of the Cluster to keep its resourceVersion for restPeriod.
+// object of the Cluster to keep its resourceVersion for restPeriod. Settled includes
+// Cluster API having connected with the kubeconfig CAPT published: its cluster cache
+// retries with a backoff, and the Cluster's RemoteConnectionProbe turning true is its
+// write, not CAPT's.
 func checkAtRest(t *testing.T, w *dev.Watcher) {
-	ctx := within(t, restPeriod+2*time.Minute)
+	ctx := within(t, restPeriod+4*time.Minute)
+	if _, err := w.Until(ctx, func(dev.Snapshot) (bool, error) {
+		cluster := &clusterv1.Cluster{}
+		if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: w.Cluster}, cluster); err != nil {
+			return false, err
+		}
+		return conditions.IsTrue(cluster, clusterv1.ClusterRemoteConnectionProbeCondition), nil
+	}); err != nil {
+		t.Fatalf("Cluster API never connected with the kubeconfig secret: %v", err)
+	}
 	var settled dev.Snapshot
 	stableSince := time.Now()
 	if _, err := w.Until(ctx, func(s dev.Snapshot) (bool, error) {

@@ -16,17 +16,20 @@ import (
 
 // TestAPIServerRestart restarts kube-apiserver (same etcd, same port and certificates)
 // while CAPT creates a Cluster, and again while it deletes it: every connection and
-// watch of the manager drops. CAPT must reconnect by itself and converge.
+// watch of the manager drops. CAPT must reconnect by itself and converge. Waits are
+// longer than elsewhere: after several restarts client-go's reflectors (the simulated
+// provider's too) back off for up to 30 s before they list again.
 func TestAPIServerRestart(t *testing.T) {
-	// One round in soak too: later restarts in the same process left the test's simulated
-	// provider without Workspace events (see docs/reliability.md).
-	tries := rounds(1, 1)
+	tries := rounds(1, 3)
 	restarts, errorLines := 0, int64(0)
 	lost, failed := 0, 0
 	for i := range tries {
 		ok := t.Run(fmt.Sprint(i), func(t *testing.T) {
 			ctx := context.Background()
 			s := newScenario(t, fmt.Sprintf("apiserver-%d", i))
+			// client-go's reflectors back off up to 30 s between relists after repeated
+			// failures: the simulated provider's, which lives across rounds, included.
+			s.timeout = 2 * time.Minute
 			run := startCAPT(t, newWriteLog(), runOptions{})
 			defer run.stop(t)
 			s.createCluster()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,13 +35,27 @@ type scenario struct {
 	t    testing.TB
 	name string
 	rec  *recorder
+	// timeout bounds each wait: testenv.WaitTimeout unless a fault needs longer.
+	timeout time.Duration
+}
+
+// eventually retries check until it returns nil, failing the test after s.timeout.
+func (s *scenario) eventually(what string, check func() error) {
+	s.t.Helper()
+	var err error
+	for deadline := time.Now().Add(s.timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = check(); err == nil {
+			return
+		}
+	}
+	s.t.Fatalf("%s: still not true after %s: %v", what, s.timeout, err)
 }
 
 // newScenario creates the namespace, the two WorkspaceTemplates and starts recording.
 func newScenario(t testing.TB, name string) *scenario {
 	t.Helper()
 	ctx := context.Background()
-	s := &scenario{t: t, name: name}
+	s := &scenario{t: t, name: name, timeout: testenv.WaitTimeout}
 	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	for _, tmpl := range []string{"vpc", "eks"} {
 		mustCreate(t, &infrav1.WorkspaceTemplate{
@@ -128,7 +143,7 @@ func (s *scenario) provisioned() error {
 
 func (s *scenario) waitProvisioned() {
 	s.t.Helper()
-	testenv.Eventually(s.t, s.name+" provisioned", s.provisioned)
+	s.eventually(s.name+" provisioned", s.provisioned)
 }
 
 // deleteAsClusterAPI deletes as Cluster API's core does: the control plane, and once it
@@ -143,7 +158,7 @@ func (s *scenario) deleteAsClusterAPI() {
 		if err := stack.Client.Delete(context.Background(), obj); client.IgnoreNotFound(err) != nil {
 			s.t.Fatalf("deleting %T: %v", obj, err)
 		}
-		testenv.Eventually(s.t, fmt.Sprintf("%T %s gone", obj, s.name), func() error { return gone(obj) })
+		s.eventually(fmt.Sprintf("%T %s gone", obj, s.name), func() error { return gone(obj) })
 	}
 }
 
@@ -219,7 +234,7 @@ func metaItems(l client.ObjectList) ([]string, error) {
 // checkNothingLeft fails when deletion left anything behind.
 func (s *scenario) checkNothingLeft() {
 	s.t.Helper()
-	testenv.Eventually(s.t, s.name+": nothing left", func() error {
+	s.eventually(s.name+": nothing left", func() error {
 		if l := s.left(); len(l) > 0 {
 			return fmt.Errorf("left: %v", l)
 		}
