@@ -26,7 +26,7 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		return fmt.Errorf("setting up WorkspaceTemplate controller: %w", err)
 	}
 	if err := (&workspaceapply.Reconciler{
-		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
 	}

@@ -54,6 +54,10 @@ type ProviderOptions struct {
 	API workspace.API
 	// Delay is how long an apply and a destroy take.
 	Delay time.Duration
+	// Resync, when set, hands every Workspace to the provider again at this interval, as
+	// provider-terraform's poll does: a Workspace whose event was lost (an API server
+	// restart) is still handled. Benchmarks leave it off (it costs CPU at scale).
+	Resync time.Duration
 	// OnApply, when set, is called just before a control plane Workspace's outputs are
 	// written, with the Workspace's cluster name.
 	OnApply func(cluster string)
@@ -72,10 +76,11 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	api := o.API
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, ca: base64.StdEncoding.EncodeToString(caPEM),
 		pending: map[string]bool{}, held: map[hold]bool{}}
-	// provider-terraform re-reconciles every Workspace on a poll interval; the resync
-	// plays that, so a Workspace whose event was lost (an API server restart) is handled.
-	resync := 2 * time.Second
-	ch, err := cache.New(cfg, cache.Options{Scheme: scheme, SyncPeriod: &resync})
+	cacheOpts := cache.Options{Scheme: scheme}
+	if o.Resync > 0 {
+		cacheOpts.SyncPeriod = &o.Resync
+	}
+	ch, err := cache.New(cfg, cacheOpts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the provider's cache: %w", err)
 	}

@@ -75,7 +75,7 @@ func startControllers(t *testing.T) {
 		if err := (&clusterreconciler.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: cache, RemoteConnectionGracePeriod: time.Minute}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
-		if err := (&workspaceapply.Reconciler{Client: c, API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
 		if err := (&captcluster.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster"), API: api, Intervals: requeue.Defaults()}).SetupWithManager(mgr, controller.Options{}); err != nil {

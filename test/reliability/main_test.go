@@ -89,7 +89,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	provider, err = testenv.StartProvider(ctx, stack.Config, stack.Client.Scheme(),
-		testenv.ProviderOptions{API: workspace.DefaultAPI(), Delay: applyDelay})
+		testenv.ProviderOptions{API: workspace.DefaultAPI(), Delay: applyDelay, Resync: 2 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1

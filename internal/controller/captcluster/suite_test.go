@@ -34,7 +34,7 @@ var api = workspace.DefaultAPI()
 func startControllers(t *testing.T) *testenv.WriteCounter {
 	t.Helper()
 	return env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
-		if err := (&workspaceapply.Reconciler{Client: c, API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).

@@ -51,7 +51,7 @@ func startControllersStoppable(t *testing.T, options ...testenv.ManagerOption) (
 		if err := (&workspacetemplate.Reconciler{Client: c, API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
-		if err := (&workspaceapply.Reconciler{Client: c, API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5}); err != nil {
+		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5}); err != nil {
 			return err
 		}
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),

@@ -26,6 +26,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	if err != nil {
 		return err
 	}
+	if current == nil {
+		// The cache may not have seen a Workspace created moments ago: letting the apply
+		// go then would leak the Workspace (or, retained, leave the owner reference the
+		// garbage collector follows). Absence is confirmed with the API server.
+		if current, err = r.getWorkspaceLive(ctx, apply, name); err != nil {
+			return err
+		}
+	}
 	if current != nil && !ownedBy(current, apply) {
 		current = nil
 	}

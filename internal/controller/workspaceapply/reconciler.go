@@ -28,6 +28,9 @@ const FieldOwner = "capt-workspacetemplateapply"
 // Reconciler reconciles WorkspaceTemplateApplies.
 type Reconciler struct {
 	Client client.Client
+	// APIReader confirms with the API server that a Workspace is gone before an apply
+	// being deleted lets go of it.
+	APIReader client.Reader
 	// API is the Workspace API group to create Workspaces in.
 	API workspace.API
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.

@@ -36,7 +36,7 @@ func startControllers(t *testing.T, api workspace.API) *testenv.WriteCounter {
 		if err := (&workspacetemplate.Reconciler{Client: c, API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
-		return (&Reconciler{Client: c, API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})
+		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})
 	})
 }
 

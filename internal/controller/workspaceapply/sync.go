@@ -20,12 +20,26 @@ import (
 
 // getWorkspace reads the apply's Workspace from the cache; nil when it does not exist.
 func (r *Reconciler) getWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, name string) (*workspace.Workspace, error) {
+	return r.readWorkspace(ctx, r.Client, apply, name)
+}
+
+// getWorkspaceLive reads the apply's Workspace from the API server (the cache when no
+// APIReader is set); nil when it does not exist.
+func (r *Reconciler) getWorkspaceLive(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, name string) (*workspace.Workspace, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	return r.readWorkspace(ctx, reader, apply, name)
+}
+
+func (r *Reconciler) readWorkspace(ctx context.Context, reader client.Reader, apply *infrav1.WorkspaceTemplateApply, name string) (*workspace.Workspace, error) {
 	u := r.API.NewObject()
 	key := client.ObjectKey{Name: name}
 	if r.API.Namespaced() {
 		key.Namespace = apply.Namespace
 	}
-	if err := r.Client.Get(ctx, key, u); err != nil {
+	if err := reader.Get(ctx, key, u); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
