@@ -14,12 +14,31 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// SetupControllers registers every CAPT controller with the manager.
+// SetupControllers registers the controllers --controllers selects.
 func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	api, err := workspace.NewAPI(o.WorkspaceAPIGroup)
 	if err != nil {
 		return err
 	}
+	infrastructure, controlPlane := o.providers()
+	if infrastructure {
+		if err := setupInfrastructure(ctx, mgr, o, api); err != nil {
+			return err
+		}
+	}
+	if controlPlane {
+		if err := (&controlplane.Reconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
+			API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
+		}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
+			return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
+		}
+	}
+	return nil
+}
+
+// setupInfrastructure registers the infrastructure provider's controllers.
+func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api workspace.API) error {
 	if err := (&workspacetemplate.Reconciler{
 		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplate}); err != nil {
@@ -36,11 +55,10 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
 		return fmt.Errorf("setting up CAPTCluster controller: %w", err)
 	}
-	if err := (&controlplane.Reconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
-		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
-	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
-		return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
-	}
 	return nil
+}
+
+// providers says which providers' controllers --controllers selects.
+func (o *Options) providers() (infrastructure, controlPlane bool) {
+	return o.Controllers != ControllersControlPlane, o.Controllers != ControllersInfrastructure
 }

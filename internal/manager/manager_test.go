@@ -157,3 +157,4 @@ func waitStatus(t *testing.T, c *http.Client, url, token string, want int) {
 	}
 	t.Fatalf("GET %s: %s, want status %d", url, last, want)
 }
+

@@ -38,7 +38,22 @@ type Options struct {
 	Logs                     *logsv1.LoggingConfiguration
 	GracefulShutdownTimeout  time.Duration
 	WorkspaceAPIGroup        string
+	// Controllers is which provider this manager serves: ControllersAll,
+	// ControllersInfrastructure or ControllersControlPlane.
+	Controllers string
 }
+
+// The provider roles one image can play: clusterctl installs the infrastructure and the
+// control-plane provider separately, each with its own Deployment.
+const (
+	// ControllersAll runs every controller: capt dev, tests, a single Deployment.
+	ControllersAll = "all"
+	// ControllersInfrastructure runs CAPTCluster, WorkspaceTemplate and
+	// WorkspaceTemplateApply: the infrastructure provider, which the control plane needs.
+	ControllersInfrastructure = "infrastructure"
+	// ControllersControlPlane runs CAPTControlPlane only.
+	ControllersControlPlane = "controlplane"
+)
 
 // Concurrency is the number of reconciles each controller runs at once.
 type Concurrency struct {
@@ -99,6 +114,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WorkspaceAPIGroup, "workspace-api-group", workspace.GroupTerraform,
 		"The API group of the Workspaces CAPT creates: "+strings.Join(workspace.Groups, ", ")+
 			" (the .m. groups are Crossplane v2's namespaced Workspaces).")
+	fs.StringVar(&o.Controllers, "controllers", ControllersAll,
+		"Which controllers to run: all, infrastructure (CAPTCluster, WorkspaceTemplate, WorkspaceTemplateApply) or controlplane (CAPTControlPlane; needs the infrastructure provider).")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
 		"How long the manager waits for running reconciles on shutdown.")
 }
@@ -132,6 +149,11 @@ func (o *Options) Validate() error {
 	}
 	if _, err := workspace.NewAPI(o.WorkspaceAPIGroup); err != nil {
 		errs = append(errs, fmt.Errorf("--workspace-api-group: %w", err))
+	}
+	switch o.Controllers {
+	case ControllersAll, ControllersInfrastructure, ControllersControlPlane:
+	default:
+		errs = append(errs, fmt.Errorf("--controllers must be all, infrastructure or controlplane, got %q", o.Controllers))
 	}
 	if err := o.Requeue.Validate(); err != nil {
 		errs = append(errs, err)

@@ -52,6 +52,7 @@ func TestValidateRejectsHotLoopsAndNonsense(t *testing.T) {
 		wantErr string
 	}{
 		{[]string{"--requeue-interval=1ms"}, "--requeue-interval must be between"},
+		{[]string{"--controllers=bootstrap"}, "--controllers must be all, infrastructure or controlplane"},
 		{[]string{"--error-requeue-interval=0"}, "--error-requeue-interval must be between"},
 		{[]string{"--initialization-requeue-interval=48h"}, "--initialization-requeue-interval must be between"},
 		{[]string{"--captcontrolplane-concurrency=0"}, "--captcontrolplane-concurrency must be at least 1"},
@@ -68,6 +69,19 @@ func TestValidateRejectsHotLoopsAndNonsense(t *testing.T) {
 			t.Errorf("%v: unexpected error %v", c.args, err)
 		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
 			t.Errorf("%v: error %v, want it to contain %q", c.args, err, c.wantErr)
+		}
+	}
+}
+
+func TestControllersSelectTheProvider(t *testing.T) {
+	for controllers, want := range map[string][2]bool{
+		ControllersAll:            {true, true},
+		ControllersInfrastructure: {true, false},
+		ControllersControlPlane:   {false, true},
+	} {
+		infrastructure, controlPlane := parse(t, "--controllers="+controllers).providers()
+		if [2]bool{infrastructure, controlPlane} != want {
+			t.Errorf("--controllers=%s: infrastructure %v, control plane %v; want %v", controllers, infrastructure, controlPlane, want)
 		}
 	}
 }
