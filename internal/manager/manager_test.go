@@ -157,4 +157,3 @@ func waitStatus(t *testing.T, c *http.Client, url, token string, want int) {
 	}
 	t.Fatalf("GET %s: %s, want status %d", url, last, want)
 }
-
