@@ -72,6 +72,12 @@ generate: ## regenerate deepcopy code and CRDs from the API types
 	rm -f config/crd/bases/*.yaml
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(BIN)/controller-gen rbac:roleName=capt-manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(BIN)/controller-gen rbac:roleName=capt-manager-role $(INFRASTRUCTURE_PATHS) output:rbac:artifacts:config=config/infrastructure/rbac
+	$(BIN)/controller-gen rbac:roleName=capt-manager-role $(CONTROLPLANE_PATHS) output:rbac:artifacts:config=config/controlplane/rbac
+
+# The packages whose RBAC markers make each clusterctl provider's role.
+INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/controller/captcluster paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
+CONTROLPLANE_PATHS   := paths=./internal/manager paths=./internal/controller/controlplane
 
 .PHONY: verify-generate
 verify-generate: generate ## fail when generated files differ from what is committed

@@ -58,3 +58,13 @@ func (e *Env) Stop() error {
 	}
 	return nil
 }
+
+// UserConfig returns the client configuration of a new user named name, with only the
+// permissions RBAC gives it.
+func (e *Env) UserConfig(name string) (*rest.Config, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("creating user %s: %w", name, err)
+	}
+	return user.Config(), nil
+}

@@ -107,7 +107,7 @@ func apply(t *testing.T, objs []*unstructured.Unstructured) {
 		if o.GetKind() == "Namespace" {
 			continue
 		}
-		if err := env.Client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner("install-test"), client.ForceOwnership, client.DryRunAll); err != nil {
+		if err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), client.FieldOwner("install-test"), client.ForceOwnership, client.DryRunAll); err != nil {
 			t.Errorf("applying %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
