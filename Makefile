@@ -65,6 +65,12 @@ bench-controlplane: test-tools ## CAPTControlPlane figures: endpoint delay and c
 build: ## build bin/capt
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/capt ./cmd/capt
 
+RELEASE_IMAGE ?= ghcr.io/capt-dev/capt:dev
+
+.PHONY: release-manifests
+release-manifests: ## clusterctl release files in out/: metadata.yaml, both providers' components, cluster templates (RELEASE_IMAGE=...)
+	go run ./hack/release -out out -image $(RELEASE_IMAGE)
+
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRDs from the API types
 	$(TOOLS) controller-gen

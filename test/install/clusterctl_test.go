@@ -1,0 +1,143 @@
+package install
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/version"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+	"sigs.k8s.io/cluster-api/cmd/clusterctl/client/config"
+	"sigs.k8s.io/cluster-api/cmd/clusterctl/client/repository"
+	yamlprocessor "sigs.k8s.io/cluster-api/cmd/clusterctl/client/yamlprocessor"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/capt-dev/capt/internal/localstack"
+	"github.com/capt-dev/capt/internal/release"
+)
+
+// TestClusterctlArtifacts writes the release files as `make release-manifests` does and
+// reads them with clusterctl's own library: the metadata's release series, each
+// provider's components (variables, target namespace, objects) and the cluster templates
+// with their variables; every object is applied to the API server (server-side dry run).
+func TestClusterctlArtifacts(t *testing.T) {
+	ctx := context.Background()
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	const image = "registry.example.com/capt:v0.1.0"
+	if err := release.Artifacts(root, out, image); err != nil {
+		t.Fatal(err)
+	}
+
+	metadata := &clusterctlv1.Metadata{}
+	if err := yaml.UnmarshalStrict(read(t, out, "metadata.yaml"), metadata); err != nil {
+		t.Fatal(err)
+	}
+	if s := metadata.GetReleaseSeriesForVersion(mustVersion(t, "v0.1.0")); s == nil || s.Contract != "v1beta2" {
+		t.Errorf("metadata: release series for v0.1.0 %+v, want contract v1beta2", s)
+	}
+
+	reader := config.NewMemoryReader()
+	for k, v := range map[string]string{"CLUSTER_NAME": "demo", "AWS_REGION": "eu-west-1", "KUBERNETES_VERSION": "v1.31.2"} {
+		reader.Set(k, v)
+	}
+	cfg, err := config.New(ctx, "", config.InjectReader(reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file      string
+		provider  clusterctlv1.ProviderType
+		namespace string
+	}{
+		{"infrastructure-components.yaml", clusterctlv1.InfrastructureProviderType, "capt-system"},
+		{"control-plane-components.yaml", clusterctlv1.ControlPlaneProviderType, "capt-control-plane-system"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			raw := read(t, out, tc.file)
+			if !strings.Contains(string(raw), image) || strings.Contains(string(raw), release.DevImage) {
+				t.Errorf("%s does not run the release image %s", tc.file, image)
+			}
+			comps, err := repository.NewComponents(repository.ComponentsInput{
+				Provider:     config.NewProvider("capt", "file://"+out, tc.provider),
+				ConfigClient: cfg,
+				Processor:    yamlprocessor.NewSimpleProcessor(),
+				RawYaml:      raw,
+				Options:      repository.ComponentsOptions{Version: "v0.1.0"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if comps.TargetNamespace() != tc.namespace {
+				t.Errorf("target namespace %q, want %q", comps.TargetNamespace(), tc.namespace)
+			}
+			apply(t, pointers(comps.Objs()))
+		})
+	}
+
+	for _, flavor := range []string{"cluster-template.yaml", "cluster-template-eks.yaml"} {
+		t.Run(flavor, func(t *testing.T) {
+			tmpl, err := repository.NewTemplate(repository.TemplateInput{
+				RawArtifact:           read(t, out, flavor),
+				ConfigVariablesClient: cfg.Variables(),
+				Processor:             yamlprocessor.NewSimpleProcessor(),
+				TargetNamespace:       "clusterctl-" + strings.TrimSuffix(flavor, ".yaml"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := tmpl.Variables()
+			slices.Sort(vars)
+			for _, v := range []string{"AWS_REGION", "CLUSTER_NAME", "KUBERNETES_VERSION"} {
+				if !slices.Contains(vars, v) {
+					t.Errorf("variables %v lack %s", vars, v)
+				}
+			}
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmpl.TargetNamespace()}}
+			if err := env.Client.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+				t.Fatal(err)
+			}
+			objs := tmpl.Objs()
+			if len(objs) != 5 {
+				t.Errorf("%d objects, want 5 (two WorkspaceTemplates, Cluster, CAPTCluster, CAPTControlPlane)", len(objs))
+			}
+			apply(t, pointers(objs))
+		})
+	}
+}
+
+func mustVersion(t *testing.T, v string) *version.Version {
+	t.Helper()
+	parsed, err := version.ParseSemantic(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsed
+}
+
+func read(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func pointers(objs []unstructured.Unstructured) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i := range objs {
+		out[i] = &objs[i]
+	}
+	return out
+}
