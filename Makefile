@@ -80,6 +80,9 @@ generate: ## regenerate deepcopy code and CRDs from the API types
 	$(BIN)/controller-gen rbac:roleName=capt-manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	$(BIN)/controller-gen rbac:roleName=capt-manager-role $(INFRASTRUCTURE_PATHS) output:rbac:artifacts:config=config/infrastructure/rbac
 	$(BIN)/controller-gen rbac:roleName=capt-manager-role $(CONTROLPLANE_PATHS) output:rbac:artifacts:config=config/controlplane/rbac
+	rm -f charts/capt/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/capt/crds/
+	cp config/rbac/role.yaml config/rbac/common/aggregated_role.yaml charts/capt/files/
 
 # The packages whose RBAC markers make each clusterctl provider's role.
 INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/controller/captcluster paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
@@ -87,8 +90,8 @@ CONTROLPLANE_PATHS   := paths=./internal/manager paths=./internal/controller/con
 
 .PHONY: verify-generate
 verify-generate: generate ## fail when generated files differ from what is committed
-	@if ! git diff --quiet -- api config || [[ -n "$$(git ls-files --others --exclude-standard -- api config)" ]]; then \
-		git diff --stat -- api config; git ls-files --others --exclude-standard -- api config; \
+	@if ! git diff --quiet -- api config charts || [[ -n "$$(git ls-files --others --exclude-standard -- api config charts)" ]]; then \
+		git diff --stat -- api config charts; git ls-files --others --exclude-standard -- api config charts; \
 		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
 
 .PHONY: lint

@@ -1,0 +1,95 @@
+package install
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/capt-dev/capt/internal/localstack"
+	"github.com/capt-dev/capt/internal/release"
+)
+
+// TestHelmChart lints charts/capt and renders it with Helm's own library, for the
+// defaults and for each provider's controllers, then checks the Deployment and RBAC and
+// applies every object to the API server (server-side dry run; the CRDs of crds/ are
+// those the test environment installed, as make verify-generate keeps them equal).
+func TestHelmChart(t *testing.T) {
+	ctx := context.Background()
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "charts", "capt")
+	linter := lint.All(dir, nil, "capt-system", false)
+	for _, m := range linter.Messages {
+		if m.Severity >= support.WarningSev {
+			t.Errorf("helm lint: %s", m)
+		}
+	}
+	chart, err := loader.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(chart.CRDObjects()); got != 6 {
+		t.Errorf("%d CRDs in crds/, want 6", got)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "capt-helm"}}
+	if err := env.Client.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	for _, controllers := range []string{"all", "infrastructure", "controlplane"} {
+		t.Run(controllers, func(t *testing.T) {
+			values := map[string]any{"controllers": controllers, "image": map[string]any{"tag": "v0.1.0"}}
+			rv, err := chartutil.ToRenderValues(chart, values, chartutil.ReleaseOptions{Name: "r-" + controllers, Namespace: ns.Name}, chartutil.DefaultCapabilities)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rendered, err := engine.Render(chart, rv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var objs []*unstructured.Unstructured
+			for name, text := range rendered {
+				if !strings.HasSuffix(name, ".yaml") || strings.TrimSpace(text) == "" {
+					continue
+				}
+				more, err := release.Objects([]byte(text))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				objs = append(objs, more...)
+			}
+			var kinds []string
+			for _, o := range objs {
+				kinds = append(kinds, o.GetKind())
+				if o.GetLabels()["cluster.x-k8s.io/provider"] != "infrastructure-capt" {
+					t.Errorf("%s %s lacks the provider label", o.GetKind(), o.GetName())
+				}
+				if o.GetKind() == "Deployment" {
+					checkDeployment(t, o, ns.Name, controllers)
+					image, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+					if got := image[0].(map[string]any)["image"]; got != "ghcr.io/capt-dev/capt:v0.1.0" {
+						t.Errorf("image %v", got)
+					}
+				}
+			}
+			slices.Sort(kinds)
+			if want := []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"}; !slices.Equal(kinds, want) {
+				t.Errorf("kinds %v, want %v", kinds, want)
+			}
+			apply(t, objs)
+		})
+	}
+}
