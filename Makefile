@@ -71,6 +71,13 @@ RELEASE_IMAGE ?= ghcr.io/capt-dev/capt:dev
 release-manifests: ## clusterctl release files in out/: metadata.yaml, both providers' components, cluster templates (RELEASE_IMAGE=...)
 	go run ./hack/release -out out -image $(RELEASE_IMAGE)
 
+IMAGE_TAG ?= ghcr.io/capt-dev/capt:dev
+
+.PHONY: image
+image: ## the manager's container image, without a container engine, as out/capt-image.tar (IMAGE_TAG=...; docker/podman load -i)
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o $(BIN)/capt-linux ./cmd/capt
+	go run ./hack/image -binary $(BIN)/capt-linux -tag $(IMAGE_TAG) -out out/capt-image.tar
+
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRDs from the API types
 	$(TOOLS) controller-gen

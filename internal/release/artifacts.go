@@ -42,6 +42,9 @@ func Artifacts(root, out, image string) error {
 		return err
 	}
 	files["cluster-template.yaml"], files["cluster-template-eks.yaml"] = eks, eks
+	if files["cluster-template-local.yaml"], err = LocalFlavor(root); err != nil {
+		return err
+	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(out, name), data, 0o600); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)

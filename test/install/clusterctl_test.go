@@ -85,20 +85,27 @@ func TestClusterctlArtifacts(t *testing.T) {
 		})
 	}
 
-	for _, flavor := range []string{"cluster-template.yaml", "cluster-template-eks.yaml"} {
+	for _, flavor := range []string{"cluster-template.yaml", "cluster-template-eks.yaml", "cluster-template-local.yaml"} {
 		t.Run(flavor, func(t *testing.T) {
+			// clusterctl generate cluster sets NAMESPACE to the target namespace.
+			namespace := "clusterctl-" + strings.TrimSuffix(flavor, ".yaml")
+			reader.Set("NAMESPACE", namespace)
 			tmpl, err := repository.NewTemplate(repository.TemplateInput{
 				RawArtifact:           read(t, out, flavor),
 				ConfigVariablesClient: cfg.Variables(),
 				Processor:             yamlprocessor.NewSimpleProcessor(),
-				TargetNamespace:       "clusterctl-" + strings.TrimSuffix(flavor, ".yaml"),
+				TargetNamespace:       namespace,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			vars := tmpl.Variables()
 			slices.Sort(vars)
-			for _, v := range []string{"AWS_REGION", "CLUSTER_NAME", "KUBERNETES_VERSION"} {
+			want := []string{"AWS_REGION", "CLUSTER_NAME", "KUBERNETES_VERSION"}
+			if flavor == "cluster-template-local.yaml" {
+				want = []string{"CLUSTER_NAME", "NAMESPACE"}
+			}
+			for _, v := range want {
 				if !slices.Contains(vars, v) {
 					t.Errorf("variables %v lack %s", vars, v)
 				}
@@ -108,6 +115,12 @@ func TestClusterctlArtifacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := tmpl.Objs()
+			for _, o := range objs {
+				// Terraform's own interpolation survives clusterctl's.
+				if module, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "forProvider", "module"); strings.Contains(module, "$${") {
+					t.Errorf("%s: module keeps clusterctl's escape $${", o.GetName())
+				}
+			}
 			if len(objs) != 5 {
 				t.Errorf("%d objects, want 5 (two WorkspaceTemplates, Cluster, CAPTCluster, CAPTControlPlane)", len(objs))
 			}
