@@ -71,7 +71,7 @@ func TestHelmChart(t *testing.T) {
 				}
 				objs = append(objs, more...)
 			}
-			var kinds []string
+			kinds := make([]string, 0, len(objs))
 			for _, o := range objs {
 				kinds = append(kinds, o.GetKind())
 				if o.GetLabels()["cluster.x-k8s.io/provider"] != "infrastructure-capt" {
