@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/capt-dev/capt/internal/image"
@@ -19,6 +20,9 @@ func main() {
 	out := flag.String("out", "out/capt-image.tar", "the tarball to write")
 	flag.Parse()
 	img, err := image.Build(o)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(*out), 0o750)
+	}
 	if err == nil {
 		err = image.Write(img, o.Tag, *out)
 	}

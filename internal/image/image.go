@@ -15,8 +15,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	specsv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // NonRoot is the user and group the image runs as (distroless's nonroot).
@@ -54,7 +57,7 @@ func Build(o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1), layer)
 	if err != nil {
 		return nil, fmt.Errorf("adding the layer: %w", err)
 	}
@@ -73,14 +76,25 @@ func Build(o Options) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-// Write writes img as a tarball that `docker load`, `podman load` and `kind load
-// image-archive` read.
+// Write writes img as an OCI image layout in a tar file (an OCI archive), named tag:
+// `podman load`, `docker load` (25+), `skopeo copy oci-archive:` and `crane push` read it.
 func Write(img v1.Image, tag, path string) error {
-	ref, err := name.NewTag(tag)
-	if err != nil {
+	if _, err := name.NewTag(tag); err != nil {
 		return fmt.Errorf("image tag %q: %w", tag, err)
 	}
-	return tarball.WriteToFile(path, ref, img)
+	dir, err := os.MkdirTemp("", "capt-oci-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("writing the OCI layout: %w", err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{specsv1.AnnotationRefName: tag})); err != nil {
+		return fmt.Errorf("writing the OCI layout: %w", err)
+	}
+	return tarDir(dir, path)
 }
 
 type file struct {
@@ -121,5 +135,6 @@ func tarLayer(files []file) (v1.Layer, error) {
 		return nil, err
 	}
 	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithMediaType(types.OCILayer))
 }

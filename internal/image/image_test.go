@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // TestImage builds an image around a stand-in binary, writes it as a tarball, reads it
@@ -28,10 +30,7 @@ func TestImage(t *testing.T) {
 	if err := Write(img, "ghcr.io/capt-dev/capt:test", path); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := tarball.ImageFromPath(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loaded := readArchive(t, path, "ghcr.io/capt-dev/capt:test")
 	cfg, err := loaded.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -76,4 +75,52 @@ func TestImage(t *testing.T) {
 	if d1 != d2 {
 		t.Errorf("rebuild changed the digest: %s then %s", d1, d2)
 	}
+}
+
+// readArchive unpacks an OCI archive and returns the image named tag from its index.
+func readArchive(t *testing.T, path, tag string) v1.Image {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			_ = os.MkdirAll(target, 0o750)
+			continue
+		}
+		_ = os.MkdirAll(filepath.Dir(target), 0o750)
+		data, _ := io.ReadAll(tr)
+		if err := os.WriteFile(target, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatalf("not an OCI layout: %v", err)
+	}
+	manifest, err := index.IndexManifest()
+	if err != nil || len(manifest.Manifests) != 1 {
+		t.Fatalf("index: %v, %d manifests", err, len(manifest.Manifests))
+	}
+	d := manifest.Manifests[0]
+	if d.Annotations["org.opencontainers.image.ref.name"] != tag || d.MediaType != types.OCIManifestSchema1 {
+		t.Errorf("manifest %s annotations %v", d.MediaType, d.Annotations)
+	}
+	img, err := index.Image(d.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

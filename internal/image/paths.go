@@ -1,7 +1,14 @@
 package image
 
 import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -23,4 +30,51 @@ func sortedDirs(dirs map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// tarDir writes the files under dir into a tar file at path, with paths relative to dir.
+func tarDir(dir, path string) error {
+	f, err := os.Create(path) //nolint:gosec // the caller's output path
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(f)
+	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		h.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			h.Name += "/"
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		src, err := os.Open(p) //nolint:gosec // a file of the layout just written
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(tw, src)
+		return err
+	})
+	if err := errors.Join(walkErr, tw.Close(), f.Close()); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
