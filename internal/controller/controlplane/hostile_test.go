@@ -216,7 +216,9 @@ func checkAtRest(t *testing.T, writes *testenv.WriteCounter, what string) {
 	writes.Reset()
 	before := testenv.ReconcileTotal(controllerName)
 	time.Sleep(2 * time.Second)
-	if n, passes := writes.Total(), testenv.ReconcileTotal(controllerName)-before; n != 0 || passes > 1 {
+	// The reconcile count is process-wide (other tests' managers add theirs, late under
+	// load); a hot loop would be hundreds in 2 s. Writes are this manager's own.
+	if n, passes := writes.Total(), testenv.ReconcileTotal(controllerName)-before; n != 0 || passes > 5 {
 		t.Errorf("%s: at rest on an error: %d writes (%s), %.0f reconciles", what, n, writes, passes)
 	}
 }
