@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,17 +17,14 @@ import (
 )
 
 // runDev is `capt dev`: the whole stack on this machine, and a Cluster created on it.
-func runDev(args []string) int {
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "capt dev: run it from the CAPT checkout:", err)
-		return 2
-	}
+func runDev(args []string, stdout, stderr io.Writer) int {
+	// Outside the checkout, the flags are still parsed (and --help answers) first.
+	root, rootErr := localstack.RepoRoot()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	o := dev.Options{Out: os.Stdout}
+	o := dev.Options{Out: stdout}
 	fs := pflag.NewFlagSet("capt dev", pflag.ContinueOnError)
 	fs.StringVar(&o.DataDir, "data-dir", filepath.Join(cache, "capt", "dev"), "Directory for etcd's data, certificates, kubeconfigs, logs and Terraform working directories; emptied at start.")
 	fs.IntVar(&o.APIServerPort, "apiserver-port", 0, "Port of the kube-apiserver on 127.0.0.1 (0 picks a free one).")
@@ -37,10 +34,11 @@ func runDev(args []string) int {
 	fs.BoolVar(&o.Delete, "delete", false, "Delete the Cluster once it is provisioned, show the deletion order, then stop.")
 	fs.BoolVar(&o.DeleteOnInterrupt, "delete-on-interrupt", false, "On Ctrl-C, delete the Cluster (showing the deletion order) before stopping.")
 	fs.DurationVar(&o.Interval, "interval", 500*time.Millisecond, "How often the progress view looks at the objects.")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if rootErr != nil {
+		fmt.Fprintln(stderr, "capt dev: run it from the CAPT checkout:", rootErr)
 		return 2
 	}
 	o.Root = root
@@ -62,13 +60,13 @@ func runDev(args []string) int {
 
 	t, err := dev.Run(ctx, o, interrupted)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "capt dev:", err)
+		fmt.Fprintln(stderr, "capt dev:", err)
 		return 1
 	}
-	fmt.Printf("==> start-up %s, provisioning %s", t.StartUp.Round(100*time.Millisecond), t.Provisioning.Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "==> start-up %s, provisioning %s", t.StartUp.Round(100*time.Millisecond), t.Provisioning.Round(100*time.Millisecond))
 	if t.Deletion > 0 {
-		fmt.Printf(", deletion %s", t.Deletion.Round(100*time.Millisecond))
+		fmt.Fprintf(stdout, ", deletion %s", t.Deletion.Round(100*time.Millisecond))
 	}
-	fmt.Println()
+	fmt.Fprintln(stdout)
 	return 0
 }

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -23,44 +23,48 @@ Usage:
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is capt with its arguments (the command's name excluded); it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
-	switch os.Args[1] {
+	switch args[0] {
 	case "manager":
-		os.Exit(runManager(os.Args[2:]))
+		return runManager(args[1:], stdout, stderr)
 	case "dev":
-		os.Exit(runDev(os.Args[2:]))
+		return runDev(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
+		return 0
 	default:
-		fmt.Fprintf(os.Stderr, "capt: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "capt: unknown command %q\n\n%s", args[0], usage)
+		return 2
 	}
 }
 
-func runManager(args []string) int {
+// runManager is `capt manager`: the controllers, until a signal stops them.
+func runManager(args []string, stdout, stderr io.Writer) int {
 	opts := manager.NewOptions()
 	fs := pflag.NewFlagSet("capt manager", pflag.ContinueOnError)
 	opts.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	// client-go logs request and response bodies (Secrets included) at -v=8 and above,
 	// through the logger of the request's context or klog's global logger: both drop them.
 	logger, err := logging.Setup(opts.Logs)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "capt manager:", err)
+		fmt.Fprintln(stderr, "capt manager:", err)
 		return 2
 	}
 	ctrl.SetLogger(logger)
 	log := ctrl.Log.WithName("setup")
 
-	cfg, err := ctrl.GetConfig()
+	cfg, err := manager.RESTConfig(opts.Kubeconfig)
 	if err != nil {
 		log.Error(err, "Unable to load the kubeconfig")
 		return 1

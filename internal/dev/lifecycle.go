@@ -73,6 +73,18 @@ func Provisioned(ctx context.Context, c client.Reader, namespace, name string) (
 	return ready != nil && ready.Status == metav1.ConditionTrue && cp.Status.ObservedGeneration == cp.Generation, nil
 }
 
+// Available reports whether Cluster API reports the Cluster Available, which it does only
+// once it connects to the workload cluster with the kubeconfig CAPT published
+// (RemoteConnectionProbe) and every other part is up; until then the progress view shows
+// the conditions still pending.
+func Available(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+	cluster := &clusterv1.Cluster{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cluster); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return meta.IsStatusConditionTrue(cluster.Status.Conditions, clusterv1.ClusterAvailableCondition), nil
+}
+
 // ConnectKubeconfig reads the kubeconfig secret CAPT published for the Cluster and asks
 // the cluster it points at for its version: the proof that it really connects.
 func ConnectKubeconfig(ctx context.Context, c client.Reader, namespace, cluster string) (data []byte, version string, err error) {

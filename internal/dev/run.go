@@ -82,8 +82,15 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	}); err != nil {
 		return t, fmt.Errorf("waiting for the Cluster to be provisioned: %w", err)
 	}
+	say("==> Cluster provisioned and control plane initialized in %s; waiting for Cluster API to report it Available",
+		time.Since(provisioning).Round(100*time.Millisecond))
+	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
+		return Available(ctx, stack.Client, Namespace, ClusterName)
+	}); err != nil {
+		return t, fmt.Errorf("waiting for Cluster API to report the Cluster Available (see its conditions above): %w", err)
+	}
 	t.Provisioning = time.Since(provisioning)
-	say("==> Cluster provisioned and control plane initialized in %s", t.Provisioning.Round(100*time.Millisecond))
+	say("==> Cluster Available in %s: Cluster API connects to it with the published kubeconfig", t.Provisioning.Round(100*time.Millisecond))
 
 	kubeconfigData, version, err := ConnectKubeconfig(ctx, stack.Client, Namespace, ClusterName)
 	if err != nil {

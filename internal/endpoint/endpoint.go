@@ -145,5 +145,13 @@ func notHostPort(r rune) bool {
 
 // URL is the https URL of host and port, with IPv6 hosts in brackets.
 func URL(host string, port int32) string {
-	return "https://" + net.JoinHostPort(host, strconv.Itoa(int(port)))
+	return "https://" + HostPort(host, port)
+}
+
+// HostPort is host:port with IPv6 hosts in brackets; empty for no host.
+func HostPort(host string, port int32) string {
+	if host == "" {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }

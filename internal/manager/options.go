@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/component-base/logs"
 	logsv1 "k8s.io/component-base/logs/api/v1"
 	"sigs.k8s.io/cluster-api/util/flags"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -19,6 +22,9 @@ import (
 
 // Options are the manager's settings, one per flag.
 type Options struct {
+	// Kubeconfig is the kubeconfig file of --kubeconfig; empty for controller-runtime's
+	// order (see RESTConfig).
+	Kubeconfig string
 	HealthAddr string
 
 	LeaderElect              bool
@@ -73,6 +79,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	logsv1.AddFlags(o.Logs, fs)
 	flags.AddManagerOptions(fs, &o.Diagnostics)
 
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "",
+		"Path to the kubeconfig of the management cluster (its current context is used); it takes precedence over KUBECONFIG. "+
+			"When empty: the KUBECONFIG environment variable, else the in-cluster configuration, else ~/.kube/config.")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":9440",
 		"The address the health endpoints (/healthz, /readyz) bind to; 0 disables them.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false,
@@ -118,6 +127,22 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Which controllers to run: all, infrastructure (CAPTCluster, WorkspaceTemplate, WorkspaceTemplateApply) or controlplane (CAPTControlPlane; needs the infrastructure provider).")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
 		"How long the manager waits for running reconciles on shutdown.")
+}
+
+// RESTConfig returns the configuration of the API server the manager talks to. A path
+// (--kubeconfig) wins: exactly that file is loaded, with its current context, and a
+// missing file is an error. Without one, controller-runtime's GetConfig order applies: the
+// KUBECONFIG environment variable, else the in-cluster configuration, else ~/.kube/config.
+func RESTConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		return ctrl.GetConfig()
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig=%s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // Validate reports every invalid option at once.

@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +40,7 @@ func TestDefaultsFollowCAPTEP0016AndClusterAPI(t *testing.T) {
 		{"diagnostics secure", o.Diagnostics.InsecureDiagnostics, false},
 		{"health address", o.HealthAddr, ":9440"},
 		{"control plane concurrency", o.Concurrency.CAPTControlPlane, 10},
+		{"kubeconfig", o.Kubeconfig, ""},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -83,5 +86,69 @@ func TestControllersSelectTheProvider(t *testing.T) {
 		if [2]bool{infrastructure, controlPlane} != want {
 			t.Errorf("--controllers=%s: infrastructure %v, control plane %v; want %v", controllers, infrastructure, controlPlane, want)
 		}
+	}
+}
+
+// writeKubeconfig writes a kubeconfig to dir whose current context points at server.
+// Each file has a second context, which must not be used.
+func writeKubeconfig(t *testing.T, dir, name, server string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	config := `apiVersion: v1
+kind: Config
+clusters:
+- name: current
+  cluster: {server: "` + server + `"}
+- name: other
+  cluster: {server: "https://not-the-current-context.invalid:6443"}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: current
+  context: {cluster: current, user: u}
+- name: other
+  context: {cluster: other, user: u}
+current-context: current
+`
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestKubeconfigFlagTakesPrecedence checks the order of RESTConfig: --kubeconfig over
+// KUBECONFIG, KUBECONFIG without the flag, and an error naming a missing --kubeconfig file
+// rather than a silent fall back to KUBECONFIG.
+func TestKubeconfigFlagTakesPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	fromEnv := writeKubeconfig(t, dir, "env", "https://from-env.invalid:6443")
+	fromFlag := writeKubeconfig(t, dir, "flag", "https://from-flag.invalid:6443")
+	t.Setenv("KUBECONFIG", fromEnv)
+
+	o := parse(t, "--kubeconfig="+fromFlag)
+	if o.Kubeconfig != fromFlag {
+		t.Fatalf("--kubeconfig=%s parsed as %q", fromFlag, o.Kubeconfig)
+	}
+	for _, c := range []struct {
+		path, want string
+	}{
+		{o.Kubeconfig, "https://from-flag.invalid:6443"},
+		{"", "https://from-env.invalid:6443"},
+	} {
+		cfg, err := RESTConfig(c.path)
+		if err != nil {
+			t.Fatalf("RESTConfig(%q): %v", c.path, err)
+		}
+		if cfg.Host != c.want {
+			t.Errorf("RESTConfig(%q) with KUBECONFIG=%s: host %q, want %q", c.path, fromEnv, cfg.Host, c.want)
+		}
+	}
+
+	missing := filepath.Join(dir, "missing")
+	if cfg, err := RESTConfig(missing); err == nil {
+		t.Errorf("RESTConfig(%q): host %q, want an error", missing, cfg.Host)
+	} else if !strings.Contains(err.Error(), missing) {
+		t.Errorf("RESTConfig(%q): error %q, want it to name the file", missing, err)
 	}
 }

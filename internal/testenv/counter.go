@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -138,4 +139,19 @@ func ReconcileTotal(controller string) float64 {
 		}
 	}
 	return total
+}
+
+// AtRest checks that the manager whose writes w counts writes nothing for 2 s once its
+// last write settled, and that controller is not in a hot loop. The reconcile count is
+// process-wide (other tests' managers add theirs, late under load), so it only catches
+// a loop, which would be hundreds of passes in 2 s; the writes are this manager's own.
+func (w *WriteCounter) AtRest(t testing.TB, controller, what string) {
+	t.Helper()
+	w.Settle(time.Second)
+	w.Reset()
+	before := ReconcileTotal(controller)
+	time.Sleep(2 * time.Second)
+	if n, passes := w.Total(), ReconcileTotal(controller)-before; n != 0 || passes > 5 {
+		t.Errorf("%s: at rest: %d writes (%s), %.0f reconciles", what, n, w, passes)
+	}
 }

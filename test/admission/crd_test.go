@@ -57,8 +57,9 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, cp) })
 	cp.Status = controlplanev1.CAPTControlPlaneStatus{
-		Version: "v1.31.2",
-		Phase:   controlplanev1.PhaseReady,
+		Version:  "v1.31.2",
+		Phase:    controlplanev1.PhaseReady,
+		Endpoint: "demo.example.com:443",
 		Initialization: controlplanev1.CAPTControlPlaneInitializationStatus{
 			ControlPlaneInitialized: ptr.To(true),
 		},
@@ -83,7 +84,45 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 		t.Fatalf("columns = %v, want %v", names, wantNames)
 	}
 	row := table.Rows[0].Cells
-	want := []any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com"}
+	want := []any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com:443"}
+	for i, w := range want {
+		if row[i] != w {
+			t.Errorf("column %s = %v, want %v", names[i], row[i], w)
+		}
+	}
+}
+
+// TestWorkspaceTemplateApplyPrinterColumns checks that kubectl get says which cluster a
+// WorkspaceTemplateApply belongs to.
+func TestWorkspaceTemplateApplyPrinterColumns(t *testing.T) {
+	ctx := context.Background()
+	apply := &infrav1.WorkspaceTemplateApply{
+		ObjectMeta: metav1.ObjectMeta{Name: "printed", Namespace: "default",
+			Labels: map[string]string{"cluster.x-k8s.io/cluster-name": "demo"}},
+		Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}},
+	}
+	if err := env.Client.Create(ctx, apply); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, apply) })
+	apply.Status = infrav1.WorkspaceTemplateApplyStatus{WorkspaceName: "default-printed-0123abcd", Applied: true}
+	if err := env.Client.Status().Update(ctx, apply); err != nil {
+		t.Fatal(err)
+	}
+
+	table := getTable(t, infrav1.GroupVersion, "workspacetemplateapplies", "printed")
+	var names []string
+	for _, c := range table.ColumnDefinitions {
+		if c.Priority == 0 {
+			names = append(names, c.Name)
+		}
+	}
+	wantNames := []string{"Name", "Cluster", "Template", "Workspace", "Applied", "Ready", "Age"}
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("columns = %v, want %v", names, wantNames)
+	}
+	row := table.Rows[0].Cells
+	want := []any{"printed", "demo", "eks", "default-printed-0123abcd", true}
 	for i, w := range want {
 		if row[i] != w {
 			t.Errorf("column %s = %v, want %v", names[i], row[i], w)

@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
@@ -57,6 +56,9 @@ func checkProvisioned(t *testing.T, name string) {
 	if got := fmt.Sprintf("%s:%d", cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port); got != want.Host {
 		t.Errorf("CAPTControlPlane endpoint %s, want %s", got, want.Host)
 	}
+	if cp.Status.Endpoint != want.Host {
+		t.Errorf("CAPTControlPlane status.endpoint (kubectl get's ENDPOINT) %q, want %s", cp.Status.Endpoint, want.Host)
+	}
 	if !cp.Status.Initialized || !cp.Status.Ready || cp.Status.Version != cp.Spec.Version {
 		t.Errorf("CAPTControlPlane status: initialized %v, ready %v, version %q", cp.Status.Initialized, cp.Status.Ready, cp.Status.Version)
 	}
@@ -98,19 +100,16 @@ func checkProvisioned(t *testing.T, name string) {
 
 // checkAtRest waits for the last writes of provisioning to settle, then requires every
 // object of the Cluster to keep its resourceVersion for restPeriod. Settled includes
-// Cluster API having connected with the kubeconfig CAPT published: its cluster cache
-// retries with a backoff, and the Cluster's RemoteConnectionProbe turning true is its
-// write, not CAPT's.
+// Cluster API reporting the Cluster Available, which needs it to have connected with the
+// kubeconfig CAPT published: its cluster cache retries with a backoff, and the Cluster's
+// RemoteConnectionProbe turning true is its write, not CAPT's.
 func checkAtRest(t *testing.T, w *dev.Watcher) {
 	ctx := within(t, restPeriod+4*time.Minute)
+	// What make dev waits for before it says the Cluster is ready to use.
 	if _, err := w.Until(ctx, func(dev.Snapshot) (bool, error) {
-		cluster := &clusterv1.Cluster{}
-		if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: w.Cluster}, cluster); err != nil {
-			return false, err
-		}
-		return conditions.IsTrue(cluster, clusterv1.ClusterRemoteConnectionProbeCondition), nil
+		return dev.Available(ctx, stack.Client, w.Namespace, w.Cluster)
 	}); err != nil {
-		t.Fatalf("Cluster API never connected with the kubeconfig secret: %v", err)
+		t.Fatalf("Cluster API never reported the Cluster Available (RemoteConnectionProbe with the kubeconfig secret): %v", err)
 	}
 	var settled dev.Snapshot
 	stableSince := time.Now()

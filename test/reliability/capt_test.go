@@ -56,7 +56,6 @@ type captRun struct {
 	done    chan error
 	crashed chan struct{}
 	logs    *logCapture
-	writes  *writeLog
 
 	haltOnce sync.Once
 	haltErr  error
@@ -82,7 +81,7 @@ func runCAPT(w *writeLog, o runOptions) (*captRun, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	r := &captRun{done: make(chan error, 1), crashed: make(chan struct{}), logs: newLogCapture(), writes: w}
+	r := &captRun{done: make(chan error, 1), crashed: make(chan struct{}), logs: &logCapture{}}
 	logger := r.logs.logger()
 	if o.logger != nil {
 		logger = *o.logger
@@ -189,8 +188,8 @@ func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 }
 
 // stop stops the supervision and the manager running now; it returns the number of
-// crashes and the logs of the last run.
-func (s *supervisor) stop(t testing.TB) (crashes int, last *captRun) {
+// crashes.
+func (s *supervisor) stop(t testing.TB) int {
 	t.Helper()
 	close(s.quit)
 	<-s.done
@@ -200,7 +199,7 @@ func (s *supervisor) stop(t testing.TB) (crashes int, last *captRun) {
 		t.Error(err)
 	}
 	s.current.stop(t)
-	return s.crashes, s.current
+	return s.crashes
 }
 
 // writeLog records every write of every run of a scenario, across crashes.
@@ -309,8 +308,6 @@ type logCapture struct {
 	buf    bytes.Buffer
 	errors atomic.Int64
 }
-
-func newLogCapture() *logCapture { return &logCapture{} }
 
 func (c *logCapture) Write(p []byte) (int, error) {
 	c.mu.Lock()

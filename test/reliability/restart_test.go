@@ -46,7 +46,7 @@ func TestCrashAfterEachWrite(t *testing.T) {
 			s.waitProvisioned()
 			s.deleteAsClusterAPI()
 			s.checkNothingLeft()
-			crashes, _ := sup.stop(t)
+			crashes := sup.stop(t)
 			crashed += crashes
 			if twice := w.deletedMoreThanOnce(); len(twice) > 0 {
 				t.Errorf("deleted more than once: %s", strings.Join(twice, ", "))

@@ -34,15 +34,8 @@ const quietWindow = 10 * time.Second
 // while it waits (no hot loop) and logs no error; released, the deletion finishes.
 func TestWorkspaceNeverDestroyed(t *testing.T) {
 	ctx := context.Background()
-	s := newScenario(t, "stuck-destroy")
-	run := startCAPT(t, newWriteLog(), runOptions{})
-	defer run.stop(t)
-	s.createCluster()
-	s.waitProvisioned()
-	ws := types.NamespacedName{Name: s.workspace(s.cpApply())}
-	if err := provider.HoldDestroy(ctx, ws, true); err != nil {
-		t.Fatal(err)
-	}
+	s, run := provisionedScenario(t, "stuck-destroy", newWriteLog())
+	ws := s.holdControlPlaneDestroy()
 	cp := &controlplanev1.CAPTControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: s.name}}
 	if err := stack.Client.Delete(ctx, cp); err != nil {
 		t.Fatal(err)
@@ -84,12 +77,8 @@ func TestWorkspaceNeverDestroyed(t *testing.T) {
 // each flip costs a bounded number of reconciles and no error.
 func TestWorkspaceFlipsReady(t *testing.T) {
 	ctx := context.Background()
-	s := newScenario(t, "flip")
 	w := newWriteLog()
-	run := startCAPT(t, w, runOptions{})
-	defer run.stop(t)
-	s.createCluster()
-	s.waitProvisioned()
+	s, run := provisionedScenario(t, "flip", w)
 	time.Sleep(time.Second)
 	ws := types.NamespacedName{Name: s.workspace(s.cpApply())}
 	cp := &controlplanev1.CAPTControlPlane{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: s.name}}
@@ -151,15 +140,8 @@ func TestWorkspaceFlipsReady(t *testing.T) {
 // deleting the VPC.
 func TestClusterDeletedBeforeControlPlane(t *testing.T) {
 	ctx := context.Background()
-	s := newScenario(t, "orphaned")
-	run := startCAPT(t, newWriteLog(), runOptions{})
-	defer run.stop(t)
-	s.createCluster()
-	s.waitProvisioned()
-	ws := types.NamespacedName{Name: s.workspace(s.cpApply())}
-	if err := provider.HoldDestroy(ctx, ws, true); err != nil {
-		t.Fatal(err)
-	}
+	s, run := provisionedScenario(t, "orphaned", newWriteLog())
+	ws := s.holdControlPlaneDestroy()
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: s.name}}
 	if err := stack.Client.Delete(ctx, cluster); err != nil {
 		t.Fatal(err)
@@ -191,6 +173,29 @@ func TestClusterDeletedBeforeControlPlane(t *testing.T) {
 		tries:   1,
 		outcome: "CAPTCluster Deleting=" + infrav1.WaitingForControlPlaneDeletionReason + " until the control plane is gone, then the VPC; CAPTEP-0041 order kept, nothing left",
 	})
+}
+
+// provisionedScenario starts CAPT and a scenario's Cluster and waits until it is
+// provisioned; the manager stops when the test ends.
+func provisionedScenario(t *testing.T, name string, w *writeLog) (*scenario, *captRun) {
+	t.Helper()
+	s := newScenario(t, name)
+	run := startCAPT(t, w, runOptions{})
+	t.Cleanup(func() { run.stop(t) })
+	s.createCluster()
+	s.waitProvisioned()
+	return s, run
+}
+
+// holdControlPlaneDestroy makes the control plane Workspace's destroy never finish until
+// released, and returns its key.
+func (s *scenario) holdControlPlaneDestroy() types.NamespacedName {
+	s.t.Helper()
+	ws := types.NamespacedName{Name: s.workspace(s.cpApply())}
+	if err := provider.HoldDestroy(context.Background(), ws, true); err != nil {
+		s.t.Fatal(err)
+	}
+	return ws
 }
 
 // hasCondition returns nil once obj's condition has the reason (any when empty) and a

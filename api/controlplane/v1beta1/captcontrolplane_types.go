@@ -115,6 +115,12 @@ type CAPTControlPlaneStatus struct {
 	// +optional
 	Version string `json:"version,omitempty"`
 
+	// Endpoint is spec.controlPlaneEndpoint as host:port (IPv6 hosts in brackets), for
+	// kubectl get's ENDPOINT column; empty while there is none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Endpoint string `json:"endpoint,omitempty"`
+
 	// SecretsReady is true when the kubeconfig and CA secrets exist and match.
 	// +optional
 	SecretsReady bool `json:"secretsReady,omitempty"`
@@ -158,7 +164,7 @@ type CAPTControlPlaneInitializationStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.version`
-// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.controlPlaneEndpoint.host`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.status.endpoint`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

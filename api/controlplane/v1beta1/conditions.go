@@ -79,8 +79,13 @@ const (
 	DeletingWorkspaceTemplateApplyReason = "DeletingWorkspaceTemplateApply"
 )
 
-// CAPTControlPlaneFinalizer holds a CAPTControlPlane until its Workspace is really gone.
-const CAPTControlPlaneFinalizer = "captcontrolplane.controlplane.cluster.x-k8s.io"
+// Finalizers (see infrav1's for the legacy names).
+const (
+	// CAPTControlPlaneFinalizer holds a CAPTControlPlane until its Workspace is really gone.
+	CAPTControlPlaneFinalizer = "controlplane.cluster.x-k8s.io/captcontrolplane"
+	// LegacyCAPTControlPlaneFinalizer is CAPTControlPlaneFinalizer's name up to v0.1.
+	LegacyCAPTControlPlaneFinalizer = "captcontrolplane.controlplane.cluster.x-k8s.io"
+)
 
 // Phases shown in status.phase (the proposals' column): a summary for people.
 const (

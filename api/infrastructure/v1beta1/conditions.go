@@ -162,11 +162,18 @@ const (
 	SpecHashAnnotation = "infrastructure.cluster.x-k8s.io/spec-hash"
 )
 
-// Finalizers.
+// Finalizers: domain-qualified names with a path, as the API server asks (it warns about
+// names without one). The legacy names, without a path, were used up to v0.1; CAPT still
+// honours them on objects being deleted and replaces them on the others, so an upgrade
+// leaves nothing stuck.
 const (
 	// CAPTClusterFinalizer holds a CAPTCluster until its VPC is deleted or retained.
-	CAPTClusterFinalizer = "captcluster.infrastructure.cluster.x-k8s.io"
+	CAPTClusterFinalizer = "infrastructure.cluster.x-k8s.io/captcluster"
+	// LegacyCAPTClusterFinalizer is CAPTClusterFinalizer's name up to v0.1.
+	LegacyCAPTClusterFinalizer = "captcluster.infrastructure.cluster.x-k8s.io"
 
 	// WorkspaceTemplateApplyFinalizer holds a WorkspaceTemplateApply until its Workspace is gone.
-	WorkspaceTemplateApplyFinalizer = "workspacetemplateapply.infrastructure.cluster.x-k8s.io"
+	WorkspaceTemplateApplyFinalizer = "infrastructure.cluster.x-k8s.io/workspacetemplateapply"
+	// LegacyWorkspaceTemplateApplyFinalizer is WorkspaceTemplateApplyFinalizer's name up to v0.1.
+	LegacyWorkspaceTemplateApplyFinalizer = "workspacetemplateapply.infrastructure.cluster.x-k8s.io"
 )

@@ -9,6 +9,17 @@ type WorkspaceTemplateSpec struct {
 	// Template is the Workspace each WorkspaceTemplateApply renders from this template.
 	// +required
 	Template WorkspaceTemplateDefinition `json:"template"`
+
+	// SensitiveVariables names the variables whose values are secret: a vars or varmap
+	// entry of the template, or a WorkspaceTemplateApply variable of that name. CAPT masks
+	// their values (and every string inside a JSON map or list value) in the messages it
+	// mirrors from the Workspace. Other variable values, such as a cluster name, stay
+	// readable; so mark what Terraform's own "sensitive = true" marks in the module.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=128
+	SensitiveVariables []string `json:"sensitiveVariables,omitempty"`
 }
 
 // WorkspaceTemplateDefinition is the metadata and spec of the rendered Workspace.

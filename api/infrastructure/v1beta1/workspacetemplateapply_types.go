@@ -17,6 +17,15 @@ type WorkspaceTemplateApplySpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z_][A-Za-z0-9_-]*$') && size(k) <= 128)",message="variable names must be Terraform identifiers (letters, digits, '_' and '-', not starting with a digit), at most 128 characters"
 	Variables map[string]string `json:"variables,omitempty"`
 
+	// SensitiveVariables names the variables whose values are secret, besides those the
+	// template marks: CAPT masks their values in the messages it mirrors from the
+	// Workspace. Other values stay readable.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=128
+	SensitiveVariables []string `json:"sensitiveVariables,omitempty"`
+
 	// WriteConnectionSecretToRef is where the Workspace writes every output, the
 	// sensitive ones too. It overrides the template's.
 	// +optional
@@ -69,6 +78,7 @@ type WorkspaceTemplateApplyStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=workspacetemplateapplies,scope=Namespaced,categories=capt,shortName=wta
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.metadata.labels['cluster\.x-k8s\.io/cluster-name']`
 // +kubebuilder:printcolumn:name="Template",type=string,JSONPath=`.spec.templateRef.name`
 // +kubebuilder:printcolumn:name="Workspace",type=string,JSONPath=`.status.workspaceName`
 // +kubebuilder:printcolumn:name="Applied",type=boolean,JSONPath=`.status.applied`

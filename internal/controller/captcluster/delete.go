@@ -11,7 +11,6 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -53,16 +52,21 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluste
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: cc.Namespace, Name: applyName(cc)}, apply)
 	switch {
 	case apierrors.IsNotFound(err):
+		// The last step runs once: a pass from a cache that has not seen the previous pass
+		// remove the finalizer finds nothing left to do.
+		if held, err := finalizer.HeldLive(ctx, r.APIReader, cc); err != nil || !held {
+			return ctrl.Result{}, err
+		}
 		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {
 			cc.Status.VPC.Retained = true
 		}
 		r.Recorder.Eventf(cc, nil, "Normal", "Deleted", "Delete", "VPC deleted or retained; removing the finalizer")
-		controllerutil.RemoveFinalizer(cc, infrav1.CAPTClusterFinalizer)
+		finalizer.Remove(cc)
 		return ctrl.Result{}, nil
 	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("getting WorkspaceTemplateApply %s: %w", applyName(cc), err)
 	case !metav1.IsControlledBy(apply, cc):
-		controllerutil.RemoveFinalizer(cc, infrav1.CAPTClusterFinalizer)
+		finalizer.Remove(cc)
 		return ctrl.Result{}, nil
 	}
 	if apply.Spec.RetainWorkspaceOnDelete != cc.Spec.RetainVPCOnDelete {

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/testenv"
 )
 
 // canary is in every hostile value that can carry it: no condition may repeat it.
@@ -106,15 +104,7 @@ func TestHostileVPCOutputs(t *testing.T) {
 	}
 
 	// At rest on an error: passes write nothing, and nothing asks for passes.
-	writes.Settle(time.Second)
-	writes.Reset()
-	before := testenv.ReconcileTotal(controllerName)
-	time.Sleep(2 * time.Second)
-	// The reconcile count is process-wide (other tests' managers add theirs, late under
-	// load); a hot loop would be hundreds in 2 s. Writes are this manager's own.
-	if n, passes := writes.Total(), testenv.ReconcileTotal(controllerName)-before; n != 0 || passes > 5 {
-		t.Errorf("at rest on VPCOutputsInvalid: %d writes (%s), %.0f reconciles", n, writes, passes)
-	}
+	writes.AtRest(t, controllerName, "VPCOutputsInvalid")
 
 	// Nothing was lost, and good outputs clear the error.
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: applyName(cc)}, &infrav1.WorkspaceTemplateApply{}); err != nil {

@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/finalizers"
 	"sigs.k8s.io/cluster-api/util/patch"
 	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,7 +27,7 @@ import (
 type Reconciler struct {
 	Client client.Client
 	// APIReader reads control planes of kinds CAPT does not watch, without starting an
-	// informer for them inside a reconcile.
+	// informer for them inside a reconcile, and confirms a deletion's last step is due.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	// API is the Workspace API group.
@@ -70,7 +69,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cc); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
 	}
-	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, cc, infrav1.CAPTClusterFinalizer); err != nil || added {
+	if added, err := finalizer.Ensure(ctx, r.Client, cc); err != nil || added {
 		return ctrl.Result{}, err
 	}
 	helper, err := patch.NewHelper(cc, r.Client)
@@ -89,3 +88,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	return ctrl.Result{}, r.reconcileNormal(ctx, cc, cluster)
 }
+
+// finalizer is the CAPTCluster finalizer, and its name before it had a path.
+var finalizer = patching.Finalizer{Name: infrav1.CAPTClusterFinalizer, Legacy: []string{infrav1.LegacyCAPTClusterFinalizer}}

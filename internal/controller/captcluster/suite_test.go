@@ -33,13 +33,16 @@ var api = workspace.DefaultAPI()
 
 func startControllers(t *testing.T) *testenv.WriteCounter {
 	t.Helper()
-	return env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
-		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
-			return err
-		}
-		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
-			SetupWithManager(mgr, controller.Options{})
-	})
+	return env.StartManager(t, controllers)
+}
+
+// controllers sets up the WorkspaceTemplateApply and CAPTCluster controllers.
+func controllers(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
+	if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+		return err
+	}
+	return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
+		SetupWithManager(mgr, controller.Options{})
 }
 
 var nsCounter atomic.Int32

@@ -60,6 +60,7 @@ func TestNoSecretInLogsEventsOrConditions(t *testing.T) {
 			return err
 		}
 		tmpl.Spec.Template.Spec.ForProvider.Vars = []infrav1.Var{{Key: "db_password", Value: varCanary}}
+		tmpl.Spec.SensitiveVariables = []string{"db_password"}
 		return env.Client.Update(ctx, tmpl)
 	})
 	_, cp := newCluster(t, ns, "canary")

@@ -10,7 +10,6 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -82,6 +81,15 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAP
 		return err
 	}
 
+	// The last step runs once: a pass from a cache that has not seen the previous pass
+	// remove the finalizer (its secret deletions wake us) finds nothing left to do.
+	if held, err := finalizer.HeldLive(ctx, r.APIReader, cp); err != nil || !held {
+		if err == nil {
+			log.V(4).Info("Deletion already finished")
+		}
+		return err
+	}
+
 	// 4. The secrets: ours, and the Workspace's connection secret, which no garbage
 	// collector may be there to remove.
 	clusterName := cp.Labels[clusterv1.ClusterNameLabel]
@@ -102,7 +110,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAP
 	// 5. Done.
 	r.Recorder.Eventf(cp, nil, "Normal", "Deleted", "Delete", "Workspace %s is gone; removing the finalizer", wsName)
 	log.Info("Control plane deleted", "workspace", wsName)
-	controllerutil.RemoveFinalizer(cp, controlplanev1.CAPTControlPlaneFinalizer)
+	finalizer.Remove(cp)
 	return nil
 }
 

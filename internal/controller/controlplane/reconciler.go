@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/finalizers"
 	"sigs.k8s.io/cluster-api/util/patch"
 	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -80,7 +79,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cp); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
 	}
-	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, cp, controlplanev1.CAPTControlPlaneFinalizer); err != nil || added {
+	if added, err := finalizer.Ensure(ctx, r.Client, cp); err != nil || added {
 		return ctrl.Result{}, err
 	}
 
@@ -101,3 +100,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	return r.reconcileNormal(ctx, cp, cluster)
 }
+
+// finalizer is the CAPTControlPlane finalizer, and its name before it had a path.
+var finalizer = patching.Finalizer{Name: controlplanev1.CAPTControlPlaneFinalizer, Legacy: []string{controlplanev1.LegacyCAPTControlPlaneFinalizer}}

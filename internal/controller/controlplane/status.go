@@ -10,6 +10,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/endpoint"
 )
 
 // observation is what one reconcile found; the status is computed from it alone.
@@ -68,6 +69,7 @@ func setStatus(cp *controlplanev1.CAPTControlPlane, obs observation) {
 		cp.Status.Version = cp.Spec.Version
 	}
 	cp.Status.Phase = phase(initialized, ready, wsReady, endpointReady, secretsReady)
+	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)
 }
 
 func workspaceReadyCondition(obs observation) metav1.Condition {
@@ -180,6 +182,7 @@ func setDeletingStatus(cp *controlplanev1.CAPTControlPlane, reason, message stri
 	conditions.Set(cp, metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
 	cp.Status.Ready = false
 	cp.Status.Phase = controlplanev1.PhaseDeleting
+	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)
 }
 
 // transition is an event for a condition that changed state.

@@ -176,3 +176,30 @@ func TestTransitions(t *testing.T) {
 		t.Errorf("a pass with no change made events: %+v", again)
 	}
 }
+
+// TestStatusEndpoint checks the host:port that kubectl get's ENDPOINT column shows, from
+// the endpoint the control plane publishes, on the normal and the delete path.
+func TestStatusEndpoint(t *testing.T) {
+	cases := []struct {
+		name string
+		ep   infrav1.APIEndpoint
+		want string
+	}{
+		{"none yet", infrav1.APIEndpoint{}, ""},
+		{"DNS name", infrav1.APIEndpoint{Host: "abc.gr7.us-west-2.eks.amazonaws.com", Port: 443}, "abc.gr7.us-west-2.eks.amazonaws.com:443"},
+		{"IPv6", infrav1.APIEndpoint{Host: "fd00::1", Port: 6443}, "[fd00::1]:6443"},
+	}
+	for _, tc := range cases {
+		cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{ControlPlaneEndpoint: tc.ep}}
+		cp.Status.Endpoint = "stale:1"
+		setStatus(cp, observation{})
+		if cp.Status.Endpoint != tc.want {
+			t.Errorf("%s: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
+		}
+		cp.Status.Endpoint = "stale:1"
+		setDeletingStatus(cp, controlplanev1.ClearingEndpointReason, "m")
+		if cp.Status.Endpoint != tc.want {
+			t.Errorf("%s, deleting: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/patching"
@@ -40,14 +39,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 
 	switch {
 	case current == nil:
-		controllerutil.RemoveFinalizer(apply, infrav1.WorkspaceTemplateApplyFinalizer)
+		finalizer.Remove(apply)
 		return nil
 	case apply.Spec.RetainWorkspaceOnDelete:
 		if err := r.release(ctx, current, apply); err != nil {
 			return err
 		}
 		ctrl.LoggerFrom(ctx).Info("Retained Workspace", "workspace", name)
-		controllerutil.RemoveFinalizer(apply, infrav1.WorkspaceTemplateApplyFinalizer)
+		finalizer.Remove(apply)
 		return nil
 	case current.DeletionTimestamp.IsZero():
 		u := r.API.NewObject()

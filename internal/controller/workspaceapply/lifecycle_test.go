@@ -3,6 +3,7 @@ package workspaceapply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,25 +128,35 @@ func TestCreateMirrorUpdateAndRest(t *testing.T) {
 }
 
 // TestFailureIsMirroredRedactedAndClears checks a failing apply: the condition carries
-// the provider's reason and message with variable values masked, and clears when the
-// Workspace recovers.
+// the provider's reason and message with the sensitive variables' values masked, by the
+// apply's mark and by the template's, and identifiers readable: the value "local" of a
+// variable nobody marked stays in "local-apiserver" (issue #18: it read
+// "[redacted]-apiserver"). It clears when the Workspace recovers.
 func TestFailureIsMirroredRedactedAndClears(t *testing.T) {
 	api := workspace.DefaultAPI()
 	startControllers(t, api)
 	ns := newNamespace(t)
-	const canary = "canary-s3cr3t-value-42"
-	create(t, newTemplate(ns, "vpc"), newApply(ns, "failing", "vpc", map[string]string{"password": canary}))
+	const canary, templateCanary = "canary-s3cr3t-value-42", "canary-t3mpl4te-value-17"
+	tmpl := newTemplate(ns, "vpc")
+	tmpl.Spec.SensitiveVariables = []string{"db_password"}
+	apply := newApply(ns, "failing", "vpc", map[string]string{"password": canary, "db_password": templateCanary, "cluster_name": "local"})
+	apply.Spec.SensitiveVariables = []string{"password"}
+	create(t, tmpl, apply)
 	w := waitWorkspace(t, api, ns, "failing")
 
 	playProvider(t, api, w, metav1.ConditionFalse, metav1.ConditionFalse, "Creating",
-		"apply failed: Error: invalid value "+canary+" for variable password", nil)
+		"apply failed: Error: invalid value "+canary+" for variable password; "+templateCanary+
+			" for db_password; reading Secret local-apiserver of cluster local", nil)
 	a := waitCondition(t, ns, "failing", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason)
 	for _, c := range a.Status.Conditions {
-		if err := containsAll(c.Message, canary); err == nil {
-			t.Errorf("condition %s leaks a variable value: %q", c.Type, c.Message)
+		for _, secret := range []string{canary, templateCanary} {
+			if strings.Contains(c.Message, secret) {
+				t.Errorf("condition %s leaks a sensitive value: %q", c.Type, c.Message)
+			}
 		}
 	}
-	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, w.Name, "apply failed", "[redacted]"); err != nil {
+	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, w.Name, "apply failed", "[redacted] for variable password",
+		"[redacted] for db_password", "reading Secret local-apiserver of cluster local"); err != nil {
 		t.Error(err)
 	}
 

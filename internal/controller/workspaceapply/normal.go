@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/redact"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -27,7 +26,7 @@ import (
 func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) error {
 	obs := observation{
 		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
-		redactor:      redactorFor(r.API, apply, nil),
+		redactor:      redactorFor(r.API, apply, nil, nil),
 		now:           metav1.Now(),
 	}
 	defer func() { setStatus(apply, obs) }()
@@ -42,15 +41,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	}
 	obs.workspace = current
 
-	desired, prob, err := r.desiredWorkspace(ctx, apply)
+	tmpl, desired, prob, err := r.desiredWorkspace(ctx, apply)
 	if err != nil {
 		return err
+	}
+	if tmpl != nil {
+		obs.redactor = redactorFor(r.API, apply, tmpl, desired)
 	}
 	if prob != nil {
 		obs.problem = prob
 		return nil
 	}
-	obs.redactor = redactorFor(r.API, apply, desired)
 
 	if current == nil {
 		obs.waitingFor, obs.waitReason, err = r.unmetDependencies(ctx, apply)
@@ -77,24 +78,25 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 }
 
 // desiredWorkspace loads the template and renders it. A template that is missing or
-// cannot render is a problem for the status, not an error: its watch brings the fix.
-func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, *problem, error) {
+// cannot render is a problem for the status, not an error: its watch brings the fix. The
+// template is returned when it was read, for what it marks sensitive.
+func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*infrav1.WorkspaceTemplate, *workspace.Workspace, *problem, error) {
 	key := templateKey(apply)
 	tmpl := &infrav1.WorkspaceTemplate{}
 	if err := r.Client.Get(ctx, key, tmpl); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &problem{infrav1.TemplateNotFoundReason, fmt.Sprintf("WorkspaceTemplate %s not found", key)}, nil
+			return nil, nil, &problem{infrav1.TemplateNotFoundReason, fmt.Sprintf("WorkspaceTemplate %s not found", key)}, nil
 		}
-		return nil, nil, fmt.Errorf("getting WorkspaceTemplate %s: %w", key, err)
+		return nil, nil, nil, fmt.Errorf("getting WorkspaceTemplate %s: %w", key, err)
 	}
 	if err := render.ValidateTemplate(r.API, tmpl); err != nil {
-		return nil, templateProblem(key, err), nil
+		return tmpl, nil, templateProblem(key, err), nil
 	}
 	desired, err := render.Workspace(r.API, tmpl, apply)
 	if err != nil {
-		return nil, templateProblem(key, err), nil
+		return tmpl, nil, templateProblem(key, err), nil
 	}
-	return desired, unappliable(key, apply, desired), nil
+	return tmpl, desired, unappliable(key, apply, desired), nil
 }
 
 // unappliable says why the API server cannot take a rendered Workspace whatever the
@@ -173,46 +175,4 @@ func templateKey(apply *infrav1.WorkspaceTemplateApply) client.ObjectKey {
 		ns = apply.Namespace
 	}
 	return client.ObjectKey{Namespace: ns, Name: apply.Spec.TemplateRef.Name}
-}
-
-// redactorFor masks the apply's variables and every value the rendered Workspace passes
-// to Terraform.
-func redactorFor(api workspace.API, apply *infrav1.WorkspaceTemplateApply, desired *workspace.Workspace) *redact.Redactor {
-	values := make([]string, 0, len(apply.Spec.Variables))
-	for _, v := range apply.Spec.Variables {
-		values = append(values, v)
-	}
-	if desired != nil {
-		p := desired.Spec.ForProvider
-		for _, v := range p.Vars {
-			values = append(values, v.Value)
-		}
-		for _, e := range p.Env {
-			values = append(values, e.Value)
-		}
-		if p.VarMap != nil {
-			var decoded any
-			if json.Unmarshal(p.VarMap.Raw, &decoded) == nil {
-				values = appendStrings(values, decoded)
-			}
-		}
-	}
-	return redact.New(values...).Keep(apply.Namespace, apply.Name, render.WorkspaceName(api, apply.Namespace, apply.Name))
-}
-
-// appendStrings appends every string in a decoded JSON value.
-func appendStrings(values []string, v any) []string {
-	switch t := v.(type) {
-	case string:
-		return append(values, t)
-	case map[string]any:
-		for _, e := range t {
-			values = appendStrings(values, e)
-		}
-	case []any:
-		for _, e := range t {
-			values = appendStrings(values, e)
-		}
-	}
-	return values
 }

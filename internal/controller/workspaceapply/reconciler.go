@@ -11,7 +11,6 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/finalizers"
 	"sigs.k8s.io/cluster-api/util/patch"
 	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -69,7 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, apply); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
 	}
-	if added, err := finalizers.EnsureFinalizer(ctx, r.Client, apply, infrav1.WorkspaceTemplateApplyFinalizer); err != nil || added {
+	if added, err := finalizer.Ensure(ctx, r.Client, apply); err != nil || added {
 		return ctrl.Result{}, err
 	}
 
@@ -105,3 +104,6 @@ func (r *Reconciler) ownerCluster(ctx context.Context, apply *infrav1.WorkspaceT
 		return nil, fmt.Errorf("getting Cluster of WorkspaceTemplateApply: %w", err)
 	}
 }
+
+// finalizer is the WorkspaceTemplateApply finalizer, and its name before it had a path.
+var finalizer = patching.Finalizer{Name: infrav1.WorkspaceTemplateApplyFinalizer, Legacy: []string{infrav1.LegacyWorkspaceTemplateApplyFinalizer}}

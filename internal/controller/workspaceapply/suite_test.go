@@ -32,12 +32,17 @@ func TestMain(m *testing.M) {
 // startControllers runs the WorkspaceTemplate and WorkspaceTemplateApply controllers
 // for the given Workspace API group and returns the counter of their writes.
 func startControllers(t *testing.T, api workspace.API) *testenv.WriteCounter {
-	return env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
+	return env.StartManager(t, controllers(api))
+}
+
+// controllers sets up the WorkspaceTemplate and WorkspaceTemplateApply controllers.
+func controllers(api workspace.API) testenv.SetupFunc {
+	return func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
 		if err := (&workspacetemplate.Reconciler{Client: c, API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})
-	})
+	}
 }
 
 var nsCounter atomic.Int32

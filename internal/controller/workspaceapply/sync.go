@@ -23,14 +23,10 @@ func (r *Reconciler) getWorkspace(ctx context.Context, apply *infrav1.WorkspaceT
 	return r.readWorkspace(ctx, r.Client, apply, name)
 }
 
-// getWorkspaceLive reads the apply's Workspace from the API server (the cache when no
-// APIReader is set); nil when it does not exist.
+// getWorkspaceLive reads the apply's Workspace from the API server; nil when it does not
+// exist.
 func (r *Reconciler) getWorkspaceLive(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, name string) (*workspace.Workspace, error) {
-	reader := r.APIReader
-	if reader == nil {
-		reader = r.Client
-	}
-	return r.readWorkspace(ctx, reader, apply, name)
+	return r.readWorkspace(ctx, r.APIReader, apply, name)
 }
 
 func (r *Reconciler) readWorkspace(ctx context.Context, reader client.Reader, apply *infrav1.WorkspaceTemplateApply, name string) (*workspace.Workspace, error) {

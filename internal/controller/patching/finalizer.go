@@ -1,0 +1,77 @@
+package patching
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// Finalizer is a controller's finalizer and the names it had before (without a path,
+// which the API server warns about). Objects written by an older CAPT carry a legacy name:
+// it is replaced on live objects and honoured on objects being deleted, where no
+// finalizer can be added.
+type Finalizer struct {
+	Name   string
+	Legacy []string
+}
+
+// Held says obj carries the finalizer under its name or a legacy one.
+func (f Finalizer) Held(obj client.Object) bool {
+	return slices.ContainsFunc(obj.GetFinalizers(), f.is)
+}
+
+func (f Finalizer) is(name string) bool {
+	return name == f.Name || slices.Contains(f.Legacy, name)
+}
+
+// Ensure is Cluster API's finalizers.EnsureFinalizer that also drops the legacy names,
+// in the same single patch: a live object ends up with exactly the current name. It
+// reports whether it wrote; the write's own event brings the next pass.
+func (f Finalizer) Ensure(ctx context.Context, c client.Client, obj client.Object) (bool, error) {
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return false, nil
+	}
+	if controllerutil.ContainsFinalizer(obj, f.Name) && !slices.ContainsFunc(obj.GetFinalizers(), f.isLegacy) {
+		return false, nil
+	}
+	original := obj.DeepCopyObject().(client.Object)
+	f.Remove(obj)
+	controllerutil.AddFinalizer(obj, f.Name)
+	if err := c.Patch(ctx, obj, client.MergeFrom(original)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (f Finalizer) isLegacy(name string) bool { return slices.Contains(f.Legacy, name) }
+
+// Remove removes the finalizer under every name it had from obj (the deferred patch
+// writes it).
+func (f Finalizer) Remove(obj client.Object) {
+	obj.SetFinalizers(slices.DeleteFunc(slices.Clone(obj.GetFinalizers()), f.is))
+}
+
+// HeldLive reads obj from the API server and says whether it still exists, as the same
+// object, with the finalizer. A deletion's last step runs once: a pass from a cache that
+// has not yet seen the removal of the finalizer (by the previous pass, moments ago) would
+// otherwise run it again, reading what is gone, repeating its event and patching an object
+// that no longer exists.
+func (f Finalizer) HeldLive(ctx context.Context, reader client.Reader, obj client.Object) (bool, error) {
+	fresh, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return false, fmt.Errorf("%T is not a client.Object", obj)
+	}
+	err := reader.Get(ctx, client.ObjectKeyFromObject(obj), fresh)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s from the API server: %w", obj.GetName(), err)
+	}
+	return fresh.GetUID() == obj.GetUID() && f.Held(fresh), nil
+}
