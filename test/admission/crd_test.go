@@ -72,24 +72,9 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	table := getTable(t, controlplanev1.GroupVersion, "captcontrolplanes", "printed")
-	var names []string
-	for _, c := range table.ColumnDefinitions {
-		if c.Priority == 0 {
-			names = append(names, c.Name)
-		}
-	}
-	wantNames := []string{"Name", "Cluster", "Ready", "Phase", "Version", "Endpoint", "Age"}
-	if !slices.Equal(names, wantNames) {
-		t.Fatalf("columns = %v, want %v", names, wantNames)
-	}
-	row := table.Rows[0].Cells
-	want := []any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com:443"}
-	for i, w := range want {
-		if row[i] != w {
-			t.Errorf("column %s = %v, want %v", names[i], row[i], w)
-		}
-	}
+	checkColumns(t, getTable(t, controlplanev1.GroupVersion, "captcontrolplanes", "printed"),
+		[]string{"Name", "Cluster", "Ready", "Phase", "Version", "Endpoint", "Age"},
+		[]any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com:443"})
 }
 
 // TestWorkspaceTemplateApplyPrinterColumns checks that kubectl get says which cluster a
@@ -110,19 +95,24 @@ func TestWorkspaceTemplateApplyPrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	table := getTable(t, infrav1.GroupVersion, "workspacetemplateapplies", "printed")
+	checkColumns(t, getTable(t, infrav1.GroupVersion, "workspacetemplateapplies", "printed"),
+		[]string{"Name", "Cluster", "Template", "Workspace", "Applied", "Ready", "Age"},
+		[]any{"printed", "demo", "eks", "default-printed-0123abcd", true})
+}
+
+// checkColumns checks the default columns' names, and the first cells of the one row.
+func checkColumns(t *testing.T, table *metav1.Table, wantNames []string, want []any) {
+	t.Helper()
 	var names []string
 	for _, c := range table.ColumnDefinitions {
 		if c.Priority == 0 {
 			names = append(names, c.Name)
 		}
 	}
-	wantNames := []string{"Name", "Cluster", "Template", "Workspace", "Applied", "Ready", "Age"}
 	if !slices.Equal(names, wantNames) {
 		t.Fatalf("columns = %v, want %v", names, wantNames)
 	}
 	row := table.Rows[0].Cells
-	want := []any{"printed", "demo", "eks", "default-printed-0123abcd", true}
 	for i, w := range want {
 		if row[i] != w {
 			t.Errorf("column %s = %v, want %v", names[i], row[i], w)
