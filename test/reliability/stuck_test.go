@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -217,16 +218,21 @@ func hasCondition(obj interface {
 // setWorkspaceNotReady reports a failed apply on the Workspace, as provider-terraform does.
 func setWorkspaceNotReady(t testing.TB, key types.NamespacedName, message string) {
 	t.Helper()
-	u := workspace.DefaultAPI().NewObject()
-	if err := stack.Client.Get(context.Background(), key, u); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	_ = unstructured.SetNestedSlice(u.Object, []any{
-		map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": message, "lastTransitionTime": now},
-		map[string]any{"type": "Ready", "status": "False", "reason": "Unavailable", "lastTransitionTime": now},
-	}, "status", "conditions")
-	if err := stack.Client.Status().Update(context.Background(), u); err != nil {
+	// The Workspace may change between the read and the write (the simulated provider adds
+	// its finalizer, CAPT applies it): read again on a conflict.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		u := workspace.DefaultAPI().NewObject()
+		if err := stack.Client.Get(context.Background(), key, u); err != nil {
+			return err
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		_ = unstructured.SetNestedSlice(u.Object, []any{
+			map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": message, "lastTransitionTime": now},
+			map[string]any{"type": "Ready", "status": "False", "reason": "Unavailable", "lastTransitionTime": now},
+		}, "status", "conditions")
+		return stack.Client.Status().Update(context.Background(), u)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
