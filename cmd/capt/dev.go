@@ -31,7 +31,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.BinDir, "bin-dir", filepath.Join(root, "bin"), "Directory of the tool binaries (make dev builds them).")
 	fs.StringVar(&o.Engine, "engine", "tofu", "Terraform engine provider-terraform runs: tofu (OpenTofu) or terraform (Terraform 1.5.7).")
 	fs.DurationVar(&o.ProviderTerraformPoll, "provider-terraform-poll", time.Minute, "How often provider-terraform re-plans each Workspace.")
-	fs.BoolVar(&o.Delete, "delete", false, "Delete the Cluster once it is provisioned, show the deletion order, then stop.")
+	fs.BoolVar(&o.Delete, "delete", false, "Delete the Cluster once it is Available, show the deletion order, then stop.")
 	fs.BoolVar(&o.DeleteOnInterrupt, "delete-on-interrupt", false, "On Ctrl-C, delete the Cluster (showing the deletion order) before stopping.")
 	fs.DurationVar(&o.Interval, "interval", 500*time.Millisecond, "How often the progress view looks at the objects.")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // StaleClient plays a manager's cache that has not caught up: reads of stale's object
@@ -39,6 +40,22 @@ func (e *Env) StaleClient(t testing.TB, stale client.Object, empty ...client.Obj
 			return c.List(ctx, list, opts...)
 		},
 	})
+}
+
+// ReplayIsQuiet runs the pass a reconciler, built by newReconciler on a client reading
+// stale from a cache that has not caught up (see StaleClient), runs for stale's key, and
+// fails the test unless it returns no error, writes nothing and records no event.
+func (e *Env) ReplayIsQuiet(t testing.TB, stale client.Object, newReconciler func(client.Client, events.EventRecorder) reconcile.Reconciler, empty ...client.ObjectList) {
+	t.Helper()
+	counter, c := NewWriteCounter(e.StaleClient(t, stale, empty...))
+	recorded := &EventCounter{}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stale)}
+	if _, err := newReconciler(c, recorded).Reconcile(context.Background(), req); err != nil {
+		t.Fatalf("replayed pass: %v", err)
+	}
+	if counter.Total() != 0 || len(recorded.Reasons()) != 0 {
+		t.Errorf("replayed pass: %d writes (%s), events %v; want none", counter.Total(), counter, recorded.Reasons())
+	}
 }
 
 // EventCounter is an event recorder that counts what it is given.

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
@@ -62,10 +61,7 @@ func (f Finalizer) Remove(obj client.Object) {
 // otherwise run it again, reading what is gone, repeating its event and patching an object
 // that no longer exists.
 func (f Finalizer) HeldLive(ctx context.Context, reader client.Reader, obj client.Object) (bool, error) {
-	fresh, ok := obj.DeepCopyObject().(client.Object)
-	if !ok {
-		return false, fmt.Errorf("%T is not a client.Object", obj)
-	}
+	fresh := obj.DeepCopyObject().(client.Object)
 	err := reader.Get(ctx, client.ObjectKeyFromObject(obj), fresh)
 	if apierrors.IsNotFound(err) {
 		return false, nil
