@@ -20,6 +20,9 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
+// deprecatedInitIntervalFlag was CAPTEP-0016's initialization interval; nothing read it.
+const deprecatedInitIntervalFlag = "initialization-requeue-interval"
+
 // Options are the manager's settings, one per flag.
 type Options struct {
 	// Kubeconfig is the kubeconfig file of --kubeconfig; empty for controller-runtime's
@@ -118,8 +121,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Requeue interval of a settled object, for the few waits no watch can end (CAPTEP-0016).")
 	fs.DurationVar(&o.Requeue.Error, "error-requeue-interval", requeue.DefaultErrorInterval,
 		"Requeue interval after an error that no watch event will end (CAPTEP-0016).")
-	fs.DurationVar(&o.Requeue.Initialization, "initialization-requeue-interval", requeue.DefaultInitInterval,
-		"Requeue interval while an object is being created, for waits no watch can end (CAPTEP-0016).")
+	// Accepted so that existing Deployments keep starting, and ignored: every wait while a
+	// cluster is created ends with a watch event, so nothing polls while initialising.
+	fs.Duration(deprecatedInitIntervalFlag, 5*time.Second, "Ignored.")
+	_ = fs.MarkDeprecated(deprecatedInitIntervalFlag,
+		"it has no effect (every wait while a cluster is created ends with a watch event) and will be removed")
 	fs.StringVar(&o.WorkspaceAPIGroup, "workspace-api-group", workspace.GroupTerraform,
 		"The API group of the Workspaces CAPT creates: "+strings.Join(workspace.Groups, ", ")+
 			" (the .m. groups are Crossplane v2's namespaced Workspaces).")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/capt-dev/capt/internal/requeue"
 )
 
 func parse(t *testing.T, args ...string) *Options {
@@ -32,7 +34,6 @@ func TestDefaultsFollowCAPTEP0016AndClusterAPI(t *testing.T) {
 	}{
 		{"requeue interval", o.Requeue.Default, 30 * time.Second},
 		{"error requeue interval", o.Requeue.Error, 10 * time.Second},
-		{"initialization requeue interval", o.Requeue.Initialization, 5 * time.Second},
 		{"sync period", o.SyncPeriod, 10 * time.Minute},
 		{"qps", o.KubeAPIQPS, float32(100)},
 		{"burst", o.KubeAPIBurst, 200},
@@ -57,7 +58,8 @@ func TestValidateRejectsHotLoopsAndNonsense(t *testing.T) {
 		{[]string{"--requeue-interval=1ms"}, "--requeue-interval must be between"},
 		{[]string{"--controllers=bootstrap"}, "--controllers must be all, infrastructure or controlplane"},
 		{[]string{"--error-requeue-interval=0"}, "--error-requeue-interval must be between"},
-		{[]string{"--initialization-requeue-interval=48h"}, "--initialization-requeue-interval must be between"},
+		// Deprecated and ignored: accepted, whatever its value, so Deployments keep starting.
+		{[]string{"--initialization-requeue-interval=48h"}, ""},
 		{[]string{"--captcontrolplane-concurrency=0"}, "--captcontrolplane-concurrency must be at least 1"},
 		{[]string{"--kube-api-qps=0"}, "--kube-api-qps must be positive"},
 		{[]string{"--kube-api-burst=0"}, "--kube-api-burst must be at least 1"},
@@ -150,5 +152,19 @@ func TestKubeconfigFlagTakesPrecedence(t *testing.T) {
 		t.Errorf("RESTConfig(%q): host %q, want an error", missing, cfg.Host)
 	} else if !strings.Contains(err.Error(), missing) {
 		t.Errorf("RESTConfig(%q): error %q, want it to name the file", missing, err)
+	}
+}
+
+// TestDeprecatedInitializationInterval: the flag nothing read is still accepted (a
+// Deployment that passes it keeps starting), hidden from --help, and changes nothing.
+func TestDeprecatedInitializationInterval(t *testing.T) {
+	o := parse(t, "--initialization-requeue-interval=1s")
+	if o.Requeue != requeue.Defaults() {
+		t.Errorf("intervals %+v, want the defaults", o.Requeue)
+	}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	NewOptions().AddFlags(fs)
+	if strings.Contains(fs.FlagUsages(), "initialization-requeue-interval") {
+		t.Error("--help still lists --initialization-requeue-interval")
 	}
 }

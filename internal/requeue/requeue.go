@@ -11,7 +11,6 @@ import (
 const (
 	DefaultInterval        = 30 * time.Second
 	DefaultErrorInterval   = 10 * time.Second
-	DefaultInitInterval    = 5 * time.Second
 	maxReasonableInterval  = 24 * time.Hour
 	minReasonableInterval  = 100 * time.Millisecond
 	errIntervalOutOfBounds = "must be between 100ms and 24h"
@@ -23,22 +22,21 @@ type Intervals struct {
 	Default time.Duration
 	// Error is for retries after a failure that no watch event will end.
 	Error time.Duration
-	// Initialization is for polls while an object is being created.
-	Initialization time.Duration
 }
 
-// Defaults returns CAPTEP-0016's intervals: 30 s, 10 s on error, 5 s while initialising.
+// Defaults returns CAPTEP-0016's intervals: 30 s, 10 s on error. CAPTEP-0016's third,
+// 5 s while initialising, has no use: every wait while a cluster is created ends with a
+// watch event (docs/architecture.md), so nothing polls.
 func Defaults() Intervals {
-	return Intervals{Default: DefaultInterval, Error: DefaultErrorInterval, Initialization: DefaultInitInterval}
+	return Intervals{Default: DefaultInterval, Error: DefaultErrorInterval}
 }
 
 // Validate rejects intervals that would make a hot loop or never retry.
 func (i Intervals) Validate() error {
 	var errs []error
 	for name, d := range map[string]time.Duration{
-		"--requeue-interval":                i.Default,
-		"--error-requeue-interval":          i.Error,
-		"--initialization-requeue-interval": i.Initialization,
+		"--requeue-interval":       i.Default,
+		"--error-requeue-interval": i.Error,
 	} {
 		if d < minReasonableInterval || d > maxReasonableInterval {
 			errs = append(errs, errors.New(name+" "+errIntervalOutOfBounds+", got "+d.String()))

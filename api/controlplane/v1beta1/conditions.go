@@ -24,8 +24,9 @@ const (
 
 // Reasons of a CAPTControlPlane.
 const (
-	// EndpointUpdateFailedReason: the endpoint could not be read, parsed or written; the
-	// message names the output or the object and why (CAPTEP-0014).
+	// EndpointUpdateFailedReason: the Cluster refused spec.controlPlaneEndpoint (an
+	// admission policy, a webhook); the message says why (CAPTEP-0014). Retried after the
+	// error interval, since no watched change will end it.
 	EndpointUpdateFailedReason = "EndpointUpdateFailed"
 
 	// EndpointOutputMissingReason: the Workspace is Ready but has no endpoint output.
@@ -40,10 +41,8 @@ const (
 	// WaitingForWorkspaceReason: the control plane Workspace is not Ready yet.
 	WaitingForWorkspaceReason = "WaitingForWorkspace"
 
-	// WorkspaceFailedReason: the control plane Workspace reports a failure.
-	WorkspaceFailedReason = "WorkspaceFailed"
-
-	// SecretsNotReadyReason: the kubeconfig or CA secret does not exist or is stale.
+	// SecretsNotReadyReason: the API server refused to create or update the kubeconfig or
+	// CA secret (too large, refused by a policy); the message says which and why.
 	SecretsNotReadyReason = "SecretsNotReady"
 
 	// SecretOwnedByOtherReason: a secret with the contract's name belongs to someone else
@@ -78,6 +77,16 @@ const (
 	// and its Workspace to be gone (CAPTEP-0041 steps 2 and 3).
 	DeletingWorkspaceTemplateApplyReason = "DeletingWorkspaceTemplateApply"
 )
+
+// FailureReasons are the reasons of a CAPTControlPlane's conditions that mean something
+// is wrong, as opposed to not done yet; with infrav1.WorkspaceTemplateApplyFailureReasons
+// (mirrored from the control plane's WorkspaceTemplateApply) they make the phase Failed,
+// a Warning event, and come first in Available's message.
+var FailureReasons = []string{
+	EndpointOutputMissingReason, EndpointInvalidReason, EndpointUpdateFailedReason,
+	CAOutputMissingReason, CAInvalidReason, KubeconfigInvalidReason,
+	SecretOwnedByOtherReason, SecretsNotReadyReason,
+}
 
 // Finalizers (see infrav1's for the legacy names).
 const (

@@ -88,7 +88,7 @@ type CAPTClusterStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	VPCWorkspaceTemplateApplyName string `json:"vpcWorkspaceTemplateApplyName,omitempty"`
 
-	// Phase summarises the conditions for people: Pending, Provisioning, Provisioned,
+	// Phase summarises the conditions for people: Provisioning, Provisioned,
 	// Failed, Deleting. Programs read the conditions.
 	// +optional
 	Phase string `json:"phase,omitempty"`

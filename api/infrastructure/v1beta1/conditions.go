@@ -47,22 +47,15 @@ const (
 	// ReadyReason: the condition is true and nothing is pending.
 	ReadyReason = "Ready"
 
-	// PausedReason: reconciliation is paused.
-	PausedReason = "Paused"
-
-	// NotPausedReason: reconciliation is not paused.
-	NotPausedReason = "NotPaused"
-
 	// DeletingReason: deletion is in progress.
 	DeletingReason = "Deleting"
 
 	// NotDeletingReason: the object is not being deleted.
 	NotDeletingReason = "NotDeleting"
 
-	// WaitingForClusterReason: the owner Cluster is not set yet or not found.
-	WaitingForClusterReason = "WaitingForCluster"
-
-	// InternalErrorReason: an unexpected error; the message says what failed.
+	// InternalErrorReason: the pass could not read or write what the condition depends
+	// on (the API server timed out, restarted, refused); the condition is Unknown and the
+	// message says what failed. The next pass, with backoff, looks again.
 	InternalErrorReason = "InternalError"
 )
 
@@ -133,10 +126,18 @@ const (
 	WorkspaceUpdatingReason = "WorkspaceUpdating"
 )
 
+// WorkspaceTemplateApplyFailureReasons are the reasons of a WorkspaceTemplateApply's
+// Ready=False that mean something is wrong and will not fix itself: the owners of an
+// apply (CAPTCluster, CAPTControlPlane) report them as failures. Every other reason of a
+// Ready=False apply is a wait (WaitingForSecrets, WaitingForWorkspaces,
+// WorkspaceNotFound, WorkspaceNotReady, WorkspaceUpdating, Deleting).
+var WorkspaceTemplateApplyFailureReasons = []string{
+	WorkspaceNotSyncedReason, TemplateInvalidReason, TemplateNotFoundReason, WorkspaceOwnedByOtherReason,
+}
+
 // Phases shown in status.phase and the printer columns: a summary for people; programs
 // read the conditions.
 const (
-	PhasePending      = "Pending"
 	PhaseProvisioning = "Provisioning"
 	PhaseProvisioned  = "Provisioned"
 	PhaseFailed       = "Failed"

@@ -19,15 +19,18 @@ import (
 
 // reconcileDelete waits for the Cluster's control plane to be gone, then deletes the VPC
 // WorkspaceTemplateApply and waits until it (and so its Workspace, unless retained) is
-// gone, then removes the finalizer.
-func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) (ctrl.Result, error) {
+// gone, then removes the finalizer. Each step records itself in s before it acts, so
+// the Deleting condition names it, and its failure.
+func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	cc, cluster := s.cc, s.cluster
 	if cluster != nil {
+		ref := cluster.Spec.ControlPlaneRef
+		s.deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane %s %s to be deleted", ref.Kind, ref.Name))
 		exists, watched, err := r.controlPlaneExists(ctx, cluster)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if exists {
-			setDeletingStatus(cc, infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane %s %s to be deleted", cluster.Spec.ControlPlaneRef.Kind, cluster.Spec.ControlPlaneRef.Name))
 			if !watched {
 				// A control plane kind CAPT does not watch: look again after the interval.
 				return ctrl.Result{RequeueAfter: r.Intervals.Default}, nil
@@ -38,16 +41,22 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluste
 		// The Cluster went first (deleted without Cluster API's finalizer, or its owner
 		// references lost): its CAPTControlPlane, found by the cluster-name label, may
 		// still be running on this VPC.
+		s.deleting(infrav1.WaitingForControlPlaneDeletionReason, "Looking for the control plane of the deleted Cluster")
 		name, err := r.labelledControlPlane(ctx, cc)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if name != "" {
-			setDeletingStatus(cc, infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane CAPTControlPlane %s to be deleted (the Cluster is gone)", name))
+			s.deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane CAPTControlPlane %s to be deleted (the Cluster is gone)", name))
 			return ctrl.Result{}, nil
 		}
 	}
 
+	reason, what := infrav1.WaitingForWorkspaceDeletionReason, "its Workspace to be destroyed"
+	if cc.Spec.RetainVPCOnDelete {
+		reason, what = infrav1.VPCRetainedReason, "it to release the retained VPC Workspace"
+	}
+	s.deleting(reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
 	apply := &infrav1.WorkspaceTemplateApply{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: cc.Namespace, Name: applyName(cc)}, apply)
 	switch {
@@ -86,11 +95,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cc *infrav1.CAPTCluste
 			r.Recorder.Eventf(cc, apply, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s (retain VPC: %v)", apply.Name, cc.Spec.RetainVPCOnDelete)
 		}
 	}
-	reason, what := infrav1.WaitingForWorkspaceDeletionReason, "its Workspace to be destroyed"
-	if cc.Spec.RetainVPCOnDelete {
-		reason, what = infrav1.VPCRetainedReason, "it to release the retained VPC Workspace"
-	}
-	setDeletingStatus(cc, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", apply.Name, what))
 	return ctrl.Result{}, nil
 }
 

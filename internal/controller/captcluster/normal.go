@@ -5,48 +5,53 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/workspaceref"
+	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// problem is a condition's reason and message when something is not right.
-type problem struct {
-	reason, message string
-}
-
 // reconcileNormal takes an existing VPC as is, or keeps the VPC WorkspaceTemplateApply
-// in sync and reads its Workspace's outputs once it is Ready. Every wait ends with a
-// watch event on the apply or its Workspace.
-func (r *Reconciler) reconcileNormal(ctx context.Context, cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) error {
-	obs := observation{}
-	defer func() { setStatus(cc, obs) }()
-
+// in sync and reads its Workspace's outputs once it is Ready. It records what it finds in
+// s; the deferred status reads it. Every wait ends with a watch event on the apply or its
+// Workspace.
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
+	cc := s.cc
 	if cc.Spec.ExistingVPCID != "" {
-		obs.existing = true
+		s.existing = true
 		cc.Status.VPC = &infrav1.VPCStatus{ID: cc.Spec.ExistingVPCID}
 		return nil
 	}
-	apply, err := r.reconcileVPCApply(ctx, cc, cluster)
+	apply, err := childapply.Ensure(ctx, r.Client, r.Recorder, cc, childapply.Spec{
+		Name:        applyName(cc),
+		ClusterName: s.cluster.Name,
+		TemplateRef: childapply.TemplateRef(*cc.Spec.VPCTemplateRef, cc.Namespace),
+		Variables:   vpcVariables(cc, s.cluster),
+		Retain:      cc.Spec.RetainVPCOnDelete,
+	})
 	if err != nil {
 		return err
 	}
 	cc.Status.VPCWorkspaceTemplateApplyName = apply.Name
-	ready := applyReady(apply)
+	ready := childapply.Ready(apply)
 	switch {
 	case ready == nil:
-		obs.vpc = &problem{infrav1.VPCProvisioningReason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to report on its current spec", apply.Name)}
+		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to report on its current spec", apply.Name)}
+		return nil
+	case ready.Status == metav1.ConditionUnknown:
+		s.applyUnknown = ready
 		return nil
 	case ready.Status != metav1.ConditionTrue:
-		obs.vpc = vpcNotReady(apply.Name, ready)
+		s.vpcProblem = vpcNotReady(apply.Name, ready)
 		return nil
 	}
-	ws, err := workspaceref.Get(ctx, r.Client, r.API, apply.Namespace, apply.Name)
-	if err != nil || ws == nil {
-		obs.vpc = &problem{infrav1.VPCProvisioningReason, "Waiting for the VPC Workspace"}
+	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
+	if err != nil {
 		return err
+	}
+	if ws == nil {
+		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, "Waiting for the VPC Workspace"}
+		return nil
 	}
 	prob := vpcOutputTypes(ws)
 	var vpc *infrav1.VPCStatus
@@ -55,7 +60,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cc *infrav1.CAPTCluste
 		vpc, zones, prob = vpcFromOutputs(workspace.ReadOutputs(ws, nil))
 	}
 	if prob != nil {
-		obs.vpc = prob
+		s.vpcProblem = prob
 		return nil
 	}
 	cc.Status.VPC = vpc
@@ -66,12 +71,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cc *infrav1.CAPTCluste
 // vpcNotReady turns the apply's Ready=False into the VPC's problem: a failure when the
 // apply reports one, provisioning otherwise.
 func vpcNotReady(name string, ready *metav1.Condition) *problem {
-	switch ready.Reason {
-	case infrav1.WorkspaceNotSyncedReason, infrav1.TemplateInvalidReason, infrav1.TemplateNotFoundReason, infrav1.WorkspaceOwnedByOtherReason:
-		return &problem{infrav1.VPCFailedReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", name, ready.Message)}
-	default:
-		return &problem{infrav1.VPCProvisioningReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", name, ready.Message)}
+	reason := infrav1.VPCProvisioningReason
+	if childapply.IsFailure(ready.Reason) {
+		reason = infrav1.VPCFailedReason
 	}
+	return &problem{reason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", name, ready.Message)}
 }
 
 func failureDomains(zones []string) []infrav1.FailureDomain {

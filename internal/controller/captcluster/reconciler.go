@@ -10,6 +10,7 @@ import (
 
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
 	"sigs.k8s.io/cluster-api/util/patch"
@@ -36,7 +37,7 @@ type Reconciler struct {
 	WatchFilterValue string
 }
 
-var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition}
+var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition, infrav1.PausedCondition}
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters/status,verbs=patch
@@ -48,7 +49,8 @@ var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
-// one deferred patch), then the normal or the delete path.
+// one deferred status and patch), then the normal or the delete path. The status is
+// computed in the deferred function from the pass's scope, wherever the pass stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cc := &infrav1.CAPTCluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cc); err != nil {
@@ -66,6 +68,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		ctrl.LoggerFrom(ctx).V(4).Info("Waiting for Cluster API to set the owner Cluster")
 		return ctrl.Result{}, nil
 	}
+	if cluster != nil {
+		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
+	}
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cc); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
 	}
@@ -77,16 +82,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
 	}
 	before := cc.DeepCopy()
+	s := &scope{cc: cc, cluster: cluster}
 	defer func() {
+		s.err = retErr
+		setStatus(s)
 		r.emitTransitions(before, cc)
-		if err := patching.Patch(ctx, helper, cc, ownedConditions); err != nil {
+		if err := patching.Patch(ctx, helper, cc, ownedConditions, retErr); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTCluster: %w", err)})
 		}
 	}()
 	if !cc.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, cc, cluster)
+		return r.reconcileDelete(ctx, s)
 	}
-	return ctrl.Result{}, r.reconcileNormal(ctx, cc, cluster)
+	return ctrl.Result{}, r.reconcileNormal(ctx, s)
 }
 
 // finalizer is the CAPTCluster finalizer, and its name before it had a path.

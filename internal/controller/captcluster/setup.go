@@ -18,7 +18,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/workspaceref"
+	"github.com/capt-dev/capt/internal/controller/childapply"
 )
 
 const controllerName = "captcluster"
@@ -33,7 +33,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Optio
 		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
-		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(workspaceref.ToControllerOfApply(r.Client, "CAPTCluster"))).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTCluster"))).
 		// The Cluster's spec (references, paused) and annotations (paused) matter, not the
 		// status Cluster API keeps writing.
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToCAPTCluster),

@@ -8,23 +8,31 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
-// observation is what one reconcile found.
-type observation struct {
-	// existing says the VPC is spec.existingVpcId.
-	existing bool
-	// vpc is what keeps the VPC from being ready, nil when it is.
-	vpc *problem
-}
-
-// setStatus writes the status from obs: VPCReady and Ready come from the same problem, so
-// Ready and an error never coexist, and the error clears in the pass that sets Ready.
-func setStatus(cc *infrav1.CAPTCluster, obs observation) {
-	vpc := vpcReadyCondition(obs)
+// setStatus writes the status from the pass's scope: VPCReady and Ready come from the
+// same problem, so Ready and an error never coexist, and the error clears in the pass
+// that sets Ready. A VPC the pass could not check is Unknown, and Ready (which Cluster
+// API mirrors into the Cluster's InfrastructureReady) keeps what it said.
+func setStatus(s *scope) {
+	cc := s.cc
+	if !cc.DeletionTimestamp.IsZero() {
+		setDeletingStatus(s)
+		return
+	}
+	vpc := vpcReadyCondition(s)
 	conditions.Set(cc, vpc)
-	conditions.Set(cc, readyCondition(vpc))
 	conditions.Set(cc, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	if observed.IsUnknown(vpc) {
+		observed.Keep(cc, infrav1.ReadyCondition, vpc)
+		if cc.Status.Initialization.Provisioned == nil {
+			cc.Status.Initialization.Provisioned = ptr.To(false)
+			cc.Status.Phase = infrav1.PhaseProvisioning
+		}
+		return
+	}
+	conditions.Set(cc, readyCondition(vpc))
 	ready := vpc.Status == metav1.ConditionTrue
 	// Provisioned once, provisioned for good: a later error is a condition, not a revert.
 	provisioned := ready || ptr.Deref(cc.Status.Initialization.Provisioned, false)
@@ -33,12 +41,17 @@ func setStatus(cc *infrav1.CAPTCluster, obs observation) {
 	cc.Status.Phase = phase(provisioned, vpc)
 }
 
-func vpcReadyCondition(obs observation) metav1.Condition {
+func vpcReadyCondition(s *scope) metav1.Condition {
 	switch {
-	case obs.existing:
+	case s.existing:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ExistingVPCReason}
-	case obs.vpc != nil:
-		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionFalse, Reason: obs.vpc.reason, Message: obs.vpc.message}
+	case s.vpcProblem != nil:
+		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionFalse, Reason: s.vpcProblem.reason, Message: s.vpcProblem.message}
+	case s.applyUnknown != nil:
+		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionUnknown, Reason: s.applyUnknown.Reason,
+			Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", applyName(s.cc), s.applyUnknown.Message)}
+	case s.err != nil:
+		return observed.Unknown(infrav1.VPCReadyCondition, s.err)
 	default:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 	}
@@ -66,11 +79,18 @@ func phase(provisioned bool, vpc metav1.Condition) string {
 	}
 }
 
-// setDeletingStatus says what deletion waits for.
-func setDeletingStatus(cc *infrav1.CAPTCluster, reason, message string) {
-	conditions.Set(cc, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: reason, Message: message})
-	conditions.Set(cc, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
-	cc.Status.Phase = infrav1.PhaseDeleting
+// setDeletingStatus says what deletion waits for, and how its step failed if it did.
+func setDeletingStatus(s *scope) {
+	step := problem{infrav1.DeletingReason, "Deleting"}
+	if s.deletion != nil {
+		step = *s.deletion
+	}
+	if s.err != nil {
+		step.message += "; failed: " + observed.Describe(s.err)
+	}
+	conditions.Set(s.cc, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
+	conditions.Set(s.cc, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	s.cc.Status.Phase = infrav1.PhaseDeleting
 }
 
 // emitTransitions records one event when VPCReady changes: Normal when it becomes true,

@@ -1,6 +1,7 @@
 package captcluster
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -14,24 +15,25 @@ func TestSetStatus(t *testing.T) {
 	cases := []struct {
 		name            string
 		wasProvisioned  bool
-		obs             observation
+		s               scope
 		wantReady       metav1.ConditionStatus
 		wantReason      string
 		wantProvisioned bool
 		wantPhase       string
 	}{
-		{"existing VPC", false, observation{existing: true}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
-		{"provisioning", false, observation{vpc: &problem{infrav1.VPCProvisioningReason, "m"}}, metav1.ConditionFalse, infrav1.VPCProvisioningReason, false, infrav1.PhaseProvisioning},
-		{"failed before provisioning", false, observation{vpc: &problem{infrav1.VPCFailedReason, "m"}}, metav1.ConditionFalse, infrav1.VPCFailedReason, false, infrav1.PhaseFailed},
-		{"ready", false, observation{}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
-		{"failed after provisioning stays provisioned", true, observation{vpc: &problem{infrav1.VPCOutputsInvalidReason, "m"}}, metav1.ConditionFalse, infrav1.VPCOutputsInvalidReason, true, infrav1.PhaseFailed},
+		{"existing VPC", false, scope{existing: true}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
+		{"provisioning", false, scope{vpcProblem: &problem{infrav1.VPCProvisioningReason, "m"}}, metav1.ConditionFalse, infrav1.VPCProvisioningReason, false, infrav1.PhaseProvisioning},
+		{"failed before provisioning", false, scope{vpcProblem: &problem{infrav1.VPCFailedReason, "m"}}, metav1.ConditionFalse, infrav1.VPCFailedReason, false, infrav1.PhaseFailed},
+		{"ready", false, scope{}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
+		{"failed after provisioning stays provisioned", true, scope{vpcProblem: &problem{infrav1.VPCOutputsInvalidReason, "m"}}, metav1.ConditionFalse, infrav1.VPCOutputsInvalidReason, true, infrav1.PhaseFailed},
 	}
 	for _, tc := range cases {
 		cc := &infrav1.CAPTCluster{}
 		if tc.wasProvisioned {
 			cc.Status.Initialization.Provisioned = ptr.To(true)
 		}
-		setStatus(cc, tc.obs)
+		tc.s.cc = cc
+		setStatus(&tc.s)
 		ready, vpc := cond(cc, infrav1.ReadyCondition), cond(cc, infrav1.VPCReadyCondition)
 		if ready.Status != tc.wantReady || ready.Reason != tc.wantReason || vpc.Status != ready.Status {
 			t.Errorf("%s: Ready %s/%s, VPCReady %s", tc.name, ready.Status, ready.Reason, vpc.Status)
@@ -61,5 +63,34 @@ func TestVPCFromOutputs(t *testing.T) {
 		if _, _, prob := vpcFromOutputs(outputs); prob == nil || prob.reason != infrav1.VPCOutputsInvalidReason {
 			t.Errorf("%s: problem %v", name, prob)
 		}
+	}
+}
+
+// TestFailedReadKeepsReady: a pass that could not read the VPC's state reports VPCReady
+// Unknown, and Ready (the Cluster's InfrastructureReady) and the contract's fields keep
+// what they said.
+func TestFailedReadKeepsReady(t *testing.T) {
+	cc := &infrav1.CAPTCluster{}
+	setStatus(&scope{cc: cc})
+	setStatus(&scope{cc: cc, err: errors.New("getting Workspace vpc: Timeout")})
+	vpc := cond(cc, infrav1.VPCReadyCondition)
+	if vpc.Status != metav1.ConditionUnknown || vpc.Reason != infrav1.InternalErrorReason {
+		t.Errorf("VPCReady = %+v, want Unknown/InternalError", vpc)
+	}
+	if ready := cond(cc, infrav1.ReadyCondition); ready.Status != metav1.ConditionTrue || !cc.Status.Ready || cc.Status.Phase != infrav1.PhaseProvisioned {
+		t.Errorf("Ready %+v, ready %v, phase %s changed on a failed read", ready, cc.Status.Ready, cc.Status.Phase)
+	}
+	// The apply's own read failed: its Unknown passes through.
+	setStatus(&scope{cc: cc, applyUnknown: &metav1.Condition{Status: metav1.ConditionUnknown, Reason: infrav1.InternalErrorReason, Message: "x"}})
+	if vpc := cond(cc, infrav1.VPCReadyCondition); vpc.Status != metav1.ConditionUnknown || cond(cc, infrav1.ReadyCondition).Status != metav1.ConditionTrue {
+		t.Errorf("apply Unknown: VPCReady %+v", vpc)
+	}
+
+	deleting := &infrav1.CAPTCluster{}
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	setStatus(&scope{cc: deleting, err: errors.New("getting control plane cp: boom")})
+	if d := cond(deleting, infrav1.DeletingCondition); d.Status != metav1.ConditionTrue || !strings.Contains(d.Message, "boom") {
+		t.Errorf("Deleting = %+v", d)
 	}
 }

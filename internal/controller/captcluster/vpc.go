@@ -1,7 +1,6 @@
 package captcluster
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/util/conditions"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/render"
@@ -52,36 +48,6 @@ func vpcVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[strin
 		vars["single_nat_gateway"] = strconv.FormatBool(c.SingleNATGateway)
 	}
 	return vars
-}
-
-// reconcileVPCApply creates or updates the VPC WorkspaceTemplateApply; it writes only
-// when something differs.
-func (r *Reconciler) reconcileVPCApply(ctx context.Context, cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) (*infrav1.WorkspaceTemplateApply, error) {
-	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: cc.Namespace, Name: applyName(cc)}}
-	ref := *cc.Spec.VPCTemplateRef
-	if ref.Namespace == "" {
-		ref.Namespace = cc.Namespace
-	}
-	result, err := controllerutil.CreateOrPatch(ctx, r.Client, apply, func() error {
-		if apply.Labels == nil {
-			apply.Labels = map[string]string{}
-		}
-		apply.Labels[clusterv1.ClusterNameLabel] = cluster.Name
-		if v, ok := cc.Labels[clusterv1.WatchLabel]; ok {
-			apply.Labels[clusterv1.WatchLabel] = v
-		}
-		apply.Spec.TemplateRef = ref
-		apply.Spec.Variables = vpcVariables(cc, cluster)
-		apply.Spec.RetainWorkspaceOnDelete = cc.Spec.RetainVPCOnDelete
-		return controllerutil.SetControllerReference(cc, apply, r.Client.Scheme())
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writing WorkspaceTemplateApply %s: %w", apply.Name, err)
-	}
-	if result == controllerutil.OperationResultCreated {
-		r.Recorder.Eventf(cc, apply, "Normal", "WorkspaceTemplateApplyCreated", "Create", "Created WorkspaceTemplateApply %s from WorkspaceTemplate %s/%s", apply.Name, ref.Namespace, ref.Name)
-	}
-	return apply, nil
 }
 
 // vpcOutputTypes checks the JSON types of the VPC outputs in the Workspace's status:
@@ -175,13 +141,4 @@ func stringList(v string) ([]string, error) {
 		seen[item] = true
 	}
 	return list, nil
-}
-
-// applyReady reads the apply's Ready condition for its current generation.
-func applyReady(a *infrav1.WorkspaceTemplateApply) *metav1.Condition {
-	c := conditions.Get(a, infrav1.ReadyCondition)
-	if c == nil || c.ObservedGeneration != a.Generation {
-		return nil
-	}
-	return c
 }

@@ -1,18 +1,13 @@
 package controlplane
 
 import (
-	"context"
-	"fmt"
 	"maps"
 	"strconv"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
-	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/render"
 )
 
@@ -68,35 +63,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// reconcileApply creates or updates the control plane's WorkspaceTemplateApply; it
-// writes only when the spec or labels differ.
-func (r *Reconciler) reconcileApply(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
-	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: cp.Namespace, Name: applyName(cp)}}
-	templateNS := cp.Spec.WorkspaceTemplateRef.Namespace
-	if templateNS == "" {
-		templateNS = cp.Namespace
-	}
-	result, err := controllerutil.CreateOrPatch(ctx, r.Client, apply, func() error {
-		if apply.Labels == nil {
-			apply.Labels = map[string]string{}
-		}
-		apply.Labels[clusterv1.ClusterNameLabel] = cluster.Name
-		if v, ok := cp.Labels[clusterv1.WatchLabel]; ok {
-			apply.Labels[clusterv1.WatchLabel] = v
-		}
-		apply.Spec.TemplateRef = infrav1.WorkspaceTemplateReference{Name: cp.Spec.WorkspaceTemplateRef.Name, Namespace: templateNS}
-		apply.Spec.Variables = variables(cp, cluster, infra)
-		apply.Spec.WriteConnectionSecretToRef = &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace}
-		apply.Spec.RetainWorkspaceOnDelete = false
-		return controllerutil.SetControllerReference(cp, apply, r.Client.Scheme())
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writing WorkspaceTemplateApply %s: %w", apply.Name, err)
-	}
-	if result == controllerutil.OperationResultCreated {
-		r.Recorder.Eventf(cp, apply, "Normal", "WorkspaceTemplateApplyCreated", "Create", "Created WorkspaceTemplateApply %s from WorkspaceTemplate %s/%s", apply.Name, templateNS, cp.Spec.WorkspaceTemplateRef.Name)
-	}
-	return apply, nil
 }

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,64 +22,67 @@ import (
 
 // reconcileDelete runs CAPTEP-0041's order: clear the endpoint, delete the
 // WorkspaceTemplateApplies, wait until their Workspaces are gone, then delete the
-// secrets and remove the finalizer. Each step is idempotent, so a restart resumes where
-// it stopped; each wait ends with a watch event, so waiting logs no error and backs off
-// nowhere.
-func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster) error {
+// secrets and remove the finalizer. Each step records itself in s before it acts, so
+// the Deleting condition names the step, and its failure, whatever happens. Each step is
+// idempotent, so a restart resumes where it stopped; each wait ends with a watch event,
+// so waiting logs no error and backs off nowhere; a failed step returns its error and is
+// retried with backoff.
+func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
+	cp := s.cp
 
 	// 1. The endpoint, on the Cluster (skipped when the Cluster is gone) and here.
-	cleared, err := r.clearClusterEndpoint(ctx, cluster)
+	s.deleting(controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
+	cleared, err := r.clearClusterEndpoint(ctx, s.cluster)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if cleared || !cp.Spec.ControlPlaneEndpoint.IsZero() {
 		r.Recorder.Eventf(cp, nil, "Normal", "EndpointCleared", "Delete", "Cleared the control plane endpoint")
 		log.Info("Cleared the control plane endpoint")
 	}
-	cp.Status.Initialization.ControlPlaneInitialized = nil
-	cp.Status.Initialized = false
 	if !cp.Spec.ControlPlaneEndpoint.IsZero() {
 		// The deferred patch writes the cleared endpoint; its update event brings the next
 		// pass. Nothing else is deleted before the endpoint is gone from the API server.
 		cp.Spec.ControlPlaneEndpoint = infrav1.APIEndpoint{}
-		setDeletingStatus(cp, controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
-		return nil
+		return ctrl.Result{}, nil
 	}
 
 	// 2. The WorkspaceTemplateApplies; each keeps its finalizer until its Workspace is gone.
+	s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting the WorkspaceTemplateApplies")
 	applies, err := r.ownedApplies(ctx, cp)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	for i := range applies {
 		a := &applies[i]
+		s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting WorkspaceTemplateApply "+a.Name)
 		if !a.DeletionTimestamp.IsZero() {
 			continue
 		}
 		deleted, err := patching.DeleteUnchanged(ctx, r.Client, a)
 		if err != nil {
-			return fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
+			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
 		}
-		if !deleted {
-			continue
+		if deleted {
+			r.Recorder.Eventf(cp, a, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s", a.Name)
+			log.Info("Deleting WorkspaceTemplateApply", "WorkspaceTemplateApply", klog.KObj(a))
 		}
-		r.Recorder.Eventf(cp, a, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s", a.Name)
-		log.Info("Deleting WorkspaceTemplateApply", "workspaceTemplateApply", a.Name)
 	}
 	if len(applies) > 0 {
 		a := applies[0]
-		setDeletingStatus(cp, controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
+		s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
 			"Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
 			a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)))
-		return nil
+		return ctrl.Result{}, nil
 	}
 
-	// 3. The Workspace itself: really gone, not only its WorkspaceTemplateApply.
+	// 3. The Workspace itself: really gone, not only its WorkspaceTemplateApply (whose
+	// finalizer someone may have removed).
 	wsName := render.WorkspaceName(r.API, cp.Namespace, applyName(cp))
+	s.deleting(infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed", wsName))
 	if exists, err := r.workspaceExists(ctx, cp.Namespace, wsName); err != nil || exists {
-		setDeletingStatus(cp, infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed", wsName))
-		return err
+		return ctrl.Result{}, err
 	}
 
 	// The last step runs once: a pass from a cache that has not seen the previous pass
@@ -87,31 +91,32 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cp *controlplanev1.CAP
 		if err == nil {
 			log.V(4).Info("Deletion already finished")
 		}
-		return err
+		return ctrl.Result{}, err
 	}
+	s.deleting(infrav1.DeletingReason, "Deleting the kubeconfig and CA secrets")
 
 	// 4. The secrets: ours, and the Workspace's connection secret, which no garbage
 	// collector may be there to remove.
 	clusterName := cp.Labels[clusterv1.ClusterNameLabel]
-	if cluster != nil {
-		clusterName = cluster.Name
+	if s.cluster != nil {
+		clusterName = s.cluster.Name
 	}
 	if clusterName != "" {
 		for _, name := range []string{kubeconfig.SecretName(clusterName), kubeconfig.CASecretName(clusterName)} {
 			if err := r.deleteSecret(ctx, cp.Namespace, name, func(s *corev1.Secret) bool { return metav1.IsControlledBy(s, cp) }); err != nil {
-				return err
+				return ctrl.Result{}, err
 			}
 		}
 	}
 	if err := r.deleteSecret(ctx, cp.Namespace, outputsSecretName(cp), ownedByWorkspace); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 
 	// 5. Done.
 	r.Recorder.Eventf(cp, nil, "Normal", "Deleted", "Delete", "Workspace %s is gone; removing the finalizer", wsName)
 	log.Info("Control plane deleted", "workspace", wsName)
 	finalizer.Remove(cp)
-	return nil
+	return ctrl.Result{}, nil
 }
 
 // ownedApplies lists the WorkspaceTemplateApplies this control plane controls.

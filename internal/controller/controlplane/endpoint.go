@@ -12,14 +12,10 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/endpoint"
 	"github.com/capt-dev/capt/internal/workspace"
 )
-
-// problem is a condition's reason and message when something is wrong.
-type problem struct {
-	reason, message string
-}
 
 // reconcileEndpoint is the one place that sets the endpoint (CAPTEP-0016): it reads it
 // from the outputs, validates it, sets spec.controlPlaneEndpoint (written by the
@@ -45,7 +41,7 @@ func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.C
 		cp.Spec.ControlPlaneEndpoint = want
 	}
 	if err := r.setClusterEndpoint(ctx, cluster, want); err != nil {
-		return &problem{controlplanev1.EndpointUpdateFailedReason, fmt.Sprintf("writing Cluster.spec.controlPlaneEndpoint: %s", err)}
+		return &problem{controlplanev1.EndpointUpdateFailedReason, "writing Cluster.spec.controlPlaneEndpoint: " + observed.Describe(err)}
 	}
 	return nil
 }

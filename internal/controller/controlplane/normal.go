@@ -2,70 +2,71 @@ package controlplane
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/workspaceref"
+	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // reconcileNormal waits for the infrastructure, keeps the WorkspaceTemplateApply in
 // sync, and once the Workspace has outputs takes the endpoint and the secrets from
-// them. Every wait ends with a watch event; the one exception, a Cluster that refuses
-// the endpoint, is retried after the error interval.
-func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster) (ctrl.Result, error) {
-	obs := observation{}
-	defer func() { setStatus(cp, obs) }()
-
+// them. It records what it finds in s; the deferred status reads it. Every wait ends
+// with a watch event; the exceptions, a Cluster that refuses the endpoint and a secret
+// the API server refuses, are retried after the error interval.
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
+	cp, cluster := s.cp, s.cluster
 	infra, waiting, err := r.readInfrastructure(ctx, cluster)
 	if err != nil || waiting != "" {
-		obs.waitingForInfra = waiting
+		s.waitingForInfra = waiting
 		return ctrl.Result{}, err
 	}
-	apply, err := r.reconcileApply(ctx, cp, cluster, infra)
+	apply, err := childapply.Ensure(ctx, r.Client, r.Recorder, cp, childapply.Spec{
+		Name:             applyName(cp),
+		ClusterName:      cluster.Name,
+		TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
+		Variables:        variables(cp, cluster, infra),
+		ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
+	})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	obs.apply = apply
+	s.apply = apply
 	cp.Status.WorkspaceTemplateApplyName = apply.Name
-
-	ws, err := workspaceref.Get(ctx, r.Client, r.API, apply.Namespace, apply.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	applyReady := conditions.IsTrue(apply, infrav1.ReadyCondition)
-	obs.versionApplied = applyReady && apply.Status.ObservedGeneration == apply.Generation &&
+	applyReady := childapply.Ready(apply)
+	s.versionApplied = applyReady != nil && applyReady.Status == metav1.ConditionTrue &&
 		apply.Spec.Variables["kubernetes_version"] == strings.TrimPrefix(cp.Spec.Version, "v")
-	if ws == nil {
-		return ctrl.Result{}, nil
+
+	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
+	if err != nil || ws == nil {
+		return ctrl.Result{}, err
 	}
 	connection, err := r.connectionSecret(ctx, cp)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	outputs := workspace.ReadOutputs(ws, connection)
-	if _, _, hasEndpoint := outputs.First(controlplanev1.EndpointOutputs...); !hasEndpoint && !applyReady {
+	if _, _, hasEndpoint := outputs.First(controlplanev1.EndpointOutputs...); !hasEndpoint && !conditions.IsTrue(apply, infrav1.ReadyCondition) {
 		// Not applied yet: the Workspace's next status event brings the outputs.
 		return ctrl.Result{}, nil
 	}
 
-	obs.endpointChecked = true
+	s.endpointChecked = true
 	persisted := cp.Spec.ControlPlaneEndpoint
-	obs.endpoint = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
-	obs.endpointPersisted = obs.endpoint == nil && persisted == cp.Spec.ControlPlaneEndpoint
-	if obs.endpoint != nil {
-		if obs.endpoint.reason == controlplanev1.EndpointUpdateFailedReason {
+	s.endpointProblem = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
+	s.endpointPersisted = s.endpointProblem == nil && persisted == cp.Spec.ControlPlaneEndpoint
+	if s.endpointProblem != nil {
+		if s.endpointProblem.reason == controlplanev1.EndpointUpdateFailedReason {
 			// The Cluster refused the write (an admission policy, a webhook): nothing CAPT
 			// watches will change, so try again after the error interval.
 			return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
@@ -73,19 +74,21 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, cp *controlplanev1.CAP
 		return ctrl.Result{}, nil
 	}
 
-	obs.secretsChecked = true
 	var kubeconfigData, caPEM []byte
 	prob := secretOutputsProblem(outputs, ws, connection)
 	if prob == nil {
 		kubeconfigData, caPEM, prob = desiredSecrets(cp, cluster, outputs, infra.region)
 	}
 	if prob == nil {
-		prob = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM)
+		if prob, err = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
-	obs.secrets = prob
+	s.secretsChecked, s.secretsProblem = true, prob
 	if prob != nil && prob.reason == controlplanev1.SecretsNotReadyReason {
-		// The API server failed a read or write: retry with backoff; the condition says why.
-		return ctrl.Result{}, errors.New(prob.message)
+		// The API server refused the secret (too large, a policy): no watched change will
+		// end it, so try again after the error interval; the condition says why.
+		return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
 	}
 	return ctrl.Result{}, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
 	"sigs.k8s.io/cluster-api/util/patch"
@@ -44,6 +45,7 @@ type Reconciler struct {
 var ownedConditions = []string{
 	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
 	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, infrav1.DeletingCondition,
+	infrav1.PausedCondition,
 }
 
 // +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes,verbs=get;list;watch;patch
@@ -57,7 +59,9 @@ var ownedConditions = []string{
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
-// one deferred patch), then the normal or the delete path.
+// one deferred status and patch), then the normal or the delete path. The status is
+// computed in the deferred function from the pass's scope, whatever path it took and
+// wherever it stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cp := &controlplanev1.CAPTControlPlane{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cp); err != nil {
@@ -76,6 +80,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		ctrl.LoggerFrom(ctx).V(4).Info("Waiting for Cluster API to set the owner Cluster")
 		return ctrl.Result{}, nil
 	}
+	if cluster != nil {
+		log := ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster))
+		ctx = ctrl.LoggerInto(ctx, log)
+	}
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cp); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err
 	}
@@ -88,17 +96,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
 	}
 	before := cp.DeepCopy()
+	s := &scope{cp: cp, cluster: cluster}
 	defer func() {
+		s.err = retErr
+		setStatus(s)
 		r.emitTransitions(before, cp)
-		if err := patching.Patch(ctx, helper, cp, ownedConditions); err != nil {
+		if err := patching.Patch(ctx, helper, cp, ownedConditions, retErr); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTControlPlane: %w", err)})
 		}
 	}()
 
 	if !cp.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, cp, cluster)
+		return r.reconcileDelete(ctx, s)
 	}
-	return r.reconcileNormal(ctx, cp, cluster)
+	return r.reconcileNormal(ctx, s)
 }
 
 // finalizer is the CAPTControlPlane finalizer, and its name before it had a path.

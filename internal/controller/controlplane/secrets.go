@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/endpoint"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -59,8 +60,9 @@ func desiredSecrets(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Clus
 
 // reconcileSecrets writes <cluster>-kubeconfig and <cluster>-ca when their content
 // differs, and never touches a secret of that name that another owner controls. It
-// returns nil when both exist and match.
-func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, kubeconfigData, caPEM []byte) *problem {
+// returns nil when both exist and match, the problem when one is someone else's or the
+// API server refuses it, and an error when it could not read or write them.
+func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, kubeconfigData, caPEM []byte) (*problem, error) {
 	owner := *metav1.NewControllerRef(cp, controlplanev1.GroupVersion.WithKind("CAPTControlPlane"))
 	want := []*corev1.Secret{
 		kubeconfig.Secret(cluster.Namespace, kubeconfig.SecretName(cluster.Name), cluster.Name, owner,
@@ -69,33 +71,38 @@ func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CA
 			map[string][]byte{kubeconfig.CertificateKey: caPEM}),
 	}
 	var written []string
+	defer func() {
+		// Announce what was written, even when the second secret then failed.
+		if len(written) > 0 {
+			r.Recorder.Eventf(cp, nil, "Normal", "SecretsWritten", "WriteSecrets", "Wrote secrets %v", written)
+		}
+	}()
 	for _, s := range want {
-		wrote, prob := r.writeSecret(ctx, cp, s)
-		if prob != nil {
-			return prob
+		wrote, prob, err := r.writeSecret(ctx, cp, s)
+		if prob != nil || err != nil {
+			return prob, err
 		}
 		if wrote {
 			written = append(written, s.Name)
 		}
 	}
-	if len(written) > 0 {
-		r.Recorder.Eventf(cp, nil, "Normal", "SecretsWritten", "WriteSecrets", "Wrote secrets %v", written)
-	}
-	return nil
+	return nil, nil
 }
 
 // writeSecret creates or updates one secret when its content differs; Secrets are read
-// from the API server (the cache holds their metadata only).
-func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem) {
+// from the API server (the cache holds their metadata only). A write the API server
+// refuses for what it carries is a problem; any other failure is an error.
+func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem, error) {
 	have := &corev1.Secret{}
 	err := r.getSecret(ctx, client.ObjectKeyFromObject(want), have)
 	if apierrors.IsNotFound(err) {
 		err = r.Client.Create(ctx, want)
 		if err == nil {
-			return true, nil
+			return true, nil, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("creating Secret %s: %s", want.Name, apiReason(err))}
+			prob, err := writeFailure("creating", want.Name, err)
+			return false, prob, err
 		}
 		// The cache had not seen it yet: compare with the API server's copy.
 		err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have)
@@ -103,15 +110,15 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 	adopt := false
 	switch {
 	case err != nil:
-		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("reading Secret %s: %s", want.Name, apiReason(err))}
+		return false, nil, fmt.Errorf("reading Secret %s: %w", want.Name, err)
 	case adoptable(have, want):
 		adopt = true
 	case !metav1.IsControlledBy(have, cp):
 		return false, &problem{controlplanev1.SecretOwnedByOtherReason, fmt.Sprintf(
-			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}
+			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}, nil
 	}
 	if !adopt && have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] && sameData(have.Data, want.Data) {
-		return false, nil
+		return false, nil, nil
 	}
 	if adopt {
 		have.OwnerReferences = append(have.OwnerReferences, want.OwnerReferences...)
@@ -123,9 +130,19 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 	maps.Copy(have.Labels, want.Labels)
 	have.Data = want.Data
 	if err := r.Client.Update(ctx, have); err != nil {
-		return false, &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("updating Secret %s: %s", want.Name, apiReason(err))}
+		prob, err := writeFailure("updating", want.Name, err)
+		return false, prob, err
 	}
-	return true, nil
+	return true, nil, nil
+}
+
+// writeFailure is a refused write as the SecretsReady problem, any other failure as the
+// pass's error.
+func writeFailure(verb, name string, err error) (*problem, error) {
+	if observed.Refused(err) {
+		return &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("%s Secret %s: %s", verb, name, observed.Describe(err))}, nil
+	}
+	return nil, fmt.Errorf("%s Secret %s: %w", verb, name, err)
 }
 
 // adoptable says a secret lost its controller reference but is this cluster's contract
@@ -160,12 +177,4 @@ func sameData(a, b map[string][]byte) bool {
 		}
 	}
 	return true
-}
-
-// apiReason describes an API error by its status reason, never by the object it carried.
-func apiReason(err error) string {
-	if status, ok := err.(apierrors.APIStatus); ok {
-		return string(status.Status().Reason) + ": " + status.Status().Message
-	}
-	return err.Error()
 }

@@ -10,102 +10,100 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/endpoint"
 )
 
-// observation is what one reconcile found; the status is computed from it alone.
-type observation struct {
-	// waitingForInfra names the infrastructure the control plane waits for.
-	waitingForInfra string
-	// apply is the control plane's WorkspaceTemplateApply, nil before it exists.
-	apply *infrav1.WorkspaceTemplateApply
-	// endpointChecked says the outputs were read; endpoint is then the problem, or nil.
-	endpointChecked bool
-	endpoint        *problem
-	// endpointPersisted says spec.controlPlaneEndpoint already held the endpoint when
-	// this pass began: the deferred patch writes conditions before the spec, so a new
-	// endpoint is reported ready on the pass its spec update brings.
-	endpointPersisted bool
-	// secretsChecked says the secrets were written or verified; secrets is the problem.
-	secretsChecked bool
-	secrets        *problem
-	// versionApplied says the Workspace applied spec.version.
-	versionApplied bool
-}
-
-// failureReasons are the reasons that mean something is wrong, as opposed to not done yet.
-var failureReasons = []string{
-	controlplanev1.EndpointOutputMissingReason, controlplanev1.EndpointInvalidReason, controlplanev1.EndpointUpdateFailedReason,
-	controlplanev1.CAOutputMissingReason, controlplanev1.CAInvalidReason, controlplanev1.KubeconfigInvalidReason,
-	controlplanev1.SecretOwnedByOtherReason, controlplanev1.SecretsNotReadyReason,
-	infrav1.WorkspaceNotSyncedReason, infrav1.TemplateInvalidReason, infrav1.TemplateNotFoundReason, infrav1.WorkspaceOwnedByOtherReason,
-}
-
+// isFailure says c reports something wrong, as opposed to not done yet or not checked.
 func isFailure(c metav1.Condition) bool {
-	return c.Status == metav1.ConditionFalse && slices.Contains(failureReasons, c.Reason)
+	return c.Status == metav1.ConditionFalse &&
+		(slices.Contains(controlplanev1.FailureReasons, c.Reason) || childapply.IsFailure(c.Reason))
 }
 
-// setStatus writes every status field from obs. Ready and an error never coexist: Ready
-// is computed from the same conditions that carry the errors.
-func setStatus(cp *controlplanev1.CAPTControlPlane, obs observation) {
-	wsReady := workspaceReadyCondition(obs)
-	endpointReady := endpointReadyCondition(obs, cp)
-	secretsReady := secretsReadyCondition(obs)
-	available := availableCondition(wsReady, endpointReady, secretsReady)
-	ready := readyCondition(available, wsReady, obs.versionApplied, cp.Spec.Version)
-	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady, available, ready} {
+// setStatus writes every status field from the pass's scope. Ready and an error never
+// coexist: Ready is computed from the same conditions that carry the errors. A condition
+// the pass could not check is Unknown; Available, Ready and the contract's fields then
+// keep what they said, so that a transient failure never reaches the Cluster.
+func setStatus(s *scope) {
+	cp := s.cp
+	cp.Status.ExternalManagedControlPlane = ptr.To(true)
+	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)
+	if !cp.DeletionTimestamp.IsZero() {
+		setDeletingStatus(s)
+		return
+	}
+	wsReady := workspaceReadyCondition(s)
+	endpointReady := endpointReadyCondition(s)
+	secretsReady := secretsReadyCondition(s)
+	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady} {
 		conditions.Set(cp, c)
 	}
 	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
-
-	cp.Status.SecretsReady = secretsReady.Status == metav1.ConditionTrue
+	if !observed.IsUnknown(secretsReady) {
+		cp.Status.SecretsReady = secretsReady.Status == metav1.ConditionTrue
+	}
 	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false) ||
-		endpointReady.Status == metav1.ConditionTrue && cp.Status.SecretsReady
+		endpointReady.Status == metav1.ConditionTrue && secretsReady.Status == metav1.ConditionTrue
 	cp.Status.Initialization.ControlPlaneInitialized = ptr.To(initialized)
 	cp.Status.Initialized = initialized
-	cp.Status.Ready = available.Status == metav1.ConditionTrue
-	cp.Status.ExternalManagedControlPlane = ptr.To(true)
-	if obs.versionApplied {
+	if s.versionApplied {
 		cp.Status.Version = cp.Spec.Version
 	}
+	if observed.AnyUnknown(wsReady, endpointReady, secretsReady) {
+		observed.Keep(cp, controlplanev1.AvailableCondition, wsReady, endpointReady, secretsReady)
+		observed.Keep(cp, infrav1.ReadyCondition, wsReady, endpointReady, secretsReady)
+		return
+	}
+	available := availableCondition(wsReady, endpointReady, secretsReady)
+	ready := readyCondition(available, wsReady, s.versionApplied, cp.Spec.Version)
+	conditions.Set(cp, available)
+	conditions.Set(cp, ready)
+	cp.Status.Ready = available.Status == metav1.ConditionTrue
 	cp.Status.Phase = phase(initialized, ready, wsReady, endpointReady, secretsReady)
-	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)
 }
 
-func workspaceReadyCondition(obs observation) metav1.Condition {
+func workspaceReadyCondition(s *scope) metav1.Condition {
 	c := metav1.Condition{Type: controlplanev1.WorkspaceReadyCondition, Status: metav1.ConditionFalse}
 	switch {
-	case obs.waitingForInfra != "":
-		c.Reason, c.Message = controlplanev1.WaitingForInfrastructureReason, "Waiting for "+obs.waitingForInfra
-	case obs.apply == nil:
+	case s.waitingForInfra != "":
+		c.Reason, c.Message = controlplanev1.WaitingForInfrastructureReason, "Waiting for "+s.waitingForInfra
+	case s.apply == nil && s.err != nil:
+		return observed.Unknown(c.Type, s.err)
+	case s.apply == nil:
 		c.Reason, c.Message = controlplanev1.WaitingForWorkspaceReason, "WorkspaceTemplateApply not created yet"
 	default:
-		mirrored := conditions.Get(obs.apply, infrav1.ReadyCondition)
-		if mirrored == nil || mirrored.ObservedGeneration != obs.apply.Generation {
+		mirrored := childapply.Ready(s.apply)
+		if mirrored == nil {
 			// A change the WorkspaceTemplateApply has not seen yet: an update if it was Ready.
 			c.Reason = controlplanev1.WaitingForWorkspaceReason
-			if mirrored != nil && mirrored.Status == metav1.ConditionTrue {
+			if conditions.IsTrue(s.apply, infrav1.ReadyCondition) {
 				c.Reason = controlplanev1.WorkspaceUpdatingReason
 			}
-			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s has not reported on its current spec yet", obs.apply.Name)
+			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s has not reported on its current spec yet", s.apply.Name)
 			return c
 		}
 		c.Status, c.Reason = mirrored.Status, mirrored.Reason
 		if mirrored.Message != "" {
-			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s: %s", obs.apply.Name, mirrored.Message)
+			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s: %s", s.apply.Name, mirrored.Message)
 		}
 	}
 	return c
 }
 
-func endpointReadyCondition(obs observation, cp *controlplanev1.CAPTControlPlane) metav1.Condition {
+func endpointReadyCondition(s *scope) metav1.Condition {
 	switch {
-	case obs.endpoint != nil:
-		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse, Reason: obs.endpoint.reason, Message: obs.endpoint.message}
-	case obs.endpointChecked && !obs.endpointPersisted:
+	case s.endpointProblem != nil:
+		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse, Reason: s.endpointProblem.reason, Message: s.endpointProblem.message}
+	case s.endpointChecked && !s.endpointPersisted:
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse,
 			Reason: controlplanev1.SettingEndpointReason, Message: "Writing spec.controlPlaneEndpoint"}
-	case obs.endpointChecked || !cp.Spec.ControlPlaneEndpoint.IsZero():
+	case s.endpointChecked:
+		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
+	case s.err != nil:
+		return observed.Unknown(controlplanev1.EndpointReadyCondition, s.err)
+	case !s.cp.Spec.ControlPlaneEndpoint.IsZero():
+		// Set by an earlier pass; this one stopped before the outputs (a wait).
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 	default:
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse,
@@ -113,12 +111,14 @@ func endpointReadyCondition(obs observation, cp *controlplanev1.CAPTControlPlane
 	}
 }
 
-func secretsReadyCondition(obs observation) metav1.Condition {
+func secretsReadyCondition(s *scope) metav1.Condition {
 	switch {
-	case obs.secrets != nil:
-		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: obs.secrets.reason, Message: obs.secrets.message}
-	case obs.secretsChecked:
+	case s.secretsProblem != nil:
+		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: s.secretsProblem.reason, Message: s.secretsProblem.message}
+	case s.secretsChecked:
 		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
+	case s.err != nil:
+		return observed.Unknown(controlplanev1.SecretsReadyCondition, s.err)
 	default:
 		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse,
 			Reason: controlplanev1.WaitingForWorkspaceReason, Message: "Waiting for the endpoint and the Workspace's outputs"}
@@ -175,14 +175,24 @@ func phase(initialized bool, ready metav1.Condition, all ...metav1.Condition) st
 	}
 }
 
-// setDeletingStatus says which step of CAPTEP-0041 deletion is running and what is left.
-func setDeletingStatus(cp *controlplanev1.CAPTControlPlane, reason, message string) {
-	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: reason, Message: message})
-	conditions.Set(cp, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
-	conditions.Set(cp, metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
+// setDeletingStatus says which step of CAPTEP-0041 deletion the pass reached, and how it
+// failed if it did. The control plane stops being available the moment deletion starts.
+func setDeletingStatus(s *scope) {
+	cp := s.cp
+	step := problem{infrav1.DeletingReason, "Deleting"}
+	if s.deletion != nil {
+		step = *s.deletion
+	}
+	if s.err != nil {
+		step.message += "; failed: " + observed.Describe(s.err)
+	}
+	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
+	conditions.Set(cp, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	conditions.Set(cp, metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	cp.Status.Initialization.ControlPlaneInitialized = nil
+	cp.Status.Initialized = false
 	cp.Status.Ready = false
 	cp.Status.Phase = controlplanev1.PhaseDeleting
-	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)
 }
 
 // transition is an event for a condition that changed state.

@@ -1,11 +1,17 @@
 package controlplane
 
 import (
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/cluster-api/util/conditions"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -22,19 +28,19 @@ func applyWithReady(status metav1.ConditionStatus, reason string, observed, gene
 func TestWorkspaceReadyCondition(t *testing.T) {
 	cases := []struct {
 		name       string
-		obs        observation
+		s          *scope
 		wantStatus metav1.ConditionStatus
 		wantReason string
 	}{
-		{"waiting for infrastructure", observation{waitingForInfra: "CAPTCluster a/b to be provisioned"}, metav1.ConditionFalse, controlplanev1.WaitingForInfrastructureReason},
-		{"no apply yet", observation{}, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
-		{"apply has not reported", observation{apply: &infrav1.WorkspaceTemplateApply{}}, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
-		{"apply ready", observation{apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 2, 2)}, metav1.ConditionTrue, infrav1.ReadyReason},
-		{"apply failing is mirrored", observation{apply: applyWithReady(metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason, 2, 2)}, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
-		{"ready apply changed since", observation{apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 1, 2)}, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
+		{"waiting for infrastructure", &scope{waitingForInfra: "CAPTCluster a/b to be provisioned"}, metav1.ConditionFalse, controlplanev1.WaitingForInfrastructureReason},
+		{"no apply yet", &scope{}, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
+		{"apply has not reported", &scope{apply: &infrav1.WorkspaceTemplateApply{}}, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
+		{"apply ready", &scope{apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 2, 2)}, metav1.ConditionTrue, infrav1.ReadyReason},
+		{"apply failing is mirrored", &scope{apply: applyWithReady(metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason, 2, 2)}, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
+		{"ready apply changed since", &scope{apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 1, 2)}, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
 	}
 	for _, tc := range cases {
-		got := workspaceReadyCondition(tc.obs)
+		got := workspaceReadyCondition(tc.s)
 		if got.Status != tc.wantStatus || got.Reason != tc.wantReason {
 			t.Errorf("%s: got %s/%s, want %s/%s", tc.name, got.Status, got.Reason, tc.wantStatus, tc.wantReason)
 		}
@@ -47,30 +53,31 @@ func TestEndpointAndSecretsConditions(t *testing.T) {
 	bad := &problem{controlplanev1.EndpointInvalidReason, "output cluster_endpoint has scheme \"http\""}
 	cases := []struct {
 		name       string
-		obs        observation
+		s          *scope
 		cp         *controlplanev1.CAPTControlPlane
 		wantStatus metav1.ConditionStatus
 		wantReason string
 	}{
-		{"problem", observation{endpointChecked: true, endpoint: bad}, withEndpoint, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
-		{"just read, not yet in spec", observation{endpointChecked: true}, withEndpoint, metav1.ConditionFalse, controlplanev1.SettingEndpointReason},
-		{"read and persisted", observation{endpointChecked: true, endpointPersisted: true}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
-		{"not read this pass, kept", observation{}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
-		{"not read, none yet", observation{}, empty, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
+		{"problem", &scope{endpointChecked: true, endpointProblem: bad}, withEndpoint, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
+		{"just read, not yet in spec", &scope{endpointChecked: true}, withEndpoint, metav1.ConditionFalse, controlplanev1.SettingEndpointReason},
+		{"read and persisted", &scope{endpointChecked: true, endpointPersisted: true}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
+		{"not read this pass, kept", &scope{}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
+		{"not read, none yet", &scope{}, empty, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
 	}
 	for _, tc := range cases {
-		got := endpointReadyCondition(tc.obs, tc.cp)
+		tc.s.cp = tc.cp
+		got := endpointReadyCondition(tc.s)
 		if got.Status != tc.wantStatus || got.Reason != tc.wantReason {
 			t.Errorf("endpoint %s: got %s/%s, want %s/%s", tc.name, got.Status, got.Reason, tc.wantStatus, tc.wantReason)
 		}
 	}
-	if got := secretsReadyCondition(observation{secretsChecked: true}); got.Status != metav1.ConditionTrue {
+	if got := secretsReadyCondition(&scope{secretsChecked: true}); got.Status != metav1.ConditionTrue {
 		t.Errorf("secrets checked: %+v", got)
 	}
-	if got := secretsReadyCondition(observation{secretsChecked: true, secrets: &problem{controlplanev1.SecretOwnedByOtherReason, "x"}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
+	if got := secretsReadyCondition(&scope{secretsChecked: true, secretsProblem: &problem{controlplanev1.SecretOwnedByOtherReason, "x"}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
 		t.Errorf("secrets owned by other: %+v", got)
 	}
-	if got := secretsReadyCondition(observation{}); got.Status != metav1.ConditionFalse || got.Reason != controlplanev1.WaitingForWorkspaceReason {
+	if got := secretsReadyCondition(&scope{}); got.Status != metav1.ConditionFalse || got.Reason != controlplanev1.WaitingForWorkspaceReason {
 		t.Errorf("secrets not checked: %+v", got)
 	}
 }
@@ -143,7 +150,7 @@ func TestPhase(t *testing.T) {
 func TestInitializationIsSticky(t *testing.T) {
 	cp := &controlplanev1.CAPTControlPlane{}
 	cp.Status.Initialization.ControlPlaneInitialized = ptr.To(true)
-	setStatus(cp, observation{endpointChecked: true, endpoint: &problem{controlplanev1.EndpointOutputMissingReason, "x"}})
+	setStatus(&scope{cp: cp, endpointChecked: true, endpointProblem: &problem{controlplanev1.EndpointOutputMissingReason, "x"}})
 	if !ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false) || !cp.Status.Initialized {
 		t.Error("an initialized control plane went back to uninitialized")
 	}
@@ -192,14 +199,98 @@ func TestStatusEndpoint(t *testing.T) {
 	for _, tc := range cases {
 		cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{ControlPlaneEndpoint: tc.ep}}
 		cp.Status.Endpoint = "stale:1"
-		setStatus(cp, observation{})
+		setStatus(&scope{cp: cp})
 		if cp.Status.Endpoint != tc.want {
 			t.Errorf("%s: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
 		}
 		cp.Status.Endpoint = "stale:1"
-		setDeletingStatus(cp, controlplanev1.ClearingEndpointReason, "m")
+		now := metav1.Now()
+		cp.DeletionTimestamp = &now
+		setStatus(&scope{cp: cp, deletion: &problem{controlplanev1.ClearingEndpointReason, "m"}})
 		if cp.Status.Endpoint != tc.want {
 			t.Errorf("%s, deleting: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
+		}
+	}
+}
+
+// availableCP is a control plane as a healthy pass leaves it.
+func availableCP() *controlplanev1.CAPTControlPlane {
+	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{
+		Version: "v1.32.0", ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
+	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0),
+		versionApplied: true, endpointChecked: true, endpointPersisted: true, secretsChecked: true})
+	return cp
+}
+
+// TestFailedReadIsUnknown: a pass that could not read an input reports the conditions
+// that depend on it Unknown (InternalError), and Available, Ready and the contract's
+// fields keep what they said: a transient failure never reaches the Cluster.
+func TestFailedReadIsUnknown(t *testing.T) {
+	timeout := fmt.Errorf("reading the Workspace's connection secret: %w", apierrors.NewTimeoutError("the server was unable to return a response", 1))
+	cp := availableCP()
+	if !conditions.IsTrue(cp, controlplanev1.AvailableCondition) || !cp.Status.Ready || !cp.Status.SecretsReady {
+		t.Fatalf("set-up: not available: %+v", cp.Status)
+	}
+	// The connection secret read failed: the endpoint and the secrets were not checked.
+	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), versionApplied: true, err: timeout})
+	for _, typ := range []string{controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition} {
+		got := conditions.Get(cp, typ)
+		if got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason || !strings.Contains(got.Message, "connection secret: Timeout") {
+			t.Errorf("%s = %s/%s %q, want Unknown/InternalError naming the read", typ, got.Status, got.Reason, got.Message)
+		}
+	}
+	for _, typ := range []string{controlplanev1.AvailableCondition, infrav1.ReadyCondition, controlplanev1.WorkspaceReadyCondition} {
+		if !conditions.IsTrue(cp, typ) {
+			t.Errorf("%s changed on a failed read: %+v", typ, conditions.Get(cp, typ))
+		}
+	}
+	if !cp.Status.Ready || !cp.Status.SecretsReady || !cp.Status.Initialized || cp.Status.Phase != controlplanev1.PhaseReady {
+		t.Errorf("contract fields changed on a failed read: ready %v secretsReady %v initialized %v phase %s",
+			cp.Status.Ready, cp.Status.SecretsReady, cp.Status.Initialized, cp.Status.Phase)
+	}
+
+	// A new control plane whose first pass fails says Unknown, not "waiting".
+	fresh := &controlplanev1.CAPTControlPlane{}
+	setStatus(&scope{cp: fresh, err: errors.New("getting CAPTCluster a/b: boom")})
+	for _, typ := range []string{controlplanev1.WorkspaceReadyCondition, controlplanev1.AvailableCondition, infrav1.ReadyCondition} {
+		if got := conditions.Get(fresh, typ); got == nil || got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason {
+			t.Errorf("fresh %s = %+v, want Unknown/InternalError", typ, got)
+		}
+	}
+	if fresh.Status.Ready {
+		t.Error("a control plane never seen available is ready")
+	}
+}
+
+// TestDeletingFromScope: Deleting is true on every pass of a deleting control plane,
+// with the step it reached, and the failure of that step, even when the pass failed
+// before its first step.
+func TestDeletingFromScope(t *testing.T) {
+	refused := fmt.Errorf("clearing Cluster.spec.controlPlaneEndpoint: %w",
+		apierrors.NewForbidden(schema.GroupResource{Group: "cluster.x-k8s.io", Resource: "clusters"}, "demo", errors.New("denied by policy no-endpoint-change")))
+	for _, tc := range []struct {
+		name                   string
+		s                      scope
+		wantReason, wantInText string
+	}{
+		{"before the first step", scope{err: errors.New("getting owner Cluster: boom")}, infrav1.DeletingReason, "failed: getting owner Cluster: boom"},
+		{"step refused", scope{deletion: &problem{controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint"}, err: refused},
+			controlplanev1.ClearingEndpointReason, "denied by policy no-endpoint-change"},
+		{"waiting", scope{deletion: &problem{infrav1.WaitingForWorkspaceDeletionReason, "Waiting for Workspace w to be destroyed"}},
+			infrav1.WaitingForWorkspaceDeletionReason, "Workspace w"},
+	} {
+		cp := availableCP()
+		now := metav1.Now()
+		cp.DeletionTimestamp = &now
+		s := tc.s
+		s.cp = cp
+		setStatus(&s)
+		d := conditions.Get(cp, infrav1.DeletingCondition)
+		if d == nil || d.Status != metav1.ConditionTrue || d.Reason != tc.wantReason || !strings.Contains(d.Message, tc.wantInText) {
+			t.Errorf("%s: Deleting = %+v, want True/%s containing %q", tc.name, d, tc.wantReason, tc.wantInText)
+		}
+		if conditions.IsTrue(cp, infrav1.ReadyCondition) || conditions.IsTrue(cp, controlplanev1.AvailableCondition) || cp.Status.Ready {
+			t.Errorf("%s: a deleting control plane is still Ready or Available", tc.name)
 		}
 	}
 }

@@ -13,11 +13,16 @@ import (
 )
 
 // Patch writes obj's changes with Cluster API's patch helper, letting the conditions the
-// controller owns win conflicts and recording the observed generation. A deleted object
-// that is already gone is no error: the pass started from a cache older than the removal
-// of its last finalizer.
-func Patch(ctx context.Context, helper *patch.Helper, obj client.Object, ownedConditions []string) error {
-	err := helper.Patch(ctx, obj, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithStatusObservedGeneration{})
+// controller owns win conflicts. It records the observed generation only after a pass
+// without error (passErr nil): a pass that could not read or write something has not
+// observed the generation. A deleted object that is already gone is no error: the pass
+// started from a cache older than the removal of its last finalizer.
+func Patch(ctx context.Context, helper *patch.Helper, obj client.Object, ownedConditions []string, passErr error) error {
+	opts := []patch.Option{patch.WithOwnedConditions{Conditions: ownedConditions}}
+	if passErr == nil {
+		opts = append(opts, patch.WithStatusObservedGeneration{})
+	}
+	err := helper.Patch(ctx, obj, opts...)
 	if err != nil && alreadyGone(obj, err) {
 		return nil
 	}

@@ -12,15 +12,15 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/patching"
-	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // reconcileDelete deletes the Workspace and keeps the finalizer until it is gone, or,
 // with retainWorkspaceOnDelete, releases it (no owner reference left for the garbage
 // collector to follow) and lets go at once. A Workspace that is not ours is never touched.
-func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) error {
-	name := render.WorkspaceName(r.API, apply.Namespace, apply.Name)
+func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, obs *observation) error {
+	name := obs.workspaceName
+	obs.deletion = &problem{infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed by its provider", name)}
 	current, err := r.getWorkspace(ctx, apply, name)
 	if err != nil {
 		return err
@@ -42,6 +42,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		finalizer.Remove(apply)
 		return nil
 	case apply.Spec.RetainWorkspaceOnDelete:
+		obs.deletion = &problem{infrav1.WorkspaceRetainedReason, fmt.Sprintf("Releasing retained Workspace %s", name)}
 		if err := r.release(ctx, current, apply); err != nil {
 			return err
 		}
@@ -65,8 +66,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		}
 	}
 	// The Workspace's deletion event brings the next pass.
-	setDeletingStatus(apply, infrav1.WaitingForWorkspaceDeletionReason,
-		fmt.Sprintf("Waiting for Workspace %s to be destroyed by its provider", name))
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -23,18 +22,12 @@ import (
 // reconcileNormal renders the Workspace, creates it once its dependencies are met, keeps
 // it in sync, and computes the status. Every wait ends by a watch event, so it never
 // asks for a requeue.
-func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) error {
-	obs := observation{
-		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
-		redactor:      redactorFor(r.API, apply, nil, nil),
-		now:           metav1.Now(),
-	}
-	defer func() { setStatus(apply, obs) }()
-
+func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, obs *observation) error {
 	current, err := r.getWorkspace(ctx, apply, obs.workspaceName)
 	if err != nil {
 		return err
 	}
+	obs.workspaceRead = true
 	if current != nil && !ownedBy(current, apply) {
 		obs.ownedByOther = true
 		return nil
@@ -45,6 +38,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	if err != nil {
 		return err
 	}
+	obs.templateRead = true
 	if tmpl != nil {
 		obs.redactor = redactorFor(r.API, apply, tmpl, desired)
 	}
@@ -59,6 +53,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 			return err
 		}
 	}
+	obs.dependenciesChecked = true
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
 	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || tooLarge(err) {
 		// The provider's CRD, the API server's decoding or its storage refuses what the

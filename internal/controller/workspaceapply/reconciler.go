@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
@@ -18,6 +19,7 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -40,6 +42,7 @@ type Reconciler struct {
 var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
 	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
+	infrav1.PausedCondition,
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;patch
@@ -50,7 +53,9 @@ var ownedConditions = []string{
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
 
-// Reconcile runs the preamble every CAPT controller runs, then the normal or delete path.
+// Reconcile runs the preamble every CAPT controller runs, then the normal or delete path;
+// the deferred function computes the status from what the pass observed, wherever it
+// stopped, and patches once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	apply := &infrav1.WorkspaceTemplateApply{}
 	if err := r.Client.Get(ctx, req.NamespacedName, apply); err != nil {
@@ -76,16 +81,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
 	}
+	obs := &observation{
+		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
+		redactor:      redactorFor(r.API, apply, nil, nil),
+		now:           metav1.Now(),
+	}
 	defer func() {
-		if err := patching.Patch(ctx, helper, apply, ownedConditions); err != nil {
+		obs.err = retErr
+		setStatus(apply, obs)
+		if err := patching.Patch(ctx, helper, apply, ownedConditions, retErr); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching WorkspaceTemplateApply: %w", err)})
 		}
 	}()
 
 	if !apply.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, apply)
+		return ctrl.Result{}, r.reconcileDelete(ctx, apply, obs)
 	}
-	return ctrl.Result{}, r.reconcileNormal(ctx, apply)
+	return ctrl.Result{}, r.reconcileNormal(ctx, apply, obs)
 }
 
 // ownerCluster returns the Cluster named by the cluster-name label, for its paused flag.

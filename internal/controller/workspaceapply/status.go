@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/redact"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -31,6 +32,14 @@ type observation struct {
 	redactor *redact.Redactor
 	// now is the time of this reconcile.
 	now metav1.Time
+
+	// workspaceRead, templateRead and dependenciesChecked say how far the pass got: a
+	// condition whose input it did not read is Unknown when the pass failed (err).
+	workspaceRead, templateRead, dependenciesChecked bool
+	// deletion is what a deleting pass waits for.
+	deletion *problem
+	// err is what the pass failed to read or write.
+	err error
 }
 
 type problem struct {
@@ -38,16 +47,32 @@ type problem struct {
 }
 
 // setStatus writes every status field from obs. Conditions keep their transition time
-// unless their state changes, so a pass that finds nothing new changes nothing.
-func setStatus(apply *infrav1.WorkspaceTemplateApply, obs observation) {
+// unless their state changes, so a pass that finds nothing new changes nothing. A pass
+// that failed leaves Ready as it was (its owners read Ready for the current generation,
+// so a kept Ready of an older generation reads as "not reported yet"), and the
+// conditions it did not get to are Unknown.
+func setStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
 	apply.Status.WorkspaceName = obs.workspaceName
-	conditions.Set(apply, templateValidCondition(obs))
-	conditions.Set(apply, dependenciesCondition(obs))
-	conditions.Set(apply, mirroredCondition(obs, workspace.ConditionSynced, infrav1.WorkspaceSyncedCondition))
-	conditions.Set(apply, mirroredCondition(obs, workspace.ConditionReady, infrav1.WorkspaceReadyCondition))
+	if !apply.DeletionTimestamp.IsZero() {
+		setDeletingStatus(apply, obs)
+		return
+	}
+	parts := []metav1.Condition{
+		templateValidCondition(obs),
+		dependenciesCondition(obs),
+		mirroredCondition(obs, workspace.ConditionSynced, infrav1.WorkspaceSyncedCondition),
+		mirroredCondition(obs, workspace.ConditionReady, infrav1.WorkspaceReadyCondition),
+	}
+	for _, c := range parts {
+		conditions.Set(apply, c)
+	}
+	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	if obs.err != nil {
+		observed.Keep(apply, infrav1.ReadyCondition, append(parts, observed.Unknown(infrav1.ReadyCondition, obs.err))...)
+		return
+	}
 	ready := readyCondition(obs)
 	conditions.Set(apply, ready)
-	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
 	setApplied(apply, ready.Status == metav1.ConditionTrue, obs.now)
 }
 
@@ -59,24 +84,33 @@ func setApplied(apply *infrav1.WorkspaceTemplateApply, applied bool, now metav1.
 	apply.Status.Applied = applied
 }
 
-func templateValidCondition(obs observation) metav1.Condition {
-	if obs.problem != nil {
+func templateValidCondition(obs *observation) metav1.Condition {
+	switch {
+	case obs.problem != nil:
 		return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionFalse,
 			Reason: obs.problem.reason, Message: obs.redactor.Message(obs.problem.message)}
+	case !obs.templateRead && obs.err != nil:
+		return observed.Unknown(infrav1.TemplateValidCondition, obs.err)
 	}
 	return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionTrue, Reason: infrav1.ValidReason}
 }
 
-func dependenciesCondition(obs observation) metav1.Condition {
-	if len(obs.waitingFor) > 0 {
+func dependenciesCondition(obs *observation) metav1.Condition {
+	switch {
+	case len(obs.waitingFor) > 0:
 		return metav1.Condition{Type: infrav1.DependenciesReadyCondition, Status: metav1.ConditionFalse,
 			Reason: obs.waitReason, Message: "Waiting for " + strings.Join(obs.waitingFor, ", ")}
+	case !obs.dependenciesChecked && obs.err != nil:
+		return observed.Unknown(infrav1.DependenciesReadyCondition, obs.err)
 	}
 	return metav1.Condition{Type: infrav1.DependenciesReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.DependenciesReadyReason}
 }
 
 // mirroredCondition copies a Workspace condition, with its message redacted.
-func mirroredCondition(obs observation, from, to string) metav1.Condition {
+func mirroredCondition(obs *observation, from, to string) metav1.Condition {
+	if !obs.workspaceRead && obs.err != nil {
+		return observed.Unknown(to, obs.err)
+	}
 	if obs.workspace == nil || obs.ownedByOther {
 		return metav1.Condition{Type: to, Status: metav1.ConditionUnknown, Reason: infrav1.WorkspaceNotFoundReason,
 			Message: fmt.Sprintf("Workspace %s does not exist yet", obs.workspaceName)}
@@ -95,7 +129,7 @@ func mirroredCondition(obs observation, from, to string) metav1.Condition {
 
 // readyCondition summarises: the first thing that keeps the Workspace from being
 // applied, or Ready.
-func readyCondition(obs observation) metav1.Condition {
+func readyCondition(obs *observation) metav1.Condition {
 	notReady := func(reason, format string, args ...any) metav1.Condition {
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: reason,
 			Message: obs.redactor.Message(fmt.Sprintf(format, args...))}
@@ -129,9 +163,16 @@ func readyCondition(obs observation) metav1.Condition {
 	return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 }
 
-// setDeletingStatus says what deletion waits for.
-func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, reason, message string) {
-	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: reason, Message: message})
-	conditions.Set(apply, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: message})
+// setDeletingStatus says what deletion waits for, and how it failed if it did.
+func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
+	step := problem{infrav1.DeletingReason, "Deleting"}
+	if obs.deletion != nil {
+		step = *obs.deletion
+	}
+	if obs.err != nil {
+		step.message += "; failed: " + observed.Describe(obs.err)
+	}
+	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
+	conditions.Set(apply, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
 	apply.Status.Applied = false
 }

@@ -1,7 +1,4 @@
-// Package workspaceref is what the CAPTCluster and CAPTControlPlane controllers share
-// about the Workspace behind their WorkspaceTemplateApply: reading it, and mapping its
-// events back to them.
-package workspaceref
+package childapply
 
 import (
 	"context"
@@ -20,13 +17,13 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// Get reads the Workspace of the WorkspaceTemplateApply namespace/applyName from the
-// cache; nil when it does not exist.
-func Get(ctx context.Context, c client.Reader, api workspace.API, namespace, applyName string) (*workspace.Workspace, error) {
+// Workspace reads the Workspace of a WorkspaceTemplateApply from the cache; nil when it
+// does not exist.
+func Workspace(ctx context.Context, c client.Reader, api workspace.API, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
 	u := api.NewObject()
-	key := client.ObjectKey{Name: render.WorkspaceName(api, namespace, applyName)}
+	key := client.ObjectKey{Name: render.WorkspaceName(api, apply.Namespace, apply.Name)}
 	if api.Namespaced() {
-		key.Namespace = namespace
+		key.Namespace = apply.Namespace
 	}
 	if err := c.Get(ctx, key, u); err != nil {
 		if apierrors.IsNotFound(err) {

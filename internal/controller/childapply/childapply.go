@@ -1,0 +1,90 @@
+// Package childapply is the one home of the WorkspaceTemplateApply a CAPT object owns
+// (the CAPTCluster's VPC, the CAPTControlPlane's control plane): creating and updating
+// it with the labels and owner reference every child carries, announcing its creation,
+// reading its Ready condition for its current generation, telling its failures from its
+// waits, reading its Workspace, and mapping the Workspace's events back to the owner.
+package childapply
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// Spec is what an owner wants its WorkspaceTemplateApply to be.
+type Spec struct {
+	// Name of the apply, in the owner's namespace.
+	Name string
+	// ClusterName is the Cluster the owner belongs to: the apply's cluster-name label.
+	ClusterName string
+	// TemplateRef names the WorkspaceTemplate; its namespace is set.
+	TemplateRef infrav1.WorkspaceTemplateReference
+	// Variables are the template's inputs.
+	Variables map[string]string
+	// ConnectionSecret is where the Workspace writes its outputs, or nil.
+	ConnectionSecret *infrav1.SecretReference
+	// Retain keeps the Workspace when the apply is deleted.
+	Retain bool
+}
+
+// Ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
+// spec, the labels or the owner reference differ, and records a creation event on the
+// owner. The apply carries the Cluster's name label and the owner's watch-filter label,
+// so that a manager with --watch-filter sees it.
+func Ensure(ctx context.Context, c client.Client, recorder events.EventRecorder, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
+	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: want.Name}}
+	result, err := controllerutil.CreateOrPatch(ctx, c, apply, func() error {
+		if apply.Labels == nil {
+			apply.Labels = map[string]string{}
+		}
+		apply.Labels[clusterv1.ClusterNameLabel] = want.ClusterName
+		if v, ok := owner.GetLabels()[clusterv1.WatchLabel]; ok {
+			apply.Labels[clusterv1.WatchLabel] = v
+		}
+		apply.Spec.TemplateRef = want.TemplateRef
+		apply.Spec.Variables = want.Variables
+		apply.Spec.WriteConnectionSecretToRef = want.ConnectionSecret
+		apply.Spec.RetainWorkspaceOnDelete = want.Retain
+		return controllerutil.SetControllerReference(owner, apply, c.Scheme())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing WorkspaceTemplateApply %s: %w", apply.Name, err)
+	}
+	if result == controllerutil.OperationResultCreated {
+		recorder.Eventf(owner, apply, "Normal", "WorkspaceTemplateApplyCreated", "Create", "Created WorkspaceTemplateApply %s from WorkspaceTemplate %s/%s",
+			apply.Name, want.TemplateRef.Namespace, want.TemplateRef.Name)
+	}
+	return apply, nil
+}
+
+// TemplateRef is ref with its namespace defaulted to the owner's.
+func TemplateRef(ref infrav1.WorkspaceTemplateReference, ownerNamespace string) infrav1.WorkspaceTemplateReference {
+	if ref.Namespace == "" {
+		ref.Namespace = ownerNamespace
+	}
+	return ref
+}
+
+// Ready is the apply's Ready condition when it reports on its current generation; nil
+// when it has not yet (a change it has not seen, or a new apply).
+func Ready(apply *infrav1.WorkspaceTemplateApply) *metav1.Condition {
+	c := conditions.Get(apply, infrav1.ReadyCondition)
+	if c == nil || c.ObservedGeneration != apply.Generation {
+		return nil
+	}
+	return c
+}
+
+// IsFailure says a Ready=False reason of an apply is a failure, not a wait.
+func IsFailure(reason string) bool {
+	return slices.Contains(infrav1.WorkspaceTemplateApplyFailureReasons, reason)
+}

@@ -1,0 +1,56 @@
+package controlplane
+
+import (
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// scope is one pass of the reconciler: the objects it works on, what it found, what it
+// could not read, and the deletion step it reached. status.go computes every status
+// field from it alone, in the one deferred patch, so a pass that stops early (an error,
+// a wait) still reports each condition as observed, absent or not checked.
+type scope struct {
+	cp      *controlplanev1.CAPTControlPlane
+	cluster *clusterv1.Cluster
+
+	// waitingForInfra names the infrastructure the control plane waits for.
+	waitingForInfra string
+	// apply is the control plane's WorkspaceTemplateApply, nil before it was written.
+	apply *infrav1.WorkspaceTemplateApply
+	// versionApplied says the Workspace applied spec.version.
+	versionApplied bool
+
+	// endpointChecked says the outputs were read; endpointProblem is then what keeps the
+	// endpoint from being set, or nil.
+	endpointChecked bool
+	endpointProblem *problem
+	// endpointPersisted says spec.controlPlaneEndpoint already held the endpoint when
+	// this pass began: the deferred patch writes conditions before the spec, so a new
+	// endpoint is reported ready on the pass its spec update brings.
+	endpointPersisted bool
+
+	// secretsChecked says the secrets were written or verified; secretsProblem is then
+	// what keeps them from being right, or nil.
+	secretsChecked bool
+	secretsProblem *problem
+
+	// deletion is the CAPTEP-0041 step a deleting pass reached, and what it waits for.
+	deletion *problem
+
+	// err is what the pass failed to read or write: the conditions it did not get to are
+	// Unknown, and the summaries keep what they said.
+	err error
+}
+
+// problem is a condition's reason and message when something is wrong or awaited.
+type problem struct {
+	reason, message string
+}
+
+// deleting records the deletion step the pass is at, before it acts, so that a failure of
+// the step shows on the Deleting condition with the step's reason.
+func (s *scope) deleting(reason, message string) {
+	s.deletion = &problem{reason, message}
+}

@@ -1,0 +1,95 @@
+// Package observed is how CAPT's reconcilers say what a pass could not look at. A
+// condition whose input the pass failed to read is Unknown with reason InternalError,
+// never "not there yet"; a summary condition whose inputs are Unknown keeps what it said
+// before, so a transient failure (an API server restart, a timeout) never reaches the
+// Cluster as "not available".
+package observed
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cluster-api/util/conditions"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+)
+
+// Describe is err for a condition message: the context CAPT wrapped it in and the API
+// server's reason and message, except the field errors of an Invalid error, which can
+// quote the values refused (variables, secret data): of those only the fields and the
+// kind of error are kept ("writing WorkspaceTemplateApply x: Invalid:
+// spec.variables[tags]: FieldValueTooLong"). An admission policy's or a webhook's
+// denial names no field and keeps its message, which is what the user needs to read.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	text := err.Error()
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return text
+	}
+	s := status.Status()
+	var fields []string
+	if s.Reason == metav1.StatusReasonInvalid && s.Details != nil {
+		for _, c := range s.Details.Causes {
+			if c.Field != "" {
+				fields = append(fields, fmt.Sprintf("%s: %s", c.Field, c.Type))
+			}
+		}
+	}
+	if len(fields) == 0 {
+		return text
+	}
+	summary := string(s.Reason) + ": " + strings.Join(fields, ", ")
+	if s.Message != "" && strings.Contains(text, s.Message) {
+		return strings.Replace(text, s.Message, summary, 1)
+	}
+	return summary
+}
+
+// Unknown is condType when the pass failed before it could compute it.
+func Unknown(condType string, err error) metav1.Condition {
+	return metav1.Condition{Type: condType, Status: metav1.ConditionUnknown, Reason: infrav1.InternalErrorReason,
+		Message: "Could not be checked: " + Describe(err)}
+}
+
+// IsUnknown says c is Unknown.
+func IsUnknown(c metav1.Condition) bool { return c.Status == metav1.ConditionUnknown }
+
+// Keep leaves obj's condType as it was when it has one, and otherwise sets it Unknown
+// with the message of the first Unknown input: a summary whose inputs could not be read
+// says nothing new.
+func Keep(obj conditions.Setter, condType string, inputs ...metav1.Condition) {
+	if conditions.Has(obj, condType) {
+		return
+	}
+	for _, in := range inputs {
+		if IsUnknown(in) {
+			conditions.Set(obj, metav1.Condition{Type: condType, Status: metav1.ConditionUnknown, Reason: in.Reason, Message: in.Message})
+			return
+		}
+	}
+}
+
+// AnyUnknown says one of cs is Unknown.
+func AnyUnknown(cs ...metav1.Condition) bool {
+	for _, c := range cs {
+		if IsUnknown(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// Refused says the API server refused a write for what it carries (invalid, too large,
+// forbidden by a policy or a webhook): retrying the same write cannot help until the
+// object or the policy changes, so it is a failure to report, not a pass that failed to
+// look. Anything else (a timeout, a restart, a conflict) is transient.
+func Refused(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
+		apierrors.IsRequestEntityTooLargeError(err)
+}
