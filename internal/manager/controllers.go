@@ -52,7 +52,7 @@ func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api 
 	if err := (&captcluster.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
 		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
-	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
+	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
 		return fmt.Errorf("setting up CAPTCluster controller: %w", err)
 	}
 	return nil

@@ -36,9 +36,9 @@ type RevisionLog struct {
 // order it was to check would be missing changes.
 func (e *Env) WatchRevisions(t testing.TB, namespace string, lists ...client.ObjectList) *RevisionLog {
 	t.Helper()
-	w, ok := e.Client.(client.WithWatch)
-	if !ok {
-		t.Fatal("the test client cannot watch")
+	w, err := client.NewWithWatch(e.Config, client.Options{Scheme: e.Scheme})
+	if err != nil {
+		t.Fatalf("watch client: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &RevisionLog{t: t, cancel: cancel}
@@ -158,4 +158,3 @@ func (l *RevisionLog) InOrder(t testing.TB, steps ...Step) {
 		prev, prevWhat = rev, s.What
 	}
 }
-

@@ -78,7 +78,7 @@ func startControllers(t *testing.T) {
 		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
-		if err := (&captcluster.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster"), API: api, Intervals: requeue.Defaults()}).SetupWithManager(mgr, controller.Options{}); err != nil {
+		if err := (&captcluster.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster"), API: api, Intervals: requeue.Defaults()}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
 		return (&controlplane.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane"), API: api, Intervals: requeue.Defaults()}).

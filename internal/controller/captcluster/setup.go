@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
 	"sigs.k8s.io/cluster-api/util/predicates"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -26,17 +27,22 @@ const controllerName = "captcluster"
 // SetupWithManager watches the CAPTCluster, its VPC WorkspaceTemplateApply (owned), the
 // apply's Workspace (through its owner annotation), the Cluster and the
 // CAPTControlPlane whose deletion the CAPTCluster's deletion waits for.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Options) error {
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := mgr.GetLogger().WithName(controllerName)
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
-		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue))).
+		// A CAPTCluster another controller manages (cluster.x-k8s.io/managed-by) is not
+		// CAPT's to reconcile, as the InfraCluster contract asks.
+		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.All(mgr.GetScheme(), log,
+			predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
+			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)))).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
-		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTCluster"))).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTCluster", func() client.ObjectList { return &infrav1.CAPTClusterList{} }))).
 		// The Cluster's spec (references, paused) and annotations (paused) matter, not the
 		// status Cluster API keeps writing.
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToCAPTCluster),
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(
+			util.ClusterToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("CAPTCluster"), mgr.GetClient(), &infrav1.CAPTCluster{})),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// Deletion waits for the control plane to be gone: only its disappearance matters,
 		// not each of its status patches (at 1,000 clusters those were most reconciles).
@@ -53,18 +59,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Optio
 	return nil
 }
 
-func clusterToCAPTCluster(_ context.Context, o client.Object) []reconcile.Request {
-	cluster, ok := o.(*clusterv1.Cluster)
-	if !ok {
-		return nil
-	}
-	ref := cluster.Spec.InfrastructureRef
-	if ref.Kind != "CAPTCluster" || ref.APIGroup != infrav1.GroupVersion.Group {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}}}
-}
-
 func (r *Reconciler) controlPlaneToCAPTCluster(ctx context.Context, o client.Object) []reconcile.Request {
 	name := o.GetLabels()[clusterv1.ClusterNameLabel]
 	if name == "" {
@@ -73,7 +67,11 @@ func (r *Reconciler) controlPlaneToCAPTCluster(ctx context.Context, o client.Obj
 	cluster := &clusterv1.Cluster{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: name}, cluster)
 	if err == nil {
-		return clusterToCAPTCluster(ctx, cluster)
+		ref := cluster.Spec.InfrastructureRef
+		if ref.Kind != "CAPTCluster" || ref.APIGroup != infrav1.GroupVersion.Group {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}}}
 	}
 	// The Cluster is gone: the CAPTClusters of the same Cluster, by label, may be waiting.
 	list := &infrav1.CAPTClusterList{}

@@ -42,7 +42,7 @@ func controllers(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
 		return err
 	}
 	return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
-		SetupWithManager(mgr, controller.Options{})
+		SetupWithManager(ctx, mgr, controller.Options{})
 }
 
 var nsCounter atomic.Int32

@@ -90,6 +90,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if held, err := finalizer.HeldLive(ctx, r.APIReader, cp); err != nil || !held {
 		if err == nil {
 			log.V(4).Info("Deletion already finished")
+			s.finished = true
 		}
 		return ctrl.Result{}, err
 	}

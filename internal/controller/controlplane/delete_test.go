@@ -3,12 +3,13 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"sync"
+	"os"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,67 +33,17 @@ func readyCluster(t *testing.T, ns, name string) (*clusterv1.Cluster, *controlpl
 	return cluster, cp
 }
 
-// timeline notes when each deletion step is first seen.
-type timeline struct {
-	mu    sync.Mutex
-	first map[string]time.Time
-}
-
-func (tl *timeline) see(step string, at time.Time) {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	if _, ok := tl.first[step]; !ok {
-		tl.first[step] = at
-	}
-}
-
-// watchDeletion samples the objects until the control plane is gone and returns when
-// each step was first seen.
-func watchDeletion(cluster *clusterv1.Cluster, cp *controlplanev1.CAPTControlPlane, stop <-chan struct{}) *timeline {
-	tl := &timeline{first: map[string]time.Time{}}
-	go func() {
-		ctx := context.Background()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			// One time per sample: steps seen in the same sample happened together.
-			now := time.Now()
-			c := &clusterv1.Cluster{}
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cluster), c); err == nil && c.Spec.ControlPlaneEndpoint.IsZero() {
-				tl.see("endpoint cleared", now)
-			}
-			a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: cp.Namespace, Name: applyName(cp)}}
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(a), a); err == nil && a.DeletionTimestamp != nil {
-				tl.see("apply deleting", now)
-			} else if gone(a) == nil {
-				tl.see("apply gone", now)
-			}
-			if u := api.NewObject(); env.Client.Get(ctx, client.ObjectKey{Name: workspaceName(cp)}, u) != nil {
-				tl.see("workspace gone", now)
-			}
-			if gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) == nil {
-				tl.see("control plane gone", now)
-			}
-		}
-	}()
-	return tl
-}
-
-// TestDeletionOrder deletes a Ready control plane whose Workspace takes 10 s to destroy:
-// endpoint first, then the WorkspaceTemplateApply, then the Workspace, and only then the
-// control plane; the Deleting condition names what is left; nothing is leaked.
+// TestDeletionOrder deletes a Ready control plane whose Workspace takes 10 s to destroy,
+// and checks CAPTEP-0041's order by etcd revision: the Cluster's endpoint is cleared,
+// then the WorkspaceTemplateApply is deleted, then the Workspace, and only then the
+// control plane goes; the Deleting condition names what is left; nothing is leaked.
 func TestDeletionOrder(t *testing.T) {
 	ctx := context.Background()
 	startControllers(t)
 	ns := newNamespace(t)
 	cluster, cp := readyCluster(t, ns, "ordered")
 
-	stop := make(chan struct{})
-	defer close(stop)
-	tl := watchDeletion(cluster, cp, stop)
+	log := env.WatchRevisions(t, "", &clusterv1.ClusterList{}, &infrav1.WorkspaceTemplateApplyList{}, api.NewList(), &controlplanev1.CAPTControlPlaneList{})
 	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,24 +56,79 @@ func TestDeletionOrder(t *testing.T) {
 		}
 		return contains(cond(c, infrav1.DeletingCondition).Message, workspaceName(cp))
 	})
-	time.Sleep(10 * time.Second) // terraform destroy
+	time.Sleep(destroyTime()) // terraform destroy
 	if gone(getCP(t, cp)) == nil {
 		t.Fatal("control plane gone while its Workspace still exists")
 	}
 	setWorkspaceFinalizers(t, cp, nil)
 	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
-	time.Sleep(100 * time.Millisecond)
+	log.Stop()
 
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	order := []string{"endpoint cleared", "apply deleting", "workspace gone", "apply gone", "control plane gone"}
-	for i := 1; i < len(order); i++ {
-		a, b := tl.first[order[i-1]], tl.first[order[i]]
-		if a.IsZero() || b.IsZero() || b.Before(a) {
-			t.Errorf("%s at %v, %s at %v: want this order", order[i-1], a, order[i], b)
-		}
-	}
+	log.InOrder(t,
+		testenv.Step{What: "Cluster endpoint cleared", Match: func(c testenv.Change) bool {
+			cl, ok := c.Object.(*clusterv1.Cluster)
+			return ok && cl.Name == cluster.Name && cl.Spec.ControlPlaneEndpoint.IsZero() && c.Type == watch.Modified
+		}},
+		testenv.Step{What: "WorkspaceTemplateApply deleting", Match: testenv.Deleting(applyName(cp))},
+		testenv.Step{What: "Workspace deleting", Match: testenv.Deleting(workspaceName(cp))},
+		testenv.Step{What: "Workspace gone", Match: testenv.Deleted(workspaceName(cp))},
+		testenv.Step{What: "WorkspaceTemplateApply gone", Match: testenv.Deleted(applyName(cp))},
+		testenv.Step{What: "control plane gone", Match: testenv.Deleted(cp.Name)},
+	)
 	assertNothingLeft(t, ns, "ordered")
+}
+
+// TestStrippedApplyFinalizer: someone removes the WorkspaceTemplateApply's finalizer while
+// its Workspace is being destroyed. The apply goes at once, but the control plane waits
+// for the Workspace itself (CAPTEP-0041 step 3), says so, and goes only after it.
+func TestStrippedApplyFinalizer(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	_, cp := readyCluster(t, ns, "stripped")
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	waitCP(t, cp, "waiting for the apply", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
+	testenv.Eventually(t, "strip the apply's finalizer", func() error {
+		a := getApply(t, cp)
+		a.Finalizers = nil
+		return env.Client.Update(ctx, a)
+	})
+	testenv.Eventually(t, "apply gone", func() error {
+		return gone(&infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: applyName(cp)}})
+	})
+	// Either the control plane waits for the Workspace, or (the promise broken) it is gone.
+	var waiting *controlplanev1.CAPTControlPlane
+	testenv.Eventually(t, "the control plane past the apply", func() error {
+		c := &controlplanev1.CAPTControlPlane{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cp), c); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if err := deletingSays(infrav1.WaitingForWorkspaceDeletionReason, workspaceName(cp))(c); err != nil {
+			return err
+		}
+		waiting = c
+		return nil
+	})
+	if waiting == nil {
+		t.Fatal("the control plane went while its Workspace was still being destroyed")
+	}
+	if u := api.NewObject(); env.Client.Get(ctx, client.ObjectKey{Name: workspaceName(cp)}, u) != nil {
+		t.Fatal("set-up: the Workspace is gone already")
+	}
+	setWorkspaceFinalizers(t, cp, nil)
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	assertNothingLeft(t, ns, "stripped")
+}
+
+// destroyTime is how long the simulated terraform destroy takes; shorter under make
+// mutate, where the order is what is checked, not the wait.
+func destroyTime() time.Duration {
+	if os.Getenv("CAPT_MUTATE") != "" {
+		return 2 * time.Second
+	}
+	return 10 * time.Second
 }
 
 // assertNothingLeft checks that no WorkspaceTemplateApply, Workspace or secret of the

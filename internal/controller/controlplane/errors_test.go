@@ -14,7 +14,6 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/testenv"
 )
 
 // TestEndpointErrorsAreConditionsThatClear walks a control plane through a missing
@@ -89,39 +88,16 @@ func TestClusterRefusingTheEndpoint(t *testing.T) {
 	ctx := context.Background()
 	startControllers(t)
 	ns := newNamespace(t)
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "freeze-endpoint-" + ns},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
-			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"cluster.x-k8s.io"}, APIVersions: []string{"*"}, Resources: []string{"clusters"}},
-				}}}},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: "object.metadata.namespace != '" + ns + "' || !has(object.spec.controlPlaneEndpoint) || !has(object.spec.controlPlaneEndpoint.host)",
-				Message:    "endpoint changes are frozen",
-			}},
-		},
-	}
-	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
-	}
-	create(t, policy, binding)
-	// Policies take effect asynchronously: wait until one refuses a probe Cluster.
+	// Policies take effect asynchronously: the probe is a Cluster whose endpoint is set.
 	probe, _ := newCluster(t, ns, "probe")
-	testenv.Eventually(t, "policy in force", func() error {
-		c := &clusterv1.Cluster{}
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(probe), c); err != nil {
-			return err
-		}
+	binding := refusal{
+		name: "freeze-endpoint-" + ns, operation: admissionregistrationv1.Update, group: "cluster.x-k8s.io", resource: "clusters",
+		allow:   "object.metadata.namespace != '" + ns + "' || !has(object.spec.controlPlaneEndpoint) || !has(object.spec.controlPlaneEndpoint.host)",
+		message: "endpoint changes are frozen",
+	}.enforce(t, func() error {
+		c := getCluster(t, probe)
 		c.Spec.ControlPlaneEndpoint = clusterv1.APIEndpoint{Host: "probe.example.com", Port: 443}
-		if err := env.Client.Update(ctx, c); err == nil {
-			return fmt.Errorf("policy not in force yet")
-		}
-		return nil
+		return env.Client.Update(ctx, c, client.DryRunAll)
 	})
 	_, cp := newCluster(t, ns, "frozen")
 	goodProvider(t).apply(t, cp)
@@ -132,9 +108,7 @@ func TestClusterRefusingTheEndpoint(t *testing.T) {
 	if got.Status.Ready || cond(got, infrav1.ReadyCondition).Status == metav1.ConditionTrue {
 		t.Error("Ready while the Cluster refuses the endpoint")
 	}
-	if err := env.Client.Delete(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
+	lift(t, binding)
 	waitReady(t, cp, "recovered")
 }
 

@@ -38,6 +38,9 @@ type scope struct {
 
 	// deletion is the CAPTEP-0041 step a deleting pass reached, and what it waits for.
 	deletion *problem
+	// finished says the API server shows the deletion done (the finalizer is gone): the
+	// pass ran from a cache that has not caught up, and has nothing to report.
+	finished bool
 
 	// err is what the pass failed to read or write: the conditions it did not get to are
 	// Unknown, and the summaries keep what they said.

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
@@ -63,8 +64,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
-		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTControlPlane"))).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToControlPlane)).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTControlPlane", func() client.ObjectList { return &controlplanev1.CAPTControlPlaneList{} }))).
+		// The Cluster's spec (references, endpoint, paused) and annotations (paused)
+		// matter, not the status Cluster API keeps writing.
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToControlPlane),
+			builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
+				predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane)).
 		Complete(r)
 	if err != nil {

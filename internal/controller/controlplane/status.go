@@ -26,6 +26,9 @@ func isFailure(c metav1.Condition) bool {
 // the pass could not check is Unknown; Available, Ready and the contract's fields then
 // keep what they said, so that a transient failure never reaches the Cluster.
 func setStatus(s *scope) {
+	if s.finished {
+		return
+	}
 	cp := s.cp
 	cp.Status.ExternalManagedControlPlane = ptr.To(true)
 	cp.Status.Endpoint = endpoint.HostPort(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port)

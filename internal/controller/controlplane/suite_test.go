@@ -45,6 +45,18 @@ func startControllers(t *testing.T, options ...testenv.ManagerOption) *testenv.W
 
 func startControllersStoppable(t *testing.T, options ...testenv.ManagerOption) (*testenv.WriteCounter, func() error) {
 	t.Helper()
+	return startControllersWith(t, faults{}, options...)
+}
+
+// faults wrap what the control plane reconciler (only it) reads and writes with, for
+// tests that make the API server fail or race it.
+type faults struct {
+	client func(client.Client) client.Client
+	reader func(client.Reader) client.Reader
+}
+
+func startControllersWith(t *testing.T, f faults, options ...testenv.ManagerOption) (*testenv.WriteCounter, func() error) {
+	t.Helper()
 	intervals := requeue.Defaults()
 	intervals.Error = time.Second
 	counter, stop, err := env.RunManager(func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
@@ -54,7 +66,14 @@ func startControllersStoppable(t *testing.T, options ...testenv.ManagerOption) (
 		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5}); err != nil {
 			return err
 		}
-		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
+		cpClient, cpReader := c, mgr.GetAPIReader()
+		if f.client != nil {
+			cpClient = f.client(c)
+		}
+		if f.reader != nil {
+			cpReader = f.reader(cpReader)
+		}
+		return (&Reconciler{Client: cpClient, APIReader: cpReader, Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
 			API: api, Intervals: intervals}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5})
 	}, options...)
 	if err != nil {

@@ -33,4 +33,3 @@ func TestDescribeNeverQuotesRefusedValues(t *testing.T) {
 		t.Error("Refused: wrong classification")
 	}
 }
-
