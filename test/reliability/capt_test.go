@@ -35,11 +35,18 @@ var errCrashed = errors.New("the manager crashed (test fault)")
 // write is one write CAPT's manager sent, in the order it returned.
 type write struct {
 	verb, kind, key string
+	// nth says which write of its verb and kind it is in the scenario: 1 for the first.
+	nth int
 }
 
 func (w write) String() string { return w.verb + " " + w.kind + " " + w.key }
 
-// crashPoint says whether the manager crashes right after its n-th successful write.
+// step names a write by its verb and kind and which one of them it is ("patch/status
+// CAPTControlPlane #3"): the same step in every lifecycle, although the order of writes
+// to different objects, and their positions, differ from one lifecycle to the next.
+func (w write) step() string { return fmt.Sprintf("%s %s #%d", w.verb, w.kind, w.nth) }
+
+// crashPoint says whether the manager crashes right after w, its n-th successful write.
 type crashPoint func(n int, w write) bool
 
 // runOptions adjust one run of the manager.
@@ -55,7 +62,9 @@ type captRun struct {
 	cancel  context.CancelFunc
 	done    chan error
 	crashed chan struct{}
-	logs    *logCapture
+	// crashedAfter is the write the run crashed after; set before crashed is closed.
+	crashedAfter write
+	logs         *logCapture
 
 	haltOnce sync.Once
 	haltErr  error
@@ -87,7 +96,12 @@ func runCAPT(w *writeLog, o runOptions) (*captRun, error) {
 		logger = *o.logger
 	}
 	var crashOnce sync.Once
-	crash := func() { crashOnce.Do(func() { close(r.crashed) }) }
+	crash := func(after write) {
+		crashOnce.Do(func() {
+			r.crashedAfter = after
+			close(r.crashed)
+		})
+	}
 	mgr, err := manager.New(managerConfig, opts, func(co *ctrl.Options) {
 		co.Logger = logger
 		// Several managers run one after another in this process.
@@ -145,22 +159,22 @@ func (r *captRun) halt() error {
 // supervisor plays the Deployment's restart policy: when the manager crashes it is
 // started again (without a crash point), once per crash.
 type supervisor struct {
-	mu      sync.Mutex
-	current *captRun
-	crashes int
-	errs    []error
-	done    chan struct{}
-	quit    chan struct{}
+	mu sync.Mutex
+	// runs are the manager's runs, the current one last.
+	runs []*captRun
+	errs []error
+	done chan struct{}
+	quit chan struct{}
 }
 
 func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 	t.Helper()
-	s := &supervisor{current: startCAPT(t, w, o), done: make(chan struct{}), quit: make(chan struct{})}
+	s := &supervisor{runs: []*captRun{startCAPT(t, w, o)}, done: make(chan struct{}), quit: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for {
 			s.mu.Lock()
-			run := s.current
+			run := s.runs[len(s.runs)-1]
 			s.mu.Unlock()
 			select {
 			case <-s.quit:
@@ -173,7 +187,7 @@ func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 				next, err = runCAPT(w, runOptions{args: o.args})
 				if err == nil {
 					s.mu.Lock()
-					s.current, s.crashes = next, s.crashes+1
+					s.runs = append(s.runs, next)
 					s.mu.Unlock()
 					continue
 				}
@@ -187,9 +201,11 @@ func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 	return s
 }
 
-// stop stops the supervision and the manager running now; it returns the number of
-// crashes.
-func (s *supervisor) stop(t testing.TB) int {
+// stop stops the supervision and the manager running now; it returns the writes after
+// which a run crashed, one per crash. A run that crashed counts even if it was not
+// restarted: a crash after the lifecycle's last write needs no restart to converge, and
+// the supervision may stop before it restarts the manager.
+func (s *supervisor) stop(t testing.TB) []write {
 	t.Helper()
 	close(s.quit)
 	<-s.done
@@ -198,8 +214,16 @@ func (s *supervisor) stop(t testing.TB) int {
 	for _, err := range s.errs {
 		t.Error(err)
 	}
-	s.current.stop(t)
-	return s.crashes
+	s.runs[len(s.runs)-1].stop(t)
+	var crashes []write
+	for _, run := range s.runs {
+		select {
+		case <-run.crashed:
+			crashes = append(crashes, run.crashedAfter)
+		default:
+		}
+	}
+	return crashes
 }
 
 // writeLog records every write of every run of a scenario, across crashes.
@@ -207,9 +231,20 @@ type writeLog struct {
 	mu      sync.Mutex
 	writes  []write
 	deletes map[string]int
+	// byVerbAndKind counts the writes of each verb and kind.
+	byVerbAndKind map[string]int
 }
 
-func newWriteLog() *writeLog { return &writeLog{deletes: map[string]int{}} }
+func newWriteLog() *writeLog {
+	return &writeLog{deletes: map[string]int{}, byVerbAndKind: map[string]int{}}
+}
+
+// count returns how many writes of verb and kind the log holds.
+func (l *writeLog) count(verb, kind string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byVerbAndKind[verb+" "+kind]
+}
 
 // all returns the writes so far.
 func (l *writeLog) all() []write {
@@ -233,7 +268,7 @@ func (l *writeLog) deletedMoreThanOnce() []string {
 
 // wrap returns c recording its writes; after the write crash selects, the manager is
 // crashed: that write reached the API server, no later one does.
-func (l *writeLog) wrap(c client.WithWatch, crashed <-chan struct{}, at crashPoint, crash func()) client.WithWatch {
+func (l *writeLog) wrap(c client.WithWatch, crashed <-chan struct{}, at crashPoint, crash func(after write)) client.WithWatch {
 	scheme := c.Scheme()
 	do := func(verb string, obj runtime.Object, send func() error) error {
 		select {
@@ -246,6 +281,8 @@ func (l *writeLog) wrap(c client.WithWatch, crashed <-chan struct{}, at crashPoi
 		}
 		w := write{verb: verb, kind: kindOf(scheme, obj), key: keyOf(obj)}
 		l.mu.Lock()
+		l.byVerbAndKind[verb+" "+w.kind]++
+		w.nth = l.byVerbAndKind[verb+" "+w.kind]
 		l.writes = append(l.writes, w)
 		n := len(l.writes)
 		if verb == "delete" {
@@ -253,7 +290,7 @@ func (l *writeLog) wrap(c client.WithWatch, crashed <-chan struct{}, at crashPoi
 		}
 		l.mu.Unlock()
 		if at != nil && at(n, w) {
-			crash()
+			crash(w)
 		}
 		return nil
 	}

@@ -3,10 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -68,7 +63,13 @@ func newScenario(t testing.TB, name string) *scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(rec.stop)
+	t.Cleanup(func() {
+		rec.stop()
+		if missed := rec.missed(); len(missed) > 0 {
+			t.Errorf("the recorder could not follow every change, so nothing shows that no object was lost or created again: %s",
+				strings.Join(missed, "; "))
+		}
+	})
 	s.rec = rec
 	return s
 }
@@ -242,111 +243,17 @@ func (s *scenario) checkNothingLeft() {
 	})
 }
 
-// recorder records every change to the scenario's objects, in etcd's order.
-type recorder struct {
-	mu      sync.Mutex
-	events  []recorded
-	watches []watch.Interface
-}
-
-type recorded struct {
-	kind, name string
-	uid        string
-	typ        watch.EventType
-	deleting   bool
-	// endpoint is the control plane's or Cluster's endpoint host.
-	endpoint string
-	rev      int64
-}
-
-var recordedKinds = []schema.GroupVersionKind{
-	clusterv1.GroupVersion.WithKind("Cluster"),
-	infrav1.GroupVersion.WithKind("CAPTCluster"),
-	controlplanev1.GroupVersion.WithKind("CAPTControlPlane"),
-	infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
-	corev1.SchemeGroupVersion.WithKind("Secret"),
-	workspace.DefaultAPI().GroupVersionKind(),
-}
-
-func startRecorder(ctx context.Context, name string) (*recorder, error) {
-	r := &recorder{}
-	for _, gvk := range recordedKinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		opts := []client.ListOption{client.InNamespace(name)}
-		if gvk.Kind == workspace.Kind {
-			opts = []client.ListOption{client.MatchingLabels{clusterv1.ClusterNameLabel: name}}
-		}
-		w, err := stack.Client.Watch(ctx, list, opts...)
-		if err != nil {
-			r.stop()
-			return nil, fmt.Errorf("watching %ss: %w", gvk.Kind, err)
-		}
-		r.watches = append(r.watches, w)
-		go r.consume(gvk.Kind, w)
+// checkNotRecreated fails when an object was created again after its deletion, and
+// returns how many objects count as lost. A change the recorder could not follow counts
+// too (the scenario's cleanup fails the test for it): nothing then shows that no object
+// was lost.
+func (s *scenario) checkNotRecreated() int {
+	s.t.Helper()
+	again := s.rec.recreated()
+	if len(again) > 0 {
+		s.t.Errorf("created again after deletion: %s", strings.Join(again, ", "))
 	}
-	return r, nil
-}
-
-func (r *recorder) consume(kind string, w watch.Interface) {
-	for e := range w.ResultChan() {
-		u, ok := e.Object.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		rev, _ := strconv.ParseInt(u.GetResourceVersion(), 10, 64)
-		host, _, _ := unstructured.NestedString(u.Object, "spec", "controlPlaneEndpoint", "host")
-		r.mu.Lock()
-		r.events = append(r.events, recorded{kind: kind, name: u.GetName(), uid: string(u.GetUID()), typ: e.Type,
-			deleting: u.GetDeletionTimestamp() != nil, endpoint: host, rev: rev})
-		r.mu.Unlock()
-	}
-}
-
-func (r *recorder) stop() {
-	for _, w := range r.watches {
-		w.Stop()
-	}
-}
-
-// snapshot returns the events so far, in etcd's order.
-func (r *recorder) snapshot() []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := slices.Clone(r.events)
-	slices.SortStableFunc(out, func(a, b recorded) int { return int(a.rev - b.rev) })
-	return out
-}
-
-// recreated lists the objects that existed under more than one UID: something deleted
-// and created again.
-func (r *recorder) recreated() []string {
-	uids := map[string]map[string]bool{}
-	for _, e := range r.snapshot() {
-		k := e.kind + " " + e.name
-		if uids[k] == nil {
-			uids[k] = map[string]bool{}
-		}
-		uids[k][e.uid] = true
-	}
-	var out []string
-	for k, set := range uids {
-		if len(set) > 1 {
-			out = append(out, fmt.Sprintf("%s (%d UIDs)", k, len(set)))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// first returns the revision of the first event that matches, or 0.
-func (r *recorder) first(match func(recorded) bool) int64 {
-	for _, e := range r.snapshot() {
-		if match(e) {
-			return e.rev
-		}
-	}
-	return 0
+	return len(again) + len(s.rec.missed())
 }
 
 func deletingOf(kind, name string) func(recorded) bool {
