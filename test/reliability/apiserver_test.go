@@ -130,7 +130,7 @@ func (s *scenario) checkChangedAfter(rev int64, kinds ...string) {
 }
 
 func recordedKindNames() []string {
-	var out []string
+	out := make([]string, 0, len(recordedKinds))
 	for _, gvk := range recordedKinds {
 		out = append(out, gvk.Kind)
 	}
