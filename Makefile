@@ -61,6 +61,13 @@ bench-wta: test-tools ## WorkspaceTemplateApply figures: writes at rest and Read
 bench-controlplane: test-tools ## CAPTControlPlane figures: endpoint delay and cost at rest for 50 clusters (5 minutes)
 	go run ./bench/controlplane -n 50 -rest 5m
 
+# MUTATE_ARGS are passed to hack/mutate: make mutate MUTATE_ARGS='-only ^wta-'
+MUTATE_ARGS ?=
+
+.PHONY: mutate
+mutate: test-tools ## break each promise of hack/mutate/mutations.txt in a test build (-overlay) and check a test fails (about 8 minutes)
+	go run ./hack/mutate $(MUTATE_ARGS)
+
 .PHONY: build
 build: ## build bin/capt
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/capt ./cmd/capt

@@ -1,0 +1,336 @@
+// Command mutate is CAPT's mutation test (make mutate): it breaks, one at a time, each
+// promise listed in hack/mutate/mutations.txt (a proposal's or a doc's) and checks that a
+// test notices. The source tree is never written: each mutated file is handed to the go
+// command through -overlay, so the mutation exists only inside that one test build, and
+// people editing the same checkout meanwhile see nothing of it.
+//
+// For each mutation:
+//
+//   - the find snippet must occur exactly once in the file, else STALE (the code moved on
+//     and the list must follow);
+//   - the mutated file and an overlay JSON are written to a temporary directory, and
+//     `go test -json -count=1 -vet=off -overlay=... -timeout T [-run R] <packages>` runs
+//     with KUBEBUILDER_ASSETS=<repo>/bin and CAPT_MUTATE=1;
+//   - a failing test, or a test binary that fails otherwise (at its -timeout too), is
+//     KILLED; a mutation that does not compile is INVALID (it tells nothing); every test
+//     passing is SURVIVED; a package in which run matches no test is STALE; go test
+//     giving no verdict at all is ERROR.
+//
+// Before the mutations, the same packages are tested without any (the baseline): a test
+// that already fails would make every mutation look killed, so mutate stops there.
+//
+// It prints one line per mutation (id, result, seconds, which tests failed), then the
+// kill ratio and the total time, and exits 1 unless every mutation was killed.
+//
+// Usage:
+//
+//	go run ./hack/mutate [-only REGEX] [-list] [-timeout 5m] [-baseline=false] [-mutations FILE]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	only := flag.String("only", "", "run only the mutations whose id matches this regex")
+	list := flag.Bool("list", false, "print the mutations and whether each still applies, and exit")
+	timeout := flag.Duration("timeout", 5*time.Minute, "go test -timeout of a mutation without its own")
+	baseline := flag.Bool("baseline", true, "first test the packages without mutation; stop if that fails")
+	file := flag.String("mutations", "hack/mutate/mutations.txt", "the list of mutations (a relative path is from the repository root)")
+	flag.Parse()
+
+	root, err := repoRoot()
+	if err != nil {
+		return fail(err)
+	}
+	listPath := *file
+	if !filepath.IsAbs(listPath) {
+		listPath = filepath.Join(root, listPath)
+	}
+	mutations, err := load(listPath)
+	if err != nil {
+		return fail(err)
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return fail(fmt.Errorf("-only: %w", err))
+		}
+		mutations = slices.DeleteFunc(mutations, func(m mutation) bool { return !re.MatchString(m.ID) })
+		if len(mutations) == 0 {
+			return fail(fmt.Errorf("-only %q matches no mutation", *only))
+		}
+	}
+	if *list {
+		printList(os.Stdout, root, mutations)
+		return 0
+	}
+
+	if err := becomeSubreaper(); err != nil {
+		fmt.Fprintln(os.Stderr, "mutate: warning:", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	work, err := os.MkdirTemp("", "capt-mutate-")
+	if err != nil {
+		return fail(err)
+	}
+	r := &runner{root: root, work: work, timeout: *timeout, env: testEnv(root)}
+
+	start := time.Now()
+	if *baseline {
+		if ok, err := r.baseline(ctx, mutations); err != nil || !ok {
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "mutate:", err)
+			}
+			fmt.Fprintf(os.Stderr, "mutate: logs in %s\n", work)
+			return 2
+		}
+	}
+	baselineTime := time.Since(start)
+
+	counts := map[string]int{}
+	for i := range mutations {
+		m := &mutations[i]
+		res, detail, took, err := r.mutate(ctx, m)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mutate: %s: %v; logs in %s\n", m.ID, err, work)
+			return 130
+		}
+		counts[res]++
+		fmt.Printf("%-40s %-8s %6.1fs  %s\n", m.ID, res, took.Seconds(), describe(res, detail, m))
+	}
+
+	total := time.Since(start)
+	fmt.Printf("\nkilled %d/%d (%.0f%%)", counts[Killed], len(mutations), 100*float64(counts[Killed])/float64(len(mutations)))
+	for _, res := range []string{Survived, Stale, Invalid, Error} {
+		if counts[res] > 0 {
+			fmt.Printf(", %d %s", counts[res], strings.ToLower(res))
+		}
+	}
+	fmt.Printf("; total %s (baseline %s)\n", total.Round(time.Second), baselineTime.Round(time.Second))
+	if counts[Killed] != len(mutations) {
+		fmt.Printf("logs of every run: %s\n", work)
+		return 1
+	}
+	_ = os.RemoveAll(work)
+	return 0
+}
+
+// runner runs mutations one at a time: the machine is shared.
+type runner struct {
+	root, work string
+	timeout    time.Duration
+	env        []string
+}
+
+// mutate makes one mutation in an overlay and runs its tests. An error means the run
+// was interrupted.
+func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string, took time.Duration, err error) {
+	start := time.Now()
+	path := filepath.Join(r.root, filepath.FromSlash(m.File))
+	content, err := os.ReadFile(path) //nolint:gosec // a file of this checkout, named by the list
+	if err != nil {
+		return Stale, err.Error(), time.Since(start), nil
+	}
+	mutated, err := m.apply(string(content))
+	if err != nil {
+		return Stale, err.Error(), time.Since(start), nil
+	}
+	dir := filepath.Join(r.work, m.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Error, err.Error(), time.Since(start), nil
+	}
+	overlay, err := writeOverlay(dir, path, mutated)
+	if err != nil {
+		return Error, err.Error(), time.Since(start), nil
+	}
+	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
+	if err != nil {
+		return Error, err.Error(), time.Since(start), nil
+	}
+	defer func() { _ = log.Close() }()
+	timeout := m.Timeout
+	if timeout == 0 {
+		timeout = r.timeout
+	}
+	v, err := goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.env, log: log})
+	took = time.Since(start)
+	switch {
+	case ctx.Err() != nil:
+		return "", "", took, ctx.Err()
+	case err != nil:
+		return Error, err.Error(), took, nil
+	}
+	result, detail = classify(v)
+	// Compiler messages name the overlay's copy: name the file of the checkout.
+	detail = strings.ReplaceAll(detail, filepath.Join(dir, filepath.Base(path)), m.File)
+	return result, detail, took, nil
+}
+
+// baseline tests each package the mutations test, without mutation, once, with the
+// union of the -run regexes the mutations give it. It reports false when a test fails or
+// does not build.
+func (r *runner) baseline(ctx context.Context, mutations []mutation) (bool, error) {
+	type pkgRuns struct {
+		pkg  string
+		runs []string
+		all  bool // a mutation runs every test of the package
+	}
+	var pkgs []*pkgRuns
+	byPkg := map[string]*pkgRuns{}
+	for _, m := range mutations {
+		if _, err := m.apply(readOrEmpty(filepath.Join(r.root, m.File))); err != nil {
+			continue // stale: reported with the mutation, nothing to compare with
+		}
+		for _, name := range m.Packages {
+			p := byPkg[name]
+			if p == nil {
+				p = &pkgRuns{pkg: name}
+				byPkg[name] = p
+				pkgs = append(pkgs, p)
+			}
+			// -run splits a regex at its slashes into levels: a union of regexes with
+			// subtests in them cannot be written as one, so such a package runs every test.
+			if m.Run == "" || strings.Contains(m.Run, "/") {
+				p.all = true
+			} else if !slices.Contains(p.runs, m.Run) {
+				p.runs = append(p.runs, m.Run)
+			}
+		}
+	}
+	log, err := os.Create(filepath.Join(r.work, "baseline.log"))
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = log.Close() }()
+	ok := true
+	for _, p := range pkgs {
+		run := ""
+		if !p.all {
+			run = "(" + strings.Join(p.runs, ")|(") + ")"
+		}
+		start := time.Now()
+		v, err := goTest(ctx, testRun{root: r.root, packages: []string{p.pkg}, run: run, timeout: r.timeout, env: r.env, log: log})
+		if err != nil {
+			return false, fmt.Errorf("baseline %s: %w", p.pkg, err)
+		}
+		result, detail := classify(v)
+		took := time.Since(start).Seconds()
+		if result == Survived { // every test passed, as it must without mutation
+			fmt.Printf("%-40s %-8s %6.1fs  %s\n", "baseline "+p.pkg, "ok", took, runDescription(run))
+			continue
+		}
+		if result == Killed {
+			detail = "tests fail without any mutation: " + strings.TrimPrefix(detail, "by ")
+		}
+		fmt.Printf("%-40s %-8s %6.1fs  %s\n", "baseline "+p.pkg, "FAILED", took, detail)
+		ok = false
+	}
+	if !ok {
+		fmt.Println("\nthe tests must pass on the code as it is before mutations can say anything; fix that first (or -baseline=false)")
+	}
+	return ok, nil
+}
+
+func runDescription(run string) string {
+	if run == "" {
+		return "every test"
+	}
+	return "-run " + run
+}
+
+// describe is a result line's last column.
+func describe(result, detail string, m *mutation) string {
+	if result == Survived {
+		return "no test failed; broken promise: " + m.Promise
+	}
+	return detail
+}
+
+func printList(w io.Writer, root string, mutations []mutation) {
+	for _, m := range mutations {
+		state := "applies"
+		if _, err := m.apply(readOrEmpty(filepath.Join(root, m.File))); err != nil {
+			state = "STALE: " + err.Error()
+		}
+		run := m.Run
+		if run == "" {
+			run = "(all tests)"
+		}
+		fmt.Fprintf(w, "%s\n  promise:  %s\n  file:     %s (%s)\n  packages: %s\n  run:      %s\n",
+			m.ID, m.Promise, m.File, state, strings.Join(m.Packages, " "), run)
+	}
+}
+
+func load(path string) ([]mutation, error) {
+	f, err := os.Open(path) //nolint:gosec // the list named on the command line
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	mutations, err := parseMutations(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(mutations) == 0 {
+		return nil, fmt.Errorf("%s: no mutations", path)
+	}
+	return mutations, nil
+}
+
+func readOrEmpty(path string) string {
+	b, err := os.ReadFile(path) //nolint:gosec // a file of this checkout, named by the list
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// testEnv is the tests' environment: envtest's binaries from bin/, and CAPT_MUTATE=1,
+// which tests that wait long may read to wait less (see docs/reliability.md).
+func testEnv(root string) []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "KUBEBUILDER_ASSETS=") || strings.HasPrefix(kv, "CAPT_MUTATE=")
+	})
+	return append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1")
+}
+
+// repoRoot is the directory of the go.mod above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "mutate:", err)
+	return 2
+}
