@@ -64,6 +64,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		// The last step runs once: a pass from a cache that has not seen the previous pass
 		// remove the finalizer finds nothing left to do.
 		if held, err := finalizer.HeldLive(ctx, r.APIReader, cc); err != nil || !held {
+			s.finished = err == nil
 			return ctrl.Result{}, err
 		}
 		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {

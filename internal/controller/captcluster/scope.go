@@ -24,6 +24,9 @@ type scope struct {
 
 	// deletion is what a deleting pass waits for.
 	deletion *problem
+	// finished says the API server shows the deletion done (the finalizer is gone): the
+	// pass ran from a cache that has not caught up, and has nothing to report.
+	finished bool
 
 	// err is what the pass failed to read or write: VPCReady is Unknown if the pass did
 	// not get to it, and Ready keeps what it said.

@@ -16,6 +16,9 @@ import (
 // that sets Ready. A VPC the pass could not check is Unknown, and Ready (which Cluster
 // API mirrors into the Cluster's InfrastructureReady) keeps what it said.
 func setStatus(s *scope) {
+	if s.finished {
+		return
+	}
 	cc := s.cc
 	if !cc.DeletionTimestamp.IsZero() {
 		setDeletingStatus(s)
