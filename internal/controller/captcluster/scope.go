@@ -5,6 +5,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 // scope is one pass of the reconciler: the objects it works on, what it found, what it
@@ -23,7 +24,7 @@ type scope struct {
 	applyUnknown *metav1.Condition
 
 	// deletion is what a deleting pass waits for.
-	deletion *problem
+	deletion *observed.Step
 	// finished says the API server shows the deletion done (the finalizer is gone): the
 	// pass ran from a cache that has not caught up, and has nothing to report.
 	finished bool
@@ -41,5 +42,5 @@ type problem struct {
 // deleting records what deletion is doing before it acts, so that a failure shows on the
 // Deleting condition with the step's reason.
 func (s *scope) deleting(reason, message string) {
-	s.deletion = &problem{reason, message}
+	s.deletion = &observed.Step{Reason: reason, Message: message}
 }

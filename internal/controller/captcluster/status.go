@@ -84,15 +84,7 @@ func phase(provisioned bool, vpc metav1.Condition) string {
 
 // setDeletingStatus says what deletion waits for, and how its step failed if it did.
 func setDeletingStatus(s *scope) {
-	step := problem{infrav1.DeletingReason, "Deleting"}
-	if s.deletion != nil {
-		step = *s.deletion
-	}
-	if s.err != nil {
-		step.message += "; failed: " + observed.Describe(s.err)
-	}
-	conditions.Set(s.cc, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
-	conditions.Set(s.cc, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	observed.SetDeleting(s.cc, s.deletion, s.err)
 	s.cc.Status.Phase = infrav1.PhaseDeleting
 }
 

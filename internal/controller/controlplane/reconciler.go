@@ -81,8 +81,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	if cluster != nil {
-		log := ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster))
-		ctx = ctrl.LoggerInto(ctx, log)
+		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
 	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cp); err != nil || isPaused || requeue {
 		return ctrl.Result{}, err

@@ -5,6 +5,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 // scope is one pass of the reconciler: the objects it works on, what it found, what it
@@ -37,7 +38,7 @@ type scope struct {
 	secretsProblem *problem
 
 	// deletion is the CAPTEP-0041 step a deleting pass reached, and what it waits for.
-	deletion *problem
+	deletion *observed.Step
 	// finished says the API server shows the deletion done (the finalizer is gone): the
 	// pass ran from a cache that has not caught up, and has nothing to report.
 	finished bool
@@ -55,5 +56,5 @@ type problem struct {
 // deleting records the deletion step the pass is at, before it acts, so that a failure of
 // the step shows on the Deleting condition with the step's reason.
 func (s *scope) deleting(reason, message string) {
-	s.deletion = &problem{reason, message}
+	s.deletion = &observed.Step{Reason: reason, Message: message}
 }

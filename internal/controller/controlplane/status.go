@@ -182,16 +182,7 @@ func phase(initialized bool, ready metav1.Condition, all ...metav1.Condition) st
 // failed if it did. The control plane stops being available the moment deletion starts.
 func setDeletingStatus(s *scope) {
 	cp := s.cp
-	step := problem{infrav1.DeletingReason, "Deleting"}
-	if s.deletion != nil {
-		step = *s.deletion
-	}
-	if s.err != nil {
-		step.message += "; failed: " + observed.Describe(s.err)
-	}
-	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
-	conditions.Set(cp, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
-	conditions.Set(cp, metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	observed.SetDeleting(cp, s.deletion, s.err, controlplanev1.AvailableCondition)
 	cp.Status.Initialization.ControlPlaneInitialized = nil
 	cp.Status.Initialized = false
 	cp.Status.Ready = false

@@ -15,6 +15,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 func applyWithReady(status metav1.ConditionStatus, reason string, observed, generation int64) *infrav1.WorkspaceTemplateApply {
@@ -206,7 +207,7 @@ func TestStatusEndpoint(t *testing.T) {
 		cp.Status.Endpoint = "stale:1"
 		now := metav1.Now()
 		cp.DeletionTimestamp = &now
-		setStatus(&scope{cp: cp, deletion: &problem{controlplanev1.ClearingEndpointReason, "m"}})
+		setStatus(&scope{cp: cp, deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "m"}})
 		if cp.Status.Endpoint != tc.want {
 			t.Errorf("%s, deleting: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
 		}
@@ -274,9 +275,9 @@ func TestDeletingFromScope(t *testing.T) {
 		wantReason, wantInText string
 	}{
 		{"before the first step", scope{err: errors.New("getting owner Cluster: boom")}, infrav1.DeletingReason, "failed: getting owner Cluster: boom"},
-		{"step refused", scope{deletion: &problem{controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint"}, err: refused},
+		{"step refused", scope{deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "Clearing the control plane endpoint"}, err: refused},
 			controlplanev1.ClearingEndpointReason, "denied by policy no-endpoint-change"},
-		{"waiting", scope{deletion: &problem{infrav1.WaitingForWorkspaceDeletionReason, "Waiting for Workspace w to be destroyed"}},
+		{"waiting", scope{deletion: &observed.Step{Reason: infrav1.WaitingForWorkspaceDeletionReason, Message: "Waiting for Workspace w to be destroyed"}},
 			infrav1.WaitingForWorkspaceDeletionReason, "Workspace w"},
 	} {
 		cp := availableCP()

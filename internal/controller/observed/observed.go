@@ -93,3 +93,28 @@ func Refused(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
 		apierrors.IsRequestEntityTooLargeError(err)
 }
+
+// Step is the deletion step a pass reached: what it does or waits for, as the Deleting
+// condition's reason and message.
+type Step struct {
+	Reason, Message string
+}
+
+// SetDeleting sets Deleting=True with the step the pass reached (reason Deleting when it
+// failed before its first step) and, when the pass failed, how; Ready and each of
+// alsoFalse (a control plane's Available) turn False with reason Deleting and the same
+// message. Every pass of an object being deleted sets it, so Deleting never lags behind
+// a failure.
+func SetDeleting(obj conditions.Setter, step *Step, err error, alsoFalse ...string) {
+	s := Step{Reason: infrav1.DeletingReason, Message: "Deleting"}
+	if step != nil {
+		s = *step
+	}
+	if err != nil {
+		s.Message += "; failed: " + Describe(err)
+	}
+	conditions.Set(obj, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: s.Reason, Message: s.Message})
+	for _, t := range append([]string{infrav1.ReadyCondition}, alsoFalse...) {
+		conditions.Set(obj, metav1.Condition{Type: t, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: s.Message})
+	}
+}

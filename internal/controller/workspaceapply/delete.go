@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -20,7 +21,7 @@ import (
 // collector to follow) and lets go at once. A Workspace that is not ours is never touched.
 func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, obs *observation) error {
 	name := obs.workspaceName
-	obs.deletion = &problem{infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed by its provider", name)}
+	obs.deletion = &observed.Step{Reason: infrav1.WaitingForWorkspaceDeletionReason, Message: fmt.Sprintf("Waiting for Workspace %s to be destroyed by its provider", name)}
 	current, err := r.getWorkspace(ctx, apply, name)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		finalizer.Remove(apply)
 		return nil
 	case apply.Spec.RetainWorkspaceOnDelete:
-		obs.deletion = &problem{infrav1.WorkspaceRetainedReason, fmt.Sprintf("Releasing retained Workspace %s", name)}
+		obs.deletion = &observed.Step{Reason: infrav1.WorkspaceRetainedReason, Message: fmt.Sprintf("Releasing retained Workspace %s", name)}
 		if err := r.release(ctx, current, apply); err != nil {
 			return err
 		}

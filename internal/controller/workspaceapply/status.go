@@ -37,7 +37,7 @@ type observation struct {
 	// condition whose input it did not read is Unknown when the pass failed (err).
 	workspaceRead, templateRead, dependenciesChecked bool
 	// deletion is what a deleting pass waits for.
-	deletion *problem
+	deletion *observed.Step
 	// err is what the pass failed to read or write.
 	err error
 }
@@ -165,14 +165,6 @@ func readyCondition(obs *observation) metav1.Condition {
 
 // setDeletingStatus says what deletion waits for, and how it failed if it did.
 func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
-	step := problem{infrav1.DeletingReason, "Deleting"}
-	if obs.deletion != nil {
-		step = *obs.deletion
-	}
-	if obs.err != nil {
-		step.message += "; failed: " + observed.Describe(obs.err)
-	}
-	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: step.reason, Message: step.message})
-	conditions.Set(apply, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: step.message})
+	observed.SetDeleting(apply, obs.deletion, obs.err)
 	apply.Status.Applied = false
 }
