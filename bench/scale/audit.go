@@ -32,6 +32,15 @@ func (c counts) writes() int {
 	return c["create"] + c["update"] + c["patch"] + c["delete"] + c["deletecollection"]
 }
 
+// total is the sum of the counts.
+func (c counts) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
 // String lists the counts by name, largest first.
 func (c counts) String() string {
 	keys := slices.Collect(maps.Keys(c))
@@ -61,6 +70,9 @@ type auditEvent struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
 	} `json:"objectRef"`
+	ResponseStatus struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
 }
 
@@ -81,9 +93,12 @@ func isWrite(verb string) bool {
 	return false
 }
 
-// requests are one window's requests: by verb, and the writes by verb and resource.
+// requests are one window's requests: by verb, the writes by verb and resource, and the
+// writes the API server refused as conflicts (409: an optimistic lock, an object that
+// exists already).
 type requests struct {
 	byVerb, writesByTarget counts
+	conflicts              int
 }
 
 // auditRequests counts user's requests in each window, by the time the API server
@@ -113,6 +128,9 @@ func auditRequests(path, user string, windows []window) ([]requests, error) {
 				out[i].byVerb[e.Verb]++
 				if isWrite(e.Verb) {
 					out[i].writesByTarget[e.Verb+" "+e.target()]++
+					if e.ResponseStatus.Code == 409 {
+						out[i].conflicts++
+					}
 				}
 			}
 		}

@@ -31,6 +31,8 @@ type phase struct {
 
 func (p phase) cpuPercent() float64 { return 100 * p.cpu.Seconds() / p.d.Seconds() }
 
+func perCluster(total, n int) string { return fmt.Sprintf("%.1f", float64(total)/float64(n)) }
+
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // table renders every result as one markdown table, one column per N.
@@ -58,11 +60,11 @@ func table(results []result, rest, delay time.Duration) string {
 	row("Workspace Ready → Cluster endpoint set, p50", func(r result) string { return benchkit.Percentile(r.endpointDelays, 50).String() })
 	row("Workspace Ready → Cluster endpoint set, p99", func(r result) string { return benchkit.Percentile(r.endpointDelays, 99).String() })
 	row("API requests during creation, by verb", func(r result) string { return r.creation.requests.byVerb.String() })
-	row("writes per cluster during creation", func(r result) string {
-		return fmt.Sprintf("%.1f", float64(r.creation.requests.byVerb.writes())/float64(r.n))
-	})
+	row("writes per cluster during creation", func(r result) string { return perCluster(r.creation.requests.byVerb.writes(), r.n) })
 	row("writes during creation, by resource", func(r result) string { return r.creation.requests.writesByTarget.String() })
+	row("writes refused as conflicts during creation", func(r result) string { return fmt.Sprint(r.creation.requests.conflicts) })
 	row("reconciles during creation", func(r result) string { return r.creation.reconciles.String() })
+	row("reconciles per cluster during creation", func(r result) string { return perCluster(r.creation.reconciles.total(), r.n) })
 	row("CPU during creation", func(r result) string {
 		return fmt.Sprintf("%.1f s (%.0f %% of one core)", r.creation.cpu.Seconds(), r.creation.cpuPercent())
 	})
@@ -76,7 +78,11 @@ func table(results []result, rest, delay time.Duration) string {
 	row("RSS at the end of rest", func(r result) string { return mib(r.rest.rssPeak) })
 	row("time until all are deleted", func(r result) string { return r.toDeleted.Round(100 * time.Millisecond).String() })
 	row("API requests during deletion, by verb", func(r result) string { return r.deletion.requests.byVerb.String() })
+	row("writes per cluster during deletion", func(r result) string { return perCluster(r.deletion.requests.byVerb.writes(), r.n) })
+	row("writes during deletion, by resource", func(r result) string { return r.deletion.requests.writesByTarget.String() })
+	row("writes refused as conflicts during deletion", func(r result) string { return fmt.Sprint(r.deletion.requests.conflicts) })
 	row("reconciles during deletion", func(r result) string { return r.deletion.reconciles.String() })
+	row("reconciles per cluster during deletion", func(r result) string { return perCluster(r.deletion.reconciles.total(), r.n) })
 	row("peak RSS over the whole run", func(r result) string { return mib(r.deletion.rssPeak) })
 	row("objects left after deletion", func(r result) string { return fmt.Sprint(r.left) })
 	return b.String()

@@ -40,7 +40,7 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 // setupInfrastructure registers the infrastructure provider's controllers.
 func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api workspace.API) error {
 	if err := (&workspacetemplate.Reconciler{
-		Client: mgr.GetClient(), API: api, WatchFilterValue: o.WatchFilterValue,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplate}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplate controller: %w", err)
 	}

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -21,32 +23,41 @@ import (
 type WriteCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
+	// passes counts writes by verb and kind within each reconcile (controller-runtime's
+	// reconcile ID in the context); writes made outside a reconcile are not in it.
+	passes map[types.UID]map[string]int
 }
 
 // NewWriteCounter returns a counter and the client to give the controller.
 func NewWriteCounter(c client.WithWatch) (*WriteCounter, client.WithWatch) {
-	w := &WriteCounter{counts: map[string]int{}}
+	w := &WriteCounter{counts: map[string]int{}, passes: map[types.UID]map[string]int{}}
 	scheme := c.Scheme()
-	count := func(verb string, obj runtime.Object) {
+	count := func(ctx context.Context, verb string, obj runtime.Object) {
 		kind := "unknown"
 		if gvk, err := apiutil.GVKForObject(obj, scheme); err == nil {
 			kind = gvk.Kind
 		}
 		w.mu.Lock()
+		defer w.mu.Unlock()
 		w.counts[verb+" "+kind]++
-		w.mu.Unlock()
+		if id := controller.ReconcileIDFromContext(ctx); id != "" {
+			if w.passes[id] == nil {
+				w.passes[id] = map[string]int{}
+			}
+			w.passes[id][verb+" "+kind]++
+		}
 	}
 	wrapped := interceptor.NewClient(c, interceptor.Funcs{
 		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			count("create", obj)
+			count(ctx, "create", obj)
 			return c.Create(ctx, obj, opts...)
 		},
 		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			count("update", obj)
+			count(ctx, "update", obj)
 			return c.Update(ctx, obj, opts...)
 		},
 		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-			count("patch", obj)
+			count(ctx, "patch", obj)
 			return c.Patch(ctx, obj, patch, opts...)
 		},
 		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
@@ -56,15 +67,15 @@ func NewWriteCounter(c client.WithWatch) (*WriteCounter, client.WithWatch) {
 			return c.Apply(ctx, obj, opts...)
 		},
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-			count("delete", obj)
+			count(ctx, "delete", obj)
 			return c.Delete(ctx, obj, opts...)
 		},
 		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-			count("update/"+sub, obj)
+			count(ctx, "update/"+sub, obj)
 			return c.SubResource(sub).Update(ctx, obj, opts...)
 		},
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-			count("patch/"+sub, obj)
+			count(ctx, "patch/"+sub, obj)
 			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 		},
 	})
@@ -100,6 +111,27 @@ func (w *WriteCounter) Reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.counts = map[string]int{}
+	w.passes = map[types.UID]map[string]int{}
+}
+
+// Count is the number of writes of verbKind ("patch/status CAPTControlPlane") since the
+// last Reset.
+func (w *WriteCounter) Count(verbKind string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.counts[verbKind]
+}
+
+// MostInOnePass is the largest number of writes of verbKind ("patch/status
+// CAPTControlPlane") any one reconcile made.
+func (w *WriteCounter) MostInOnePass(verbKind string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	most := 0
+	for _, p := range w.passes {
+		most = max(most, p[verbKind])
+	}
+	return most
 }
 
 // String lists the counts by verb and kind.

@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -43,10 +45,7 @@ func (e *Env) WatchRevisions(t testing.TB, namespace string, lists ...client.Obj
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &RevisionLog{t: t, cancel: cancel}
 	for _, list := range lists {
-		kind := fmt.Sprintf("%T", list)
-		if u, ok := list.(interface{ GetKind() string }); ok && u.GetKind() != "" {
-			kind = u.GetKind()
-		}
+		kind := listKind(list)
 		var opts []client.ListOption
 		if namespace != "" {
 			opts = append(opts, client.InNamespace(namespace))
@@ -61,6 +60,48 @@ func (e *Env) WatchRevisions(t testing.TB, namespace string, lists ...client.Obj
 	}
 	t.Cleanup(l.Stop)
 	return l
+}
+
+// listKind names the kind a list watches.
+func listKind(list client.ObjectList) string {
+	if u, ok := list.(interface{ GetKind() string }); ok && u.GetKind() != "" {
+		return u.GetKind()
+	}
+	return fmt.Sprintf("%T", list)
+}
+
+// Changes are the changes seen of the kind list watches, in the order they came.
+func (l *RevisionLog) Changes(list client.ObjectList) []Change {
+	kind := listKind(list)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Change
+	for _, c := range l.seen {
+		if c.Kind == kind {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// StatusChanges counts the changes of the kind list watches that changed an object's
+// status (its creation is not one).
+func (l *RevisionLog) StatusChanges(list client.ObjectList) int {
+	n := 0
+	last := map[string]any{}
+	for _, c := range l.Changes(list) {
+		if c.Type == watch.Deleted {
+			continue
+		}
+		u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(c.Object)
+		status := u["status"]
+		key := c.Object.GetNamespace() + "/" + c.Object.GetName()
+		if prev, seen := last[key]; seen && !equality.Semantic.DeepEqual(prev, status) {
+			n++
+		}
+		last[key] = status
+	}
+	return n
 }
 
 func (l *RevisionLog) record(ctx context.Context, kind string, wi watch.Interface) {

@@ -8,13 +8,12 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -35,6 +34,9 @@ type Reconciler struct {
 	API              workspace.API
 	Intervals        requeue.Intervals
 	WatchFilterValue string
+
+	// writes lets a pass read the controller's own last write of its CAPTCluster.
+	writes patching.Writes
 }
 
 var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition, infrav1.PausedCondition}
@@ -48,17 +50,21 @@ var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
-// one deferred status and patch), then the normal or the delete path. The status is
+// Reconcile runs the preamble (get, own last write, owner Cluster, pause, finalizer,
+// one deferred status and write), then the normal or the delete path. The status is
 // computed in the deferred function from the pass's scope, wherever the pass stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cc := &infrav1.CAPTCluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if r.WatchFilterValue != "" && cc.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
 		return ctrl.Result{}, nil
 	}
+	writer := r.writes.Begin(r.Client, r.APIReader, cc)
 	cluster, err := util.GetOwnerCluster(ctx, r.Client, cc.ObjectMeta)
 	if client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("getting owner Cluster: %w", err)
@@ -71,15 +77,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if cluster != nil {
 		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
-	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cc); err != nil || isPaused || requeue {
-		return ctrl.Result{}, err
+	if patching.SetPaused("CAPTCluster", cluster, cc) {
+		return ctrl.Result{}, writer.Patch(ctx, cc, []string{infrav1.PausedCondition}, false)
 	}
-	if added, err := finalizer.Ensure(ctx, r.Client, cc); err != nil || added {
-		return ctrl.Result{}, err
-	}
-	helper, err := patch.NewHelper(cc, r.Client)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
+	// The finalizer is written before anything is created; the pass goes on from there.
+	if err := writer.EnsureFinalizer(ctx, finalizer, cc); err != nil {
+		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
 	}
 	before := cc.DeepCopy()
 	s := &scope{cc: cc, cluster: cluster}
@@ -87,7 +90,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		s.err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cc)
-		if err := patching.Patch(ctx, helper, cc, ownedConditions, retErr); err != nil {
+		if err := writer.Patch(ctx, cc, ownedConditions, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTCluster: %w", err)})
 		}
 	}()

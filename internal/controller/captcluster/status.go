@@ -88,17 +88,15 @@ func setDeletingStatus(s *scope) {
 	s.cc.Status.Phase = infrav1.PhaseDeleting
 }
 
-// emitTransitions records one event when VPCReady changes: Normal when it becomes true,
-// Warning when it fails.
+// emitTransitions records a Warning when VPCReady fails. The VPC becoming ready makes no
+// event: nobody acts on it, VPCReady says it, and the control plane's Available event
+// follows.
 func (r *Reconciler) emitTransitions(before, after *infrav1.CAPTCluster) {
 	b, a := conditions.Get(before, infrav1.VPCReadyCondition), conditions.Get(after, infrav1.VPCReadyCondition)
 	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) {
 		return
 	}
-	switch {
-	case a.Status == metav1.ConditionTrue:
-		r.Recorder.Eventf(after, nil, "Normal", infrav1.VPCReadyCondition, "Reconcile", "VPC is ready (%s)", a.Reason)
-	case isFailure(*a):
+	if isFailure(*a) {
 		r.Recorder.Eventf(after, nil, "Warning", a.Reason, "Reconcile", "%s", fmt.Sprintf("VPC is not ready: %s", a.Message))
 	}
 }

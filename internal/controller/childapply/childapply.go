@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,12 +36,16 @@ type Spec struct {
 }
 
 // Ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
-// spec, the labels or the owner reference differ, and records a creation event on the
-// owner. The apply carries the Cluster's name label and the owner's watch-filter label,
-// so that a manager with --watch-filter sees it.
-func Ensure(ctx context.Context, c client.Client, recorder events.EventRecorder, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
+// spec, the labels or the owner reference differ. The apply carries the Cluster's name
+// label and the owner's watch-filter label, so that a manager with --watch-filter sees
+// it, and is created with its controller's finalizer, which saves that controller a
+// write. Creating it makes no event: the owner's conditions name it.
+func Ensure(ctx context.Context, c client.Client, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
 	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: want.Name}}
-	result, err := controllerutil.CreateOrPatch(ctx, c, apply, func() error {
+	_, err := controllerutil.CreateOrPatch(ctx, c, apply, func() error {
+		if apply.CreationTimestamp.IsZero() {
+			controllerutil.AddFinalizer(apply, infrav1.WorkspaceTemplateApplyFinalizer)
+		}
 		if apply.Labels == nil {
 			apply.Labels = map[string]string{}
 		}
@@ -58,10 +61,6 @@ func Ensure(ctx context.Context, c client.Client, recorder events.EventRecorder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("writing WorkspaceTemplateApply %s: %w", apply.Name, err)
-	}
-	if result == controllerutil.OperationResultCreated {
-		recorder.Eventf(owner, apply, "Normal", "WorkspaceTemplateApplyCreated", "Create", "Created WorkspaceTemplateApply %s from WorkspaceTemplate %s/%s",
-			apply.Name, want.TemplateRef.Namespace, want.TemplateRef.Name)
 	}
 	return apply, nil
 }

@@ -38,7 +38,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	if cleared || !cp.Spec.ControlPlaneEndpoint.IsZero() {
-		r.Recorder.Eventf(cp, nil, "Normal", "EndpointCleared", "Delete", "Cleared the control plane endpoint")
 		log.Info("Cleared the control plane endpoint")
 	}
 	if !cp.Spec.ControlPlaneEndpoint.IsZero() {
@@ -65,7 +64,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
 		}
 		if deleted {
-			r.Recorder.Eventf(cp, a, "Normal", "DeletingWorkspaceTemplateApply", "Delete", "Deleting WorkspaceTemplateApply %s", a.Name)
+			// No event: Deleting names the step and the apply.
 			log.Info("Deleting WorkspaceTemplateApply", "WorkspaceTemplateApply", klog.KObj(a))
 		}
 	}

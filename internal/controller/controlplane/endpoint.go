@@ -37,7 +37,11 @@ func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.C
 	}
 	want := infrav1.APIEndpoint{Host: host, Port: port}
 	if cp.Spec.ControlPlaneEndpoint != want {
-		r.Recorder.Eventf(cp, nil, "Normal", "EndpointSet", "SetEndpoint", "Control plane endpoint is %s", endpoint.URL(host, port))
+		if !cp.Spec.ControlPlaneEndpoint.IsZero() {
+			// The first endpoint is announced by the Available event; a changed one is news.
+			r.Recorder.Eventf(cp, nil, "Normal", "EndpointChanged", "SetEndpoint", "Control plane endpoint changed from %s to %s",
+				endpoint.URL(cp.Spec.ControlPlaneEndpoint.Host, cp.Spec.ControlPlaneEndpoint.Port), endpoint.URL(host, port))
+		}
 		cp.Spec.ControlPlaneEndpoint = want
 	}
 	if err := r.setClusterEndpoint(ctx, cluster, want); err != nil {

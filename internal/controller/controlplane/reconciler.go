@@ -8,13 +8,12 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,7 +39,13 @@ type Reconciler struct {
 	Intervals requeue.Intervals
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
 	WatchFilterValue string
+
+	// writes lets a pass read the controller's own last write of its control plane.
+	writes patching.Writes
 }
+
+// pausedConditions is what a paused pass writes: the Paused condition, nothing else.
+var pausedConditions = []string{infrav1.PausedCondition}
 
 var ownedConditions = []string{
 	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
@@ -58,18 +63,22 @@ var ownedConditions = []string{
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile runs the preamble (get, owner Cluster, pause, finalizer, one patch helper,
-// one deferred status and patch), then the normal or the delete path. The status is
+// Reconcile runs the preamble (get, own last write, owner Cluster, pause, finalizer,
+// one deferred status and write), then the normal or the delete path. The status is
 // computed in the deferred function from the pass's scope, whatever path it took and
 // wherever it stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cp := &controlplanev1.CAPTControlPlane{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cp); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if r.WatchFilterValue != "" && cp.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
 		return ctrl.Result{}, nil
 	}
+	writer := r.writes.Begin(r.Client, r.APIReader, cp)
 
 	cluster, err := util.GetOwnerCluster(ctx, r.Client, cp.ObjectMeta)
 	if client.IgnoreNotFound(err) != nil {
@@ -83,24 +92,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if cluster != nil {
 		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
-	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, cp); err != nil || isPaused || requeue {
-		return ctrl.Result{}, err
+	if patching.SetPaused("CAPTControlPlane", cluster, cp) {
+		return ctrl.Result{}, writer.Patch(ctx, cp, pausedConditions, false)
 	}
-	if added, err := finalizer.Ensure(ctx, r.Client, cp); err != nil || added {
-		return ctrl.Result{}, err
+	// The finalizer is written before anything is created; the pass goes on from there.
+	if err := writer.EnsureFinalizer(ctx, finalizer, cp); err != nil {
+		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
 	}
 
-	helper, err := patch.NewHelper(cp, r.Client)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
-	}
 	before := cp.DeepCopy()
 	s := &scope{cp: cp, cluster: cluster}
 	defer func() {
 		s.err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cp)
-		if err := patching.Patch(ctx, helper, cp, ownedConditions, retErr); err != nil {
+		if err := writer.Patch(ctx, cp, ownedConditions, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTControlPlane: %w", err)})
 		}
 	}()

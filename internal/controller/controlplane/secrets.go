@@ -70,35 +70,38 @@ func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CA
 		kubeconfig.Secret(cluster.Namespace, kubeconfig.CASecretName(cluster.Name), cluster.Name, owner,
 			map[string][]byte{kubeconfig.CertificateKey: caPEM}),
 	}
-	var written []string
+	var rewritten []string
 	defer func() {
-		// Announce what was written, even when the second secret then failed.
-		if len(written) > 0 {
-			r.Recorder.Eventf(cp, nil, "Normal", "SecretsWritten", "WriteSecrets", "Wrote secrets %v", written)
+		// A secret written the first time makes no event (SecretsReady and the Available
+		// event say it); one CAPT had to rewrite, because someone changed it or the
+		// outputs changed, is worth telling, even when the second secret then failed.
+		if len(rewritten) > 0 {
+			r.Recorder.Eventf(cp, nil, "Normal", "SecretsRewritten", "WriteSecrets", "Rewrote secrets %v", rewritten)
 		}
 	}()
 	for _, s := range want {
-		wrote, prob, err := r.writeSecret(ctx, cp, s)
+		updated, prob, err := r.writeSecret(ctx, cp, s)
 		if prob != nil || err != nil {
 			return prob, err
 		}
-		if wrote {
-			written = append(written, s.Name)
+		if updated {
+			rewritten = append(rewritten, s.Name)
 		}
 	}
 	return nil, nil
 }
 
-// writeSecret creates or updates one secret when its content differs; Secrets are read
-// from the API server (the cache holds their metadata only). A write the API server
-// refuses for what it carries is a problem; any other failure is an error.
+// writeSecret creates or updates one secret when its content differs, and says whether
+// it updated one that existed; Secrets are read from the API server (the cache holds
+// their metadata only). A write the API server refuses for what it carries is a
+// problem; any other failure is an error.
 func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem, error) {
 	have := &corev1.Secret{}
 	err := r.getSecret(ctx, client.ObjectKeyFromObject(want), have)
 	if apierrors.IsNotFound(err) {
 		err = r.Client.Create(ctx, want)
 		if err == nil {
-			return true, nil, nil
+			return false, nil, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			prob, err := writeFailure("creating", want.Name, err)

@@ -172,15 +172,15 @@ func TestTransitions(t *testing.T) {
 		c(controlplanev1.AvailableCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason),
 	}
 	// A failure raised is an event; a condition other than Available turning true is not.
-	got := transitions(before, after)
+	got := transitions(before, after, "https://cp:443")
 	if len(got) != 1 || got[0].eventType != "Warning" || got[0].reason != controlplanev1.EndpointInvalidReason {
 		t.Errorf("transitions = %+v", got)
 	}
 	available := append(slices.Clone(after[:3]), c(controlplanev1.AvailableCondition, metav1.ConditionTrue, controlplanev1.AvailableReason))
-	if got := transitions(after, available); len(got) != 1 || got[0].eventType != "Normal" || got[0].reason != controlplanev1.AvailableCondition {
+	if got := transitions(after, available, "https://cp:443"); len(got) != 1 || got[0].eventType != "Normal" || got[0].reason != controlplanev1.AvailableCondition {
 		t.Errorf("transitions to available = %+v", got)
 	}
-	if again := transitions(after, after); len(again) != 0 {
+	if again := transitions(after, after, "https://cp:443"); len(again) != 0 {
 		t.Errorf("a pass with no change made events: %+v", again)
 	}
 }

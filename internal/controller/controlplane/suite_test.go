@@ -60,7 +60,7 @@ func startControllersWith(t *testing.T, f faults, options ...testenv.ManagerOpti
 	intervals := requeue.Defaults()
 	intervals.Error = time.Second
 	counter, stop, err := env.RunManager(func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
-		if err := (&workspacetemplate.Reconciler{Client: c, API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
+		if err := (&workspacetemplate.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
 		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5}); err != nil {

@@ -6,7 +6,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/cluster-api/util/conditions"
-	"sigs.k8s.io/cluster-api/util/patch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -22,10 +21,8 @@ func TestOwnedConditionsWinConflicts(t *testing.T) {
 	if err := env.Client.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	helper, err := patch.NewHelper(a, env.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var writes Writes
+	writer := writes.Begin(env.Client, env.Client, a)
 	other := &infrav1.WorkspaceTemplateApply{}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(a), other); err != nil {
 		t.Fatal(err)
@@ -36,7 +33,7 @@ func TestOwnedConditionsWinConflicts(t *testing.T) {
 	}
 
 	conditions.Set(a, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason})
-	if err := Patch(ctx, helper, a, []string{infrav1.ReadyCondition}, nil); err != nil {
+	if err := writer.Patch(ctx, a, []string{infrav1.ReadyCondition}, true); err != nil {
 		t.Fatalf("patch with an owned condition changed by another writer: %v", err)
 	}
 	got := &infrav1.WorkspaceTemplateApply{}

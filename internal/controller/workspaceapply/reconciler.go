@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/cluster-api/util/paused"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,9 +35,12 @@ type Reconciler struct {
 	API workspace.API
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
 	WatchFilterValue string
+
+	// writes lets a pass read the controller's own last write of its apply.
+	writes patching.Writes
 }
 
-// ownedConditions are the conditions this controller writes; the patch helper lets them win conflicts.
+// ownedConditions are the conditions this controller writes; they win conflicts.
 var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
 	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
@@ -59,28 +61,29 @@ var ownedConditions = []string{
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	apply := &infrav1.WorkspaceTemplateApply{}
 	if err := r.Client.Get(ctx, req.NamespacedName, apply); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Requests mapped from Workspaces, templates and Secrets skip the For predicate.
 	if r.WatchFilterValue != "" && apply.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
 		return ctrl.Result{}, nil
 	}
+	writer := r.writes.Begin(r.Client, r.APIReader, apply)
 
 	cluster, err := r.ownerCluster(ctx, apply)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if isPaused, requeue, err := paused.EnsurePausedCondition(ctx, r.Client, cluster, apply); err != nil || isPaused || requeue {
-		return ctrl.Result{}, err
+	if patching.SetPaused("WorkspaceTemplateApply", cluster, apply) {
+		return ctrl.Result{}, writer.Patch(ctx, apply, []string{infrav1.PausedCondition}, false)
 	}
-	if added, err := finalizer.Ensure(ctx, r.Client, apply); err != nil || added {
-		return ctrl.Result{}, err
+	// The finalizer is written before the Workspace is created; the pass goes on from there.
+	if err := writer.EnsureFinalizer(ctx, finalizer, apply); err != nil {
+		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
 	}
 
-	helper, err := patch.NewHelper(apply, r.Client)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
-	}
 	obs := &observation{
 		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
 		redactor:      redactorFor(r.API, apply, nil, nil),
@@ -89,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	defer func() {
 		obs.err = retErr
 		setStatus(apply, obs)
-		if err := patching.Patch(ctx, helper, apply, ownedConditions, retErr); err != nil {
+		if err := writer.Patch(ctx, apply, ownedConditions, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching WorkspaceTemplateApply: %w", err)})
 		}
 	}()

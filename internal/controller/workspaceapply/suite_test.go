@@ -38,7 +38,7 @@ func startControllers(t *testing.T, api workspace.API) *testenv.WriteCounter {
 // controllers sets up the WorkspaceTemplate and WorkspaceTemplateApply controllers.
 func controllers(api workspace.API) testenv.SetupFunc {
 	return func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
-		if err := (&workspacetemplate.Reconciler{Client: c, API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
+		if err := (&workspacetemplate.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(mgr, controller.Options{}); err != nil {
 			return err
 		}
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})

@@ -7,10 +7,10 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/cluster-api/util/conditions"
-	"sigs.k8s.io/cluster-api/util/patch"
 	"sigs.k8s.io/cluster-api/util/predicates"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -18,15 +18,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // Reconciler validates WorkspaceTemplates.
 type Reconciler struct {
-	Client           client.Client
+	Client client.Client
+	// APIReader reads a template afresh after a status write conflict.
+	APIReader        client.Reader
 	API              workspace.API
 	WatchFilterValue string
+
+	writes patching.Writes
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplates,verbs=get;list;watch
@@ -37,14 +42,14 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	tmpl := &infrav1.WorkspaceTemplate{}
 	if err := r.Client.Get(ctx, req.NamespacedName, tmpl); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	helper, err := patch.NewHelper(tmpl, r.Client)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("creating patch helper: %w", err)
-	}
+	writer := r.writes.Begin(r.Client, r.APIReader, tmpl)
 	defer func() {
-		if err := helper.Patch(ctx, tmpl, patch.WithOwnedConditions{Conditions: []string{infrav1.TemplateValidCondition}}, patch.WithStatusObservedGeneration{}); err != nil {
+		if err := writer.Patch(ctx, tmpl, []string{infrav1.TemplateValidCondition}, true); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching WorkspaceTemplate: %w", err)})
 		}
 	}()
