@@ -63,10 +63,6 @@ const (
 	// the control plane stays available meanwhile.
 	WorkspaceUpdatingReason = "WorkspaceUpdating"
 
-	// SettingEndpointReason: the endpoint was read and is being written; the condition
-	// turns true once spec.controlPlaneEndpoint holds it, so Ready never precedes it.
-	SettingEndpointReason = "SettingEndpoint"
-
 	// AvailableReason: the control plane serves: endpoint and secrets are in place.
 	AvailableReason = "Available"
 

@@ -62,9 +62,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	s.endpointChecked = true
-	persisted := cp.Spec.ControlPlaneEndpoint
 	s.endpointProblem = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
-	s.endpointPersisted = s.endpointProblem == nil && persisted == cp.Spec.ControlPlaneEndpoint
 	if s.endpointProblem != nil {
 		if s.endpointProblem.reason == controlplanev1.EndpointUpdateFailedReason {
 			// The Cluster refused the write (an admission policy, a webhook): nothing CAPT

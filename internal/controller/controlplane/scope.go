@@ -24,13 +24,11 @@ type scope struct {
 	versionApplied bool
 
 	// endpointChecked says the outputs were read; endpointProblem is then what keeps the
-	// endpoint from being set, or nil.
+	// endpoint from being set, or nil. A new endpoint is ready in the pass that sets it:
+	// the pass's write persists spec.controlPlaneEndpoint before the status, and writes
+	// no status if that fails.
 	endpointChecked bool
 	endpointProblem *problem
-	// endpointPersisted says spec.controlPlaneEndpoint already held the endpoint when
-	// this pass began: the deferred patch writes conditions before the spec, so a new
-	// endpoint is reported ready on the pass its spec update brings.
-	endpointPersisted bool
 
 	// secretsChecked says the secrets were written or verified; secretsProblem is then
 	// what keeps them from being right, or nil.

@@ -98,9 +98,6 @@ func endpointReadyCondition(s *scope) metav1.Condition {
 	switch {
 	case s.endpointProblem != nil:
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse, Reason: s.endpointProblem.reason, Message: s.endpointProblem.message}
-	case s.endpointChecked && !s.endpointPersisted:
-		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse,
-			Reason: controlplanev1.SettingEndpointReason, Message: "Writing spec.controlPlaneEndpoint"}
 	case s.endpointChecked:
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 	case s.err != nil:

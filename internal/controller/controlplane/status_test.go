@@ -60,8 +60,7 @@ func TestEndpointAndSecretsConditions(t *testing.T) {
 		wantReason string
 	}{
 		{"problem", &scope{endpointChecked: true, endpointProblem: bad}, withEndpoint, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
-		{"just read, not yet in spec", &scope{endpointChecked: true}, withEndpoint, metav1.ConditionFalse, controlplanev1.SettingEndpointReason},
-		{"read and persisted", &scope{endpointChecked: true, endpointPersisted: true}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
+		{"read (the pass's write persists the spec before the status)", &scope{endpointChecked: true}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
 		{"not read this pass, kept", &scope{}, withEndpoint, metav1.ConditionTrue, infrav1.ReadyReason},
 		{"not read, none yet", &scope{}, empty, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason},
 	}
@@ -219,7 +218,7 @@ func availableCP() *controlplanev1.CAPTControlPlane {
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{
 		Version: "v1.32.0", ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
 	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0),
-		versionApplied: true, endpointChecked: true, endpointPersisted: true, secretsChecked: true})
+		versionApplied: true, endpointChecked: true, secretsChecked: true})
 	return cp
 }
 

@@ -44,5 +44,10 @@ func TestOneWritePerTransition(t *testing.T) {
 		if cs := obj.Status.Conditions; len(cs) == 1 && cs[0].Type == infrav1.PausedCondition {
 			t.Errorf("revision %d has the Paused condition alone: the first pass writes it together with the rest", c.Revision)
 		}
+		// The endpoint is ready in the pass that sets it, because that pass writes the
+		// spec before the status (CAPTEP-0014: never initialized without the endpoint).
+		if obj.Status.Initialized && obj.Spec.ControlPlaneEndpoint.IsZero() {
+			t.Errorf("revision %d: initialized without spec.controlPlaneEndpoint", c.Revision)
+		}
 	}
 }
