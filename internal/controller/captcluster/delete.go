@@ -70,8 +70,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		}
 		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {
 			cc.Status.VPC.Retained = true
+			// A VPC left behind is someone's to clean up: the one deletion event.
+			r.Recorder.Eventf(cc, nil, "Normal", "VPCRetained", "Delete", "VPC %s retained (retainVPCOnDelete); it is no longer managed", cc.Status.VPC.ID)
 		}
-		r.Recorder.Eventf(cc, nil, "Normal", "Deleted", "Delete", "VPC deleted or retained; removing the finalizer")
 		finalizer.Remove(cc)
 		return ctrl.Result{}, nil
 	case err != nil:

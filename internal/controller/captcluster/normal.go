@@ -36,13 +36,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	ready := childapply.Ready(apply)
 	switch {
 	case ready == nil:
-		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to report on its current spec", apply.Name)}
+		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, childapply.WaitMessage(apply)}
 		return nil
 	case ready.Status == metav1.ConditionUnknown:
 		s.applyUnknown = ready
 		return nil
 	case ready.Status != metav1.ConditionTrue:
-		s.vpcProblem = vpcNotReady(apply.Name, ready)
+		s.vpcProblem = vpcNotReady(apply, ready)
 		return nil
 	}
 	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
@@ -68,14 +68,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// vpcNotReady turns the apply's Ready=False into the VPC's problem: a failure when the
-// apply reports one, provisioning otherwise.
-func vpcNotReady(name string, ready *metav1.Condition) *problem {
-	reason := infrav1.VPCProvisioningReason
+// vpcNotReady turns the apply's Ready=False into the VPC's problem: a failure, with the
+// apply's message, when the apply reports one; provisioning otherwise.
+func vpcNotReady(apply *infrav1.WorkspaceTemplateApply, ready *metav1.Condition) *problem {
 	if childapply.IsFailure(ready.Reason) {
-		reason = infrav1.VPCFailedReason
+		return &problem{infrav1.VPCFailedReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
 	}
-	return &problem{reason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", name, ready.Message)}
+	return &problem{infrav1.VPCProvisioningReason, childapply.WaitMessage(apply)}
 }
 
 func failureDomains(zones []string) []infrav1.FailureDomain {

@@ -83,6 +83,14 @@ func Ready(apply *infrav1.WorkspaceTemplateApply) *metav1.Condition {
 	return c
 }
 
+// WaitMessage is what an owner says while its apply has not reported on its current spec,
+// or reports not Ready without a failure: one message for the whole wait, whatever step
+// the apply is at (its own conditions name the step), so that the owner's status changes
+// once when the wait begins and once when it ends, not at each step of the apply.
+func WaitMessage(apply *infrav1.WorkspaceTemplateApply) string {
+	return fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to apply its Workspace", apply.Name)
+}
+
 // IsFailure says a Ready=False reason of an apply is a failure, not a wait.
 func IsFailure(reason string) bool {
 	return slices.Contains(infrav1.WorkspaceTemplateApplyFailureReasons, reason)

@@ -41,10 +41,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		log.Info("Cleared the control plane endpoint")
 	}
 	if !cp.Spec.ControlPlaneEndpoint.IsZero() {
-		// The deferred patch writes the cleared endpoint; its update event brings the next
-		// pass. Nothing else is deleted before the endpoint is gone from the API server.
+		// Nothing else is deleted before the endpoint is gone from the API server: it is
+		// written now, and the pass goes on.
 		cp.Spec.ControlPlaneEndpoint = infrav1.APIEndpoint{}
-		return ctrl.Result{}, nil
+		if err := s.writer.Persist(ctx, cp); err != nil {
+			return ctrl.Result{}, fmt.Errorf("clearing spec.controlPlaneEndpoint: %w", err)
+		}
 	}
 
 	// 2. The WorkspaceTemplateApplies; each keeps its finalizer until its Workspace is gone.
@@ -113,7 +115,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	// 5. Done.
-	r.Recorder.Eventf(cp, nil, "Normal", "Deleted", "Delete", "Workspace %s is gone; removing the finalizer", wsName)
 	log.Info("Control plane deleted", "workspace", wsName)
 	finalizer.Remove(cp)
 	return ctrl.Result{}, nil

@@ -101,7 +101,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 
 	before := cp.DeepCopy()
-	s := &scope{cp: cp, cluster: cluster}
+	s := &scope{cp: cp, cluster: cluster, writer: writer}
 	defer func() {
 		s.err = retErr
 		setStatus(s)

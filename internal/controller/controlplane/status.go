@@ -83,7 +83,13 @@ func workspaceReadyCondition(s *scope) metav1.Condition {
 			if conditions.IsTrue(s.apply, infrav1.ReadyCondition) {
 				c.Reason = controlplanev1.WorkspaceUpdatingReason
 			}
-			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s has not reported on its current spec yet", s.apply.Name)
+			c.Message = childapply.WaitMessage(s.apply)
+			return c
+		}
+		if mirrored.Status == metav1.ConditionFalse && !childapply.IsFailure(mirrored.Reason) && !ptr.Deref(s.cp.Status.Initialization.ControlPlaneInitialized, false) {
+			// Still creating: the same wait as before the apply reported, whatever step it
+			// is at (the apply's conditions name it).
+			c.Reason, c.Message = controlplanev1.WaitingForWorkspaceReason, childapply.WaitMessage(s.apply)
 			return c
 		}
 		c.Status, c.Reason = mirrored.Status, mirrored.Reason

@@ -72,6 +72,7 @@ func (w *Writer) Patch(ctx context.Context, obj Object, owned []string, observed
 		}
 		w.behind = append(w.behind, obj.GetResourceVersion())
 		wrote = true
+		restampStatus(after.status, obj.GetGeneration(), written.GetGeneration())
 		if !written.GetDeletionTimestamp().IsZero() && len(written.GetFinalizers()) == 0 {
 			// The last finalizer is gone: so is the object; its status goes with it.
 			w.writes.forget(obj)
@@ -177,6 +178,43 @@ func asMap(v any) map[string]any {
 		return m
 	}
 	return map[string]any{}
+}
+
+// restampStatus moves what the status says it observed at generation old to generation
+// new, when the pass's own spec write made new: the pass knows that change, so its
+// observations hold for it, and the next pass need not rewrite every condition only to
+// bump its observedGeneration.
+func restampStatus(status map[string]any, old, new int64) {
+	if old == new {
+		return
+	}
+	if g, ok := status["observedGeneration"].(int64); ok && g == old {
+		status["observedGeneration"] = new
+	}
+	cs, _ := status["conditions"].([]any)
+	for _, c := range cs {
+		if m, ok := c.(map[string]any); ok {
+			if g, ok := m["observedGeneration"].(int64); ok && g == old {
+				m["observedGeneration"] = new
+			}
+		}
+	}
+}
+
+// restamp is restampStatus on a typed object's conditions, and sets its generation.
+func restamp(obj Object, new int64) {
+	old := obj.GetGeneration()
+	if old == new {
+		return
+	}
+	cs := obj.GetConditions()
+	for i := range cs {
+		if cs[i].ObservedGeneration == old {
+			cs[i].ObservedGeneration = new
+		}
+	}
+	obj.SetConditions(cs)
+	obj.SetGeneration(new)
 }
 
 func setObservedGeneration(status map[string]any, generation int64) {

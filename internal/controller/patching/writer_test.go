@@ -171,3 +171,34 @@ func TestFinalizerThenStatus(t *testing.T) {
 		t.Errorf("finalizers %v, conditions %+v", got.Finalizers, got.Status.Conditions)
 	}
 }
+
+// TestSpecWriteRestampsTheStatus: a pass that changes the spec (a new generation) and the
+// status writes a status that observed the new generation, so that the next pass has
+// nothing to rewrite.
+func TestSpecWriteRestampsTheStatus(t *testing.T) {
+	ctx := context.Background()
+	writes, c := counting(t)
+	a := newApply(t, "spec-and-status")
+	var ws Writes
+	w := ws.Begin(c, c, a)
+	a.Spec.Variables = map[string]string{"region": "us-west-2"}
+	conditions.Set(a, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: "Waiting"})
+	if err := w.Patch(ctx, a, owned, true); err != nil {
+		t.Fatal(err)
+	}
+	got := get(t, a)
+	if got.Generation == a.Generation || got.Status.ObservedGeneration != got.Generation ||
+		conditions.Get(got, infrav1.ReadyCondition).ObservedGeneration != got.Generation {
+		t.Errorf("generation %d, observedGeneration %d, Ready %+v", got.Generation, got.Status.ObservedGeneration, conditions.Get(got, infrav1.ReadyCondition))
+	}
+
+	writes.Reset()
+	w = ws.Begin(c, c, got)
+	conditions.Set(got, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: "Waiting"})
+	if err := w.Patch(ctx, got, owned, true); err != nil {
+		t.Fatal(err)
+	}
+	if writes.Total() != 0 {
+		t.Errorf("the next pass rewrote the status: %s", writes)
+	}
+}

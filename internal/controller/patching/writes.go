@@ -2,10 +2,12 @@ package patching
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -88,5 +90,32 @@ func (w *Writer) EnsureFinalizer(ctx context.Context, f Finalizer, obj client.Ob
 	w.writes.record(server, w.behind)
 	obj.SetFinalizers(server.GetFinalizers())
 	obj.SetResourceVersion(server.GetResourceVersion())
+	return nil
+}
+
+// Persist writes obj's metadata and spec changes now, for a step that must be on the API
+// server before the pass goes on (CAPTEP-0041: the endpoint is cleared before anything is
+// deleted); the status waits for the pass's one status write.
+func (w *Writer) Persist(ctx context.Context, obj Object) error {
+	before, after, err := split(w.before, obj)
+	if err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before.rest, after.rest) {
+		return nil
+	}
+	data, err := mergePatch(before.rest, after.rest)
+	if err != nil {
+		return err
+	}
+	server := obj.DeepCopyObject().(Object)
+	if err := w.c.Patch(ctx, server, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return fmt.Errorf("patching metadata and spec: %w", err)
+	}
+	w.behind = append(w.behind, w.before.GetResourceVersion())
+	w.before = server
+	w.writes.record(server, w.behind)
+	obj.SetResourceVersion(server.GetResourceVersion())
+	restamp(obj, server.GetGeneration())
 	return nil
 }
