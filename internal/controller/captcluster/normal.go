@@ -22,7 +22,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		cc.Status.VPC = &infrav1.VPCStatus{ID: cc.Spec.ExistingVPCID}
 		return nil
 	}
-	apply, err := childapply.Ensure(ctx, r.Client, cc, childapply.Spec{
+	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cc, childapply.Spec{
 		Name:        applyName(cc),
 		ClusterName: s.cluster.Name,
 		TemplateRef: childapply.TemplateRef(*cc.Spec.VPCTemplateRef, cc.Namespace),

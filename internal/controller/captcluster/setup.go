@@ -20,6 +20,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
 const controllerName = "captcluster"
@@ -35,7 +36,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// CAPT's to reconcile, as the InfraCluster contract asks.
 		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.All(mgr.GetScheme(), log,
 			predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
-			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)))).
+			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), patching.ChangedBeyondStatus())).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTCluster", func() client.ObjectList { return &infrav1.CAPTClusterList{} }))).

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -40,9 +42,9 @@ type Spec struct {
 // label and the owner's watch-filter label, so that a manager with --watch-filter sees
 // it, and is created with its controller's finalizer, which saves that controller a
 // write. Creating it makes no event: the owner's conditions name it.
-func Ensure(ctx context.Context, c client.Client, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
+func Ensure(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
 	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: want.Name}}
-	_, err := controllerutil.CreateOrPatch(ctx, c, apply, func() error {
+	mutate := func() error {
 		if apply.CreationTimestamp.IsZero() {
 			controllerutil.AddFinalizer(apply, infrav1.WorkspaceTemplateApplyFinalizer)
 		}
@@ -58,11 +60,34 @@ func Ensure(ctx context.Context, c client.Client, owner client.Object, want Spec
 		apply.Spec.WriteConnectionSecretToRef = want.ConnectionSecret
 		apply.Spec.RetainWorkspaceOnDelete = want.Retain
 		return controllerutil.SetControllerReference(owner, apply, c.Scheme())
-	})
+	}
+	_, err := controllerutil.CreateOrPatch(ctx, c, apply, mutate)
+	if apierrors.IsAlreadyExists(err) {
+		// The cache has not seen the apply this owner created moments ago: compare with
+		// the API server's copy instead of failing the pass.
+		err = patchLive(ctx, c, reader, apply, mutate)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("writing WorkspaceTemplateApply %s: %w", apply.Name, err)
 	}
 	return apply, nil
+}
+
+// patchLive reads apply from the API server and patches it when mutate changes it.
+func patchLive(ctx context.Context, c client.Client, reader client.Reader, apply *infrav1.WorkspaceTemplateApply, mutate func() error) error {
+	fresh := &infrav1.WorkspaceTemplateApply{}
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(apply), fresh); err != nil {
+		return err
+	}
+	*apply = *fresh
+	base := apply.DeepCopy()
+	if err := mutate(); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(base, apply) {
+		return nil
+	}
+	return c.Patch(ctx, apply, client.MergeFrom(base))
 }
 
 // TemplateRef is ref with its namespace defaulted to the owner's.

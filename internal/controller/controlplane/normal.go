@@ -31,7 +31,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		s.waitingForInfra = waiting
 		return ctrl.Result{}, err
 	}
-	apply, err := childapply.Ensure(ctx, r.Client, cp, childapply.Spec{
+	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cp, childapply.Spec{
 		Name:             applyName(cp),
 		ClusterName:      cluster.Name,
 		TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
