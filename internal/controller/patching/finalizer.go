@@ -28,23 +28,19 @@ func (f Finalizer) is(name string) bool {
 	return name == f.Name || slices.Contains(f.Legacy, name)
 }
 
-// Ensure is Cluster API's finalizers.EnsureFinalizer that also drops the legacy names,
-// in the same single patch: a live object ends up with exactly the current name. It
-// reports whether it wrote; the write's own event brings the next pass.
-func (f Finalizer) Ensure(ctx context.Context, c client.Client, obj client.Object) (bool, error) {
+// set adds the finalizer to obj in memory and drops its legacy names, so that a live
+// object ends up with exactly the current name; it says whether obj changed. An object
+// being deleted gets none.
+func (f Finalizer) set(obj client.Object) bool {
 	if !obj.GetDeletionTimestamp().IsZero() {
-		return false, nil
+		return false
 	}
 	if controllerutil.ContainsFinalizer(obj, f.Name) && !slices.ContainsFunc(obj.GetFinalizers(), f.isLegacy) {
-		return false, nil
+		return false
 	}
-	original := obj.DeepCopyObject().(client.Object)
 	f.Remove(obj)
 	controllerutil.AddFinalizer(obj, f.Name)
-	if err := c.Patch(ctx, obj, client.MergeFrom(original)); err != nil {
-		return false, err
-	}
-	return true, nil
+	return true
 }
 
 func (f Finalizer) isLegacy(name string) bool { return slices.Contains(f.Legacy, name) }

@@ -46,71 +46,99 @@ type Writer struct {
 	behind []string
 }
 
-// Patch writes obj's changes since the writer's base. observedGeneration records
-// status.observedGeneration = metadata.generation; a pass that failed to read or write
-// something has not observed the generation, and a paused pass observed nothing. owned
-// are the conditions the controller computes; they win a conflict. A deleted object that
-// is gone (the pass removed its last finalizer, or started from a cache older than that)
-// is no error.
+// Patch writes obj's changes since the writer's base: metadata and spec first (Persist),
+// then the status. observedGeneration records status.observedGeneration =
+// metadata.generation; a pass that failed to read or write something has not observed
+// the generation, and a paused pass observed nothing. owned are the conditions the
+// controller computes; they win a conflict. A deleted object that is gone (the pass
+// removed its last finalizer, or started from a cache older than that) is no error.
 func (w *Writer) Patch(ctx context.Context, obj Object, owned []string, observedGeneration bool) error {
+	if err := w.Persist(ctx, obj); err != nil {
+		return ignoreGone(obj, err)
+	}
+	if !w.before.GetDeletionTimestamp().IsZero() && len(w.before.GetFinalizers()) == 0 {
+		// The last finalizer is gone: so is the object; its status goes with it.
+		w.writes.forget(obj)
+		return nil
+	}
 	before, after, err := split(w.before, obj)
 	if err != nil {
 		return err
 	}
 	if observedGeneration {
-		setObservedGeneration(after.status, obj.GetGeneration())
+		after.status["observedGeneration"] = obj.GetGeneration()
 	}
-	written := obj.DeepCopyObject().(Object)
-	wrote := false
-	if !equality.Semantic.DeepEqual(before.rest, after.rest) {
-		data, err := mergePatch(before.rest, after.rest)
+	rv := w.before.GetResourceVersion()
+	for attempt := 0; !equality.Semantic.DeepEqual(before.status, after.status); attempt++ {
+		data, err := mergePatch(
+			map[string]any{"status": before.status},
+			map[string]any{"status": after.status, "metadata": map[string]any{"resourceVersion": rv}})
 		if err != nil {
 			return err
 		}
-		if err := w.c.Patch(ctx, written, client.RawPatch(types.MergePatchType, data)); err != nil {
-			return ignoreGone(obj, fmt.Errorf("patching metadata and spec: %w", err))
-		}
-		w.behind = append(w.behind, obj.GetResourceVersion())
-		wrote = true
-		restampStatus(after.status, obj.GetGeneration(), written.GetGeneration())
-		if !written.GetDeletionTimestamp().IsZero() && len(written.GetFinalizers()) == 0 {
-			// The last finalizer is gone: so is the object; its status goes with it.
-			w.writes.forget(obj)
-			return nil
-		}
-	}
-	if !equality.Semantic.DeepEqual(before.status, after.status) {
-		rv := written.GetResourceVersion()
-		for attempt := 0; ; attempt++ {
-			data, err := mergePatch(
-				map[string]any{"status": before.status},
-				map[string]any{"status": after.status, "metadata": map[string]any{"resourceVersion": rv}})
-			if err != nil {
-				return err
+		server := w.before.DeepCopyObject().(Object)
+		err = w.c.Status().Patch(ctx, server, client.RawPatch(types.MergePatchType, data))
+		if apierrors.IsConflict(err) && attempt < maxConflicts {
+			if before.status, after.status, rv, err = w.rebase(ctx, obj, owned, after.status); err != nil {
+				return ignoreGone(obj, fmt.Errorf("reading after a status conflict: %w", err))
 			}
-			target := written.DeepCopyObject().(Object)
-			err = w.c.Status().Patch(ctx, target, client.RawPatch(types.MergePatchType, data))
-			if apierrors.IsConflict(err) && attempt < maxConflicts {
-				if before.status, after.status, rv, err = w.rebase(ctx, obj, owned, after.status); err != nil {
-					return ignoreGone(obj, fmt.Errorf("reading after a status conflict: %w", err))
-				}
-				if equality.Semantic.DeepEqual(before.status, after.status) {
-					break
-				}
-				continue
-			}
-			if err != nil {
-				return ignoreGone(obj, fmt.Errorf("patching status: %w", err))
-			}
-			w.behind = append(w.behind, written.GetResourceVersion())
-			written, wrote = target, true
-			break
+			continue
 		}
-	}
-	if wrote {
-		w.writes.record(written, w.behind)
+		if err != nil {
+			return ignoreGone(obj, fmt.Errorf("patching status: %w", err))
+		}
+		w.wrote(server, rv)
+		return nil
 	}
 	return nil
+}
+
+// Persist writes obj's metadata and spec changes now, for a step that must be on the API
+// server before the pass goes on (the finalizer before anything is created; CAPTEP-0041:
+// the endpoint cleared before anything is deleted); the status waits for the pass's one
+// status write. A new generation (a spec change) restamps what the pass has observed so
+// far: the pass made that change and knows it, and the next pass need not rewrite every
+// condition only for its observedGeneration.
+func (w *Writer) Persist(ctx context.Context, obj Object) error {
+	before, after, err := split(w.before, obj)
+	if err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before.rest, after.rest) {
+		return nil
+	}
+	data, err := mergePatch(before.rest, after.rest)
+	if err != nil {
+		return err
+	}
+	server := obj.DeepCopyObject().(Object)
+	if err := w.c.Patch(ctx, server, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return fmt.Errorf("patching metadata and spec: %w", err)
+	}
+	w.wrote(server, w.before.GetResourceVersion())
+	obj.SetResourceVersion(server.GetResourceVersion())
+	restamp(obj, server.GetGeneration())
+	return nil
+}
+
+// EnsureFinalizer adds f to obj (replacing its legacy names) and writes it at once: the
+// finalizer is on the API server before the pass creates anything, and the pass goes on,
+// keeping what it has set in memory so far (the Paused condition). An object being
+// deleted gets no finalizer.
+func (w *Writer) EnsureFinalizer(ctx context.Context, f Finalizer, obj Object) error {
+	if !f.set(obj) {
+		return nil
+	}
+	return w.Persist(ctx, obj)
+}
+
+// wrote takes the API server's answer to a write made from the base at resourceVersion
+// from: it is the pass's new base, and what the next pass starts from while the cache
+// is still at from or before.
+func (w *Writer) wrote(server client.Object, from string) {
+	w.behind = append(w.behind, from)
+	w.before = server
+	w.writes.record(server, w.behind)
 }
 
 // rebase reads obj from the API server after a conflict and returns the status to patch
@@ -180,28 +208,7 @@ func asMap(v any) map[string]any {
 	return map[string]any{}
 }
 
-// restampStatus moves what the status says it observed at generation old to generation
-// new, when the pass's own spec write made new: the pass knows that change, so its
-// observations hold for it, and the next pass need not rewrite every condition only to
-// bump its observedGeneration.
-func restampStatus(status map[string]any, old, new int64) {
-	if old == new {
-		return
-	}
-	if g, ok := status["observedGeneration"].(int64); ok && g == old {
-		status["observedGeneration"] = new
-	}
-	cs, _ := status["conditions"].([]any)
-	for _, c := range cs {
-		if m, ok := c.(map[string]any); ok {
-			if g, ok := m["observedGeneration"].(int64); ok && g == old {
-				m["observedGeneration"] = new
-			}
-		}
-	}
-}
-
-// restamp is restampStatus on a typed object's conditions, and sets its generation.
+// restamp moves the conditions obj observed at its generation to new, and sets new.
 func restamp(obj Object, new int64) {
 	old := obj.GetGeneration()
 	if old == new {
@@ -215,10 +222,6 @@ func restamp(obj Object, new int64) {
 	}
 	obj.SetConditions(cs)
 	obj.SetGeneration(new)
-}
-
-func setObservedGeneration(status map[string]any, generation int64) {
-	status["observedGeneration"] = generation
 }
 
 func mergePatch(before, after map[string]any) ([]byte, error) {

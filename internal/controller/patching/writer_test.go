@@ -181,13 +181,14 @@ func TestSpecWriteRestampsTheStatus(t *testing.T) {
 	a := newApply(t, "spec-and-status")
 	var ws Writes
 	w := ws.Begin(c, c, a)
+	created := a.Generation
 	a.Spec.Variables = map[string]string{"region": "us-west-2"}
 	conditions.Set(a, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: "Waiting"})
 	if err := w.Patch(ctx, a, owned, true); err != nil {
 		t.Fatal(err)
 	}
 	got := get(t, a)
-	if got.Generation == a.Generation || got.Status.ObservedGeneration != got.Generation ||
+	if got.Generation == created || got.Status.ObservedGeneration != got.Generation ||
 		conditions.Get(got, infrav1.ReadyCondition).ObservedGeneration != got.Generation {
 		t.Errorf("generation %d, observedGeneration %d, Ready %+v", got.Generation, got.Status.ObservedGeneration, conditions.Get(got, infrav1.ReadyCondition))
 	}

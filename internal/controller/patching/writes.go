@@ -1,13 +1,10 @@
 package patching
 
 import (
-	"context"
-	"fmt"
 	"reflect"
 	"slices"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -74,48 +71,4 @@ func (ws *Writes) record(obj client.Object, behind []string) {
 // copyInto sets dst, a pointer to an object of src's type, to a deep copy of src.
 func copyInto(src, dst client.Object) {
 	reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src.DeepCopyObject()).Elem())
-}
-
-// EnsureFinalizer adds f to obj (Finalizer.Ensure) as part of the pass, which goes on
-// after the write: obj takes the new finalizers and resourceVersion and keeps what the
-// pass has set in memory so far (the Paused condition).
-func (w *Writer) EnsureFinalizer(ctx context.Context, f Finalizer, obj client.Object) error {
-	server := w.before.DeepCopyObject().(client.Object)
-	added, err := f.Ensure(ctx, w.c, server)
-	if err != nil || !added {
-		return err
-	}
-	w.behind = append(w.behind, w.before.GetResourceVersion())
-	w.before = server
-	w.writes.record(server, w.behind)
-	obj.SetFinalizers(server.GetFinalizers())
-	obj.SetResourceVersion(server.GetResourceVersion())
-	return nil
-}
-
-// Persist writes obj's metadata and spec changes now, for a step that must be on the API
-// server before the pass goes on (CAPTEP-0041: the endpoint is cleared before anything is
-// deleted); the status waits for the pass's one status write.
-func (w *Writer) Persist(ctx context.Context, obj Object) error {
-	before, after, err := split(w.before, obj)
-	if err != nil {
-		return err
-	}
-	if equality.Semantic.DeepEqual(before.rest, after.rest) {
-		return nil
-	}
-	data, err := mergePatch(before.rest, after.rest)
-	if err != nil {
-		return err
-	}
-	server := obj.DeepCopyObject().(Object)
-	if err := w.c.Patch(ctx, server, client.RawPatch(types.MergePatchType, data)); err != nil {
-		return fmt.Errorf("patching metadata and spec: %w", err)
-	}
-	w.behind = append(w.behind, w.before.GetResourceVersion())
-	w.before = server
-	w.writes.record(server, w.behind)
-	obj.SetResourceVersion(server.GetResourceVersion())
-	restamp(obj, server.GetGeneration())
-	return nil
 }
