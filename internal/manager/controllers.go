@@ -46,6 +46,7 @@ func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api 
 	}
 	if err := (&workspaceapply.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
+		Recorder: mgr.GetEventRecorder("workspacetemplateapply-controller"), DeletionStallTimeout: o.DeletionStallTimeout,
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
 	}

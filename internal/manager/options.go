@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/flags"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	Logs                     *logsv1.LoggingConfiguration
 	GracefulShutdownTimeout  time.Duration
 	WorkspaceAPIGroup        string
+	// DeletionStallTimeout is how long a Workspace's destroy may make no progress before
+	// DeletionStalled turns true.
+	DeletionStallTimeout time.Duration
 	// Controllers is which provider this manager serves: ControllersAll,
 	// ControllersInfrastructure or ControllersControlPlane.
 	Controllers string
@@ -131,6 +135,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 			" (the .m. groups are Crossplane v2's namespaced Workspaces).")
 	fs.StringVar(&o.Controllers, "controllers", ControllersAll,
 		"Which controllers to run: all, infrastructure (CAPTCluster, WorkspaceTemplate, WorkspaceTemplateApply) or controlplane (CAPTControlPlane; needs the infrastructure provider).")
+	fs.DurationVar(&o.DeletionStallTimeout, "deletion-stall-timeout", workspaceapply.DefaultDeletionStallTimeout,
+		"How long a Workspace's destroy may make no progress before its WorkspaceTemplateApply and owners report DeletionStalled (and one event). "+
+			"Nothing is orphaned automatically: see the abandon-workspace annotation.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
 		"How long the manager waits for running reconciles on shutdown.")
 }
@@ -169,6 +176,9 @@ func (o *Options) Validate() error {
 	}
 	if o.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.KubeAPIBurst))
+	}
+	if o.DeletionStallTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--deletion-stall-timeout must be at least 1s, got %s", o.DeletionStallTimeout))
 	}
 	if o.SyncPeriod < time.Minute {
 		errs = append(errs, fmt.Errorf("--sync-period must be at least 1m, got %s", o.SyncPeriod))

@@ -8,12 +8,14 @@ import (
 
 // CAPTControlPlaneSpec is a managed control plane (EKS) created from a WorkspaceTemplate.
 type CAPTControlPlaneSpec struct {
-	// Version is the desired Kubernetes version, such as v1.31 or 1.31.2. Changing it
-	// upgrades the control plane.
+	// Version is the desired Kubernetes version, such as v1.31 or 1.31.2. Raising it
+	// upgrades the control plane, one minor version at a time once it is initialized (EKS
+	// refuses larger steps); lowering it is refused (EKS cannot downgrade).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^v?[0-9]{1,6}[.][0-9]{1,6}([.][0-9]{1,6})?$') || !oldSelf.matches('^v?[0-9]{1,6}[.][0-9]{1,6}([.][0-9]{1,6})?$') || int(self.replace('v', '').split('.')[0]) > int(oldSelf.replace('v', '').split('.')[0]) || (int(self.replace('v', '').split('.')[0]) == int(oldSelf.replace('v', '').split('.')[0]) && int(self.replace('v', '').split('.')[1]) >= int(oldSelf.replace('v', '').split('.')[1]))",messageExpression="'may not be lowered from ' + oldSelf + ' to ' + self + ': EKS cannot downgrade a control plane'"
 	Version string `json:"version"`
 
 	// WorkspaceTemplateRef names the WorkspaceTemplate that creates the control plane.
@@ -110,9 +112,11 @@ type CAPTControlPlaneStatus struct {
 	// +optional
 	ExternalManagedControlPlane *bool `json:"externalManagedControlPlane,omitempty"`
 
-	// Version is the Kubernetes version the control plane runs, once the Workspace that
-	// applies spec.version is Ready.
+	// Version is the Kubernetes version the control plane runs: the last version its
+	// Workspace was Ready with. It equals spec.version when no upgrade is under way; during
+	// a stepped upgrade it names each minor version reached.
 	// +optional
+	// +kubebuilder:validation:MaxLength=32
 	Version string `json:"version,omitempty"`
 
 	// Endpoint is spec.controlPlaneEndpoint as host:port (IPv6 hosts in brackets), for
@@ -139,7 +143,8 @@ type CAPTControlPlaneStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Available, WorkspaceReady, EndpointReady, SecretsReady, Paused, Deleting.
+	// Conditions: Ready, Available, RollingOut, WorkspaceReady, EndpointReady, SecretsReady,
+	// Paused, Deleting, DeletionStalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -20,6 +20,11 @@ const (
 
 	// SecretsReadyCondition is true when the kubeconfig and CA secrets exist and match.
 	SecretsReadyCondition = "SecretsReady"
+
+	// RollingOutCondition is true while the control plane is upgraded to spec.version,
+	// one minor version at a time; its message names the version reached and the one
+	// being applied. Cluster API mirrors it into the Cluster's RollingOut condition.
+	RollingOutCondition = "RollingOut"
 )
 
 // Reasons of a CAPTControlPlane.
@@ -62,6 +67,13 @@ const (
 	// WorkspaceUpdatingReason: the Workspace applies a change (such as a version upgrade);
 	// the control plane stays available meanwhile.
 	WorkspaceUpdatingReason = "WorkspaceUpdating"
+
+	// RollingOutReason: the control plane is being upgraded to spec.version.
+	RollingOutReason = "RollingOut"
+
+	// NotRollingOutReason: the control plane runs spec.version, or is still being created
+	// (a version change before it is initialized is applied as is, not stepped).
+	NotRollingOutReason = "NotRollingOut"
 
 	// AvailableReason: the control plane serves: endpoint and secrets are in place.
 	AvailableReason = "Available"

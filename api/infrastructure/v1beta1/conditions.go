@@ -17,6 +17,12 @@ const (
 	// DeletingCondition is true while the object is being deleted; its message names
 	// what deletion still waits for.
 	DeletingCondition = "Deleting"
+
+	// DeletionStalledCondition is set while an object is being deleted: true when its
+	// Workspace's destroy made no progress for --deletion-stall-timeout. Nothing is
+	// orphaned automatically; the message says what to fix, or how to abandon the
+	// Workspace (AbandonWorkspaceAnnotation).
+	DeletionStalledCondition = "DeletionStalled"
 )
 
 // Condition types of a CAPTCluster.
@@ -103,6 +109,25 @@ const (
 	// WaitingForWorkspaceDeletionReason: deletion waits for the Workspace to be gone.
 	WaitingForWorkspaceDeletionReason = "WaitingForWorkspaceDeletion"
 
+	// WorkspaceDestroyFailedReason: the Workspace's provider reports that its destroy
+	// failed; the message carries the provider's error (redacted) and the deletion's age.
+	// The provider retries with backoff; CAPT waits.
+	WorkspaceDestroyFailedReason = "WorkspaceDestroyFailed"
+
+	// DeletionStalledReason: no progress for the stall timeout (DeletionStalledCondition).
+	DeletionStalledReason = "DeletionStalled"
+
+	// NotStalledReason: the deletion progresses, or has not waited the stall timeout yet.
+	NotStalledReason = "NotStalled"
+
+	// WorkspaceAbandonedReason: the Workspace is being let go without a destroy, as the
+	// AbandonWorkspaceAnnotation asked.
+	WorkspaceAbandonedReason = "WorkspaceAbandoned"
+
+	// AbandonIgnoredReason: the AbandonWorkspaceAnnotation's value is not the UID of the
+	// Workspace; it is ignored and the deletion keeps waiting for the destroy.
+	AbandonIgnoredReason = "AbandonIgnored"
+
 	// WorkspaceRetainedReason: the Workspace was left in place on deletion (retainWorkspaceOnDelete).
 	WorkspaceRetainedReason = "WorkspaceRetained"
 
@@ -157,6 +182,14 @@ const (
 
 	// WorkspaceTemplateApplyNameLabel holds the owner's name when it fits in a label value.
 	WorkspaceTemplateApplyNameLabel = "infrastructure.cluster.x-k8s.io/workspacetemplateapply-name"
+
+	// AbandonWorkspaceAnnotation, on a WorkspaceTemplateApply being deleted, asks CAPT to
+	// let its Workspace go without a destroy; its value must be the Workspace's UID, so
+	// that it names one Workspace and cannot be copied onto another by mistake. CAPT sets
+	// the Workspace's deletion policy to Orphan (management policies without Delete on the
+	// namespaced groups): the provider removes its finalizer and leaves the cloud
+	// resources and the Terraform state untouched. An event records it.
+	AbandonWorkspaceAnnotation = "infrastructure.cluster.x-k8s.io/abandon-workspace"
 
 	// SpecHashAnnotation holds a hash of the spec CAPT last applied, so that a field
 	// removed from the template is noticed and removed from the Workspace too.

@@ -15,6 +15,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
@@ -89,6 +90,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			return ctrl.Result{}, fmt.Errorf("setting retention on WorkspaceTemplateApply %s: %w", apply.Name, err)
 		}
 	}
+	step := childapply.DeletionStep(apply, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
+	s.deletion = &step
 	if apply.DeletionTimestamp.IsZero() {
 		deleted, err := patching.DeleteUnchanged(ctx, r.Client, apply)
 		if err != nil {

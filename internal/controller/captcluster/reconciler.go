@@ -39,7 +39,7 @@ type Reconciler struct {
 	writes patching.Writes
 }
 
-var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition, infrav1.PausedCondition}
+var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition}
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters/status,verbs=patch

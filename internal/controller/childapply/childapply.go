@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 // Spec is what an owner wants its WorkspaceTemplateApply to be.
@@ -119,4 +120,26 @@ func WaitMessage(apply *infrav1.WorkspaceTemplateApply) string {
 // IsFailure says a Ready=False reason of an apply is a failure, not a wait.
 func IsFailure(reason string) bool {
 	return slices.Contains(infrav1.WorkspaceTemplateApplyFailureReasons, reason)
+}
+
+// surfacedDeletionReasons are the Deleting reasons of an apply that its owner carries as
+// the apply says them: what a person has to read on the owner (the Cluster's tree in
+// clusterctl describe), not only on the apply.
+var surfacedDeletionReasons = []string{
+	infrav1.WorkspaceDestroyFailedReason, infrav1.AbandonIgnoredReason, infrav1.WorkspaceAbandonedReason,
+}
+
+// DeletionStep is what an owner waiting for apply's deletion says: its own reason and
+// message, unless the apply reports its Workspace's destroy failing or being abandoned,
+// which the owner says with the apply's reason and message. A stalled apply stalls the
+// owner, with the apply's message.
+func DeletionStep(apply *infrav1.WorkspaceTemplateApply, reason, message string) observed.Step {
+	step := observed.Step{Reason: reason, Message: message}
+	if d := conditions.Get(apply, infrav1.DeletingCondition); d != nil && d.Status == metav1.ConditionTrue && slices.Contains(surfacedDeletionReasons, d.Reason) {
+		step.Reason, step.Message = d.Reason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, d.Message)
+	}
+	if c := conditions.Get(apply, infrav1.DeletionStalledCondition); c != nil && c.Status == metav1.ConditionTrue {
+		step.Stalled = fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, c.Message)
+	}
+	return step
 }

@@ -3,7 +3,6 @@ package controlplane
 import (
 	"maps"
 	"strconv"
-	"strings"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -22,11 +21,12 @@ func outputsSecretName(cp *controlplanev1.CAPTControlPlane) string {
 }
 
 // variables are what the control plane template receives (docs/controlplane.md).
-func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *infrastructure) map[string]string {
+// version is the Kubernetes version this apply asks for (nextVersion).
+func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *infrastructure, version string) map[string]string {
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
 		"cluster_namespace":  cluster.Namespace,
-		"kubernetes_version": strings.TrimPrefix(cp.Spec.Version, "v"),
+		"kubernetes_version": terraformVersion(version),
 	}
 	tags := maps.Clone(infra.tags)
 	if tags == nil {

@@ -14,6 +14,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/render"
@@ -72,9 +73,10 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 	if len(applies) > 0 {
 		a := applies[0]
-		s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
+		step := childapply.DeletionStep(&a, controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
 			"Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
 			a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)))
+		s.deletion = &step
 		return ctrl.Result{}, nil
 	}
 

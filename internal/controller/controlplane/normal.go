@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,21 +31,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		s.waitingForInfra = waiting
 		return ctrl.Result{}, err
 	}
-	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cp, childapply.Spec{
-		Name:             applyName(cp),
-		ClusterName:      cluster.Name,
-		TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
-		Variables:        variables(cp, cluster, infra),
-		ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
-	})
+	apply, err := r.ensureApply(ctx, s, infra)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	s.apply = apply
-	cp.Status.WorkspaceTemplateApplyName = apply.Name
-	applyReady := childapply.Ready(apply)
-	s.versionApplied = applyReady != nil && applyReady.Status == metav1.ConditionTrue &&
-		apply.Spec.Variables["kubernetes_version"] == strings.TrimPrefix(cp.Spec.Version, "v")
 
 	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
 	if err != nil || ws == nil {
@@ -89,6 +78,42 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// ensureApply keeps the WorkspaceTemplateApply at the version the control plane takes
+// next (nextVersion) and records in s the version its Workspace runs. When the apply
+// reports a step of an upgrade done, the same pass renders the next step: the version
+// reached is written with the status, an update of CAPT's own status brings no pass.
+func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
+	cp, cluster := s.cp, s.cluster
+	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false)
+	s.runningVersion = cp.Status.Version
+	// Two rounds at most: a step found done, then the next step written (the apply then
+	// reports on a generation it has not applied yet).
+	for range 2 {
+		next := nextVersion(cp.Spec.Version, s.runningVersion, initialized)
+		apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cp, childapply.Spec{
+			Name:             applyName(cp),
+			ClusterName:      cluster.Name,
+			TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
+			Variables:        variables(cp, cluster, infra, next),
+			ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.apply, s.applyingVersion = apply, next
+		cp.Status.WorkspaceTemplateApplyName = apply.Name
+		ready := childapply.Ready(apply)
+		if ready == nil || ready.Status != metav1.ConditionTrue || apply.Spec.Variables["kubernetes_version"] != terraformVersion(next) {
+			return apply, nil
+		}
+		s.runningVersion = next
+		if next == cp.Spec.Version {
+			return apply, nil
+		}
+	}
+	return s.apply, nil
 }
 
 // connectionSecret reads the Workspace's connection secret from the API server (Secrets

@@ -49,8 +49,8 @@ var pausedConditions = []string{infrav1.PausedCondition}
 
 var ownedConditions = []string{
 	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
-	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, infrav1.DeletingCondition,
-	infrav1.PausedCondition,
+	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.RollingOutCondition,
+	infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition,
 }
 
 // +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes,verbs=get;list;watch;patch

@@ -24,8 +24,10 @@ type scope struct {
 	waitingForInfra string
 	// apply is the control plane's WorkspaceTemplateApply, nil before it was written.
 	apply *infrav1.WorkspaceTemplateApply
-	// versionApplied says the Workspace applied spec.version.
-	versionApplied bool
+	// runningVersion is the version the Workspace was last Ready with (status.version),
+	// and applyingVersion the one the apply asks for now (nextVersion); both as
+	// spec.version spells them. Empty when the pass did not get to the apply.
+	runningVersion, applyingVersion string
 
 	// endpointChecked says the outputs were read; endpointProblem is then what keeps the
 	// endpoint from being set, or nil. A new endpoint is ready in the pass that sets it:

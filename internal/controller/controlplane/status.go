@@ -50,16 +50,18 @@ func setStatus(s *scope) {
 		endpointReady.Status == metav1.ConditionTrue && secretsReady.Status == metav1.ConditionTrue
 	cp.Status.Initialization.ControlPlaneInitialized = ptr.To(initialized)
 	cp.Status.Initialized = initialized
-	if s.versionApplied {
-		cp.Status.Version = cp.Spec.Version
+	if s.runningVersion != "" {
+		cp.Status.Version = s.runningVersion
 	}
+	rollingOut := rollingOutCondition(initialized, cp.Spec.Version, cp.Status.Version, s.applyingVersion)
+	conditions.Set(cp, rollingOut)
 	if observed.AnyUnknown(wsReady, endpointReady, secretsReady) {
 		observed.Keep(cp, controlplanev1.AvailableCondition, wsReady, endpointReady, secretsReady)
 		observed.Keep(cp, infrav1.ReadyCondition, wsReady, endpointReady, secretsReady)
 		return
 	}
 	available := availableCondition(wsReady, endpointReady, secretsReady)
-	ready := readyCondition(available, wsReady, s.versionApplied, cp.Spec.Version)
+	ready := readyCondition(available, wsReady, rollingOut, cp.Status.Version == cp.Spec.Version, cp.Spec.Version)
 	conditions.Set(cp, available)
 	conditions.Set(cp, ready)
 	cp.Status.Ready = available.Status == metav1.ConditionTrue
@@ -152,12 +154,16 @@ func availableCondition(ws, ep, secrets metav1.Condition) metav1.Condition {
 	return metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionTrue, Reason: controlplanev1.AvailableReason}
 }
 
-func readyCondition(available, ws metav1.Condition, versionApplied bool, version string) metav1.Condition {
+// readyCondition: available, its Workspace Ready, and running spec.version (rollingOut
+// says where an upgrade is).
+func readyCondition(available, ws, rollingOut metav1.Condition, versionApplied bool, version string) metav1.Condition {
 	switch {
 	case available.Status != metav1.ConditionTrue:
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: available.Reason, Message: available.Message}
 	case ws.Status != metav1.ConditionTrue:
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: ws.Reason, Message: ws.Message}
+	case !versionApplied && rollingOut.Status == metav1.ConditionTrue:
+		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: controlplanev1.RollingOutReason, Message: rollingOut.Message}
 	case !versionApplied:
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: controlplanev1.WorkspaceUpdatingReason,
 			Message: "Applying version " + version}

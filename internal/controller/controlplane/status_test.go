@@ -112,7 +112,7 @@ func TestAvailableAndReadyNeverContradictErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		available := availableCondition(tc.ws, tc.ep, tc.sec)
-		ready := readyCondition(available, tc.ws, tc.versionApplied, "v1.32.0")
+		ready := readyCondition(available, tc.ws, rollingOutCondition(true, "v1.32.0", "v1.32.0", ""), tc.versionApplied, "v1.32.0")
 		if available.Status != tc.wantAvailable || ready.Status != tc.wantReady || ready.Reason != tc.wantReadyReason {
 			t.Errorf("%s: available %s/%s, ready %s/%s", tc.name, available.Status, available.Reason, ready.Status, ready.Reason)
 		}
@@ -218,7 +218,7 @@ func availableCP() *controlplanev1.CAPTControlPlane {
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{
 		Version: "v1.32.0", ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
 	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0),
-		versionApplied: true, endpointChecked: true, secretsChecked: true})
+		runningVersion: "v1.32.0", endpointChecked: true, secretsChecked: true})
 	return cp
 }
 
@@ -232,7 +232,7 @@ func TestFailedReadIsUnknown(t *testing.T) {
 		t.Fatalf("set-up: not available: %+v", cp.Status)
 	}
 	// The connection secret read failed: the endpoint and the secrets were not checked.
-	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), versionApplied: true, err: timeout})
+	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), runningVersion: "v1.32.0", err: timeout})
 	for _, typ := range []string{controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition} {
 		got := conditions.Get(cp, typ)
 		if got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason || !strings.Contains(got.Message, "connection secret: Timeout") {

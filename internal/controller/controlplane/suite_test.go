@@ -118,6 +118,12 @@ func create(t *testing.T, objs ...client.Object) {
 // API core does it.
 func newCluster(t *testing.T, ns, name string) (*clusterv1.Cluster, *controlplanev1.CAPTControlPlane) {
 	t.Helper()
+	return newClusterAt(t, ns, name, "v1.31.2")
+}
+
+// newClusterAt is newCluster with the control plane at version.
+func newClusterAt(t *testing.T, ns, name, version string) (*clusterv1.Cluster, *controlplanev1.CAPTControlPlane) {
+	t.Helper()
 	cluster := &clusterv1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: clusterv1.ClusterSpec{ControlPlaneRef: clusterv1.ContractVersionedObjectReference{
@@ -129,7 +135,7 @@ func newCluster(t *testing.T, ns, name string) (*clusterv1.Cluster, *controlplan
 			Labels: map[string]string{clusterv1.ClusterNameLabel: name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster",
 				Name: name, UID: cluster.UID}}},
-		Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2", WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}},
+		Spec: controlplanev1.CAPTControlPlaneSpec{Version: version, WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}},
 	}
 	create(t, cp)
 	return cluster, cp

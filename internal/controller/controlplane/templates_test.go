@@ -29,7 +29,7 @@ func TestAWSEKSModuleFits(t *testing.T) {
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
 	infra := &infrastructure{region: "eu-west-1", vpcID: "vpc-1", privateSubnetIDs: []string{"subnet-a"}}
-	passed := slices.Sorted(maps.Keys(variables(cp, cluster, infra)))
+	passed := slices.Sorted(maps.Keys(variables(cp, cluster, infra, cp.Spec.Version)))
 	if err := m.Check(passed, controlplanev1.EndpointOutputs, controlplanev1.CAOutputs, controlplanev1.ClusterNameOutputs); err != nil {
 		t.Errorf("templates/aws/eks with variables %v: %v", passed, err)
 	}

@@ -95,16 +95,18 @@ func Refused(err error) bool {
 }
 
 // Step is the deletion step a pass reached: what it does or waits for, as the Deleting
-// condition's reason and message.
+// condition's reason and message; Stalled, when set, is the DeletionStalled condition's
+// message: the step made no progress for the stall timeout.
 type Step struct {
 	Reason, Message string
+	Stalled         string
 }
 
 // SetDeleting sets Deleting=True with the step the pass reached (reason Deleting when it
 // failed before its first step) and, when the pass failed, how; Ready and each of
 // alsoFalse (a control plane's Available) turn False with reason Deleting and the same
 // message. Every pass of an object being deleted sets it, so Deleting never lags behind
-// a failure.
+// a failure. DeletionStalled is set with it: true with step.Stalled, else false.
 func SetDeleting(obj conditions.Setter, step *Step, err error, alsoFalse ...string) {
 	s := Step{Reason: infrav1.DeletingReason, Message: "Deleting"}
 	if step != nil {
@@ -114,6 +116,11 @@ func SetDeleting(obj conditions.Setter, step *Step, err error, alsoFalse ...stri
 		s.Message += "; failed: " + Describe(err)
 	}
 	conditions.Set(obj, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionTrue, Reason: s.Reason, Message: s.Message})
+	stalled := metav1.Condition{Type: infrav1.DeletionStalledCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotStalledReason}
+	if s.Stalled != "" {
+		stalled = metav1.Condition{Type: infrav1.DeletionStalledCondition, Status: metav1.ConditionTrue, Reason: infrav1.DeletionStalledReason, Message: s.Stalled}
+	}
+	conditions.Set(obj, stalled)
 	for _, t := range append([]string{infrav1.ReadyCondition}, alsoFalse...) {
 		conditions.Set(obj, metav1.Condition{Type: t, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: s.Message})
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -13,25 +16,29 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/redact"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // reconcileDelete deletes the Workspace and keeps the finalizer until it is gone, or,
 // with retainWorkspaceOnDelete, releases it (no owner reference left for the garbage
 // collector to follow) and lets go at once. A Workspace that is not ours is never touched.
-func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, obs *observation) error {
+// While the Workspace is being destroyed the status says what its provider reports and
+// since when; after the stall timeout without progress, DeletionStalled. The
+// AbandonWorkspaceAnnotation with the Workspace's UID lets it go without a destroy.
+func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, obs *observation) (ctrl.Result, error) {
 	name := obs.workspaceName
 	obs.deletion = &observed.Step{Reason: infrav1.WaitingForWorkspaceDeletionReason, Message: fmt.Sprintf("Waiting for Workspace %s to be destroyed by its provider", name)}
 	current, err := r.getWorkspace(ctx, apply, name)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if current == nil {
 		// The cache may not have seen a Workspace created moments ago: letting the apply
 		// go then would leak the Workspace (or, retained, leave the owner reference the
 		// garbage collector follows). Absence is confirmed with the API server.
 		if current, err = r.getWorkspaceLive(ctx, apply, name); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 	}
 	if current != nil && !ownedBy(current, apply) {
@@ -41,15 +48,20 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	switch {
 	case current == nil:
 		finalizer.Remove(apply)
-		return nil
+		return ctrl.Result{}, nil
 	case apply.Spec.RetainWorkspaceOnDelete:
 		obs.deletion = &observed.Step{Reason: infrav1.WorkspaceRetainedReason, Message: fmt.Sprintf("Releasing retained Workspace %s", name)}
 		if err := r.release(ctx, current, apply); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 		ctrl.LoggerFrom(ctx).Info("Retained Workspace", "workspace", name)
 		finalizer.Remove(apply)
-		return nil
+		return ctrl.Result{}, nil
+	case abandonRequested(apply, current):
+		obs.deletion = &observed.Step{Reason: infrav1.WorkspaceAbandonedReason, Message: fmt.Sprintf(
+			"Abandoning Workspace %s as annotation %s asked: it goes without a destroy, its cloud resources and Terraform state stay", name, infrav1.AbandonWorkspaceAnnotation)}
+		// The Workspace's deletion event brings the pass that lets the apply go.
+		return ctrl.Result{}, r.abandon(ctx, apply, current)
 	case current.DeletionTimestamp.IsZero():
 		u := r.API.NewObject()
 		u.SetName(current.Name)
@@ -60,14 +72,40 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		// meanwhile, or deleting it twice.
 		deleted, err := patching.DeleteUnchanged(ctx, r.Client, u)
 		if err != nil {
-			return fmt.Errorf("deleting Workspace %s: %w", name, err)
+			return ctrl.Result{}, fmt.Errorf("deleting Workspace %s: %w", name, err)
 		}
 		if deleted {
 			ctrl.LoggerFrom(ctx).Info("Deleting Workspace", "workspace", name)
 		}
 	}
-	// The Workspace's deletion event brings the next pass.
-	return nil
+	// The Workspace's events (its deletion, its provider's reports) bring the next pass.
+	// No event marks the absence of progress: the one timer of the deletion wakes the
+	// pass that finds it stalled.
+	step, untilStalled := destroyWait(apply, current, obs.now.Time, r.stallTimeout(), r.deletionRedactor(ctx, apply, current))
+	obs.deletion = &step
+	return ctrl.Result{RequeueAfter: untilStalled}, nil
+}
+
+// stallTimeout is DeletionStallTimeout, or its default.
+func (r *Reconciler) stallTimeout() time.Duration {
+	if r.DeletionStallTimeout > 0 {
+		return r.DeletionStallTimeout
+	}
+	return DefaultDeletionStallTimeout
+}
+
+// deletionRedactor masks what a destroy error can quote: the values the template and the
+// apply mark sensitive, and every environment value, as the Workspace carries them. When
+// the template cannot be read (deleted before its applies), which variables it marks is
+// unknown: every variable value is masked then.
+func (r *Reconciler) deletionRedactor(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, w *workspace.Workspace) *redact.Redactor {
+	tmpl := &infrav1.WorkspaceTemplate{}
+	if err := r.Client.Get(ctx, templateKey(apply), tmpl); err != nil {
+		all := apply.DeepCopy()
+		all.Spec.SensitiveVariables = slices.Collect(maps.Keys(apply.Spec.Variables))
+		return redactorFor(r.API, all, nil, w)
+	}
+	return redactorFor(r.API, apply, tmpl, w)
 }
 
 // release removes the apply's owner reference from a retained Workspace, so that garbage

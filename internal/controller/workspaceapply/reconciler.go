@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -35,6 +38,12 @@ type Reconciler struct {
 	API workspace.API
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
 	WatchFilterValue string
+	// Recorder records the events a person acts on: a stalled deletion, an abandoned
+	// Workspace.
+	Recorder events.EventRecorder
+	// DeletionStallTimeout is how long a Workspace's destroy may make no progress before
+	// DeletionStalled turns true; DefaultDeletionStallTimeout when zero.
+	DeletionStallTimeout time.Duration
 
 	// writes lets a pass read the controller's own last write of its apply.
 	writes patching.Writes
@@ -44,7 +53,7 @@ type Reconciler struct {
 var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
 	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
-	infrav1.PausedCondition,
+	infrav1.DeletionStalledCondition, infrav1.PausedCondition,
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;patch
@@ -89,16 +98,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		redactor:      redactorFor(r.API, apply, nil, nil),
 		now:           metav1.Now(),
 	}
+	wasStalled := conditions.IsTrue(apply, infrav1.DeletionStalledCondition)
 	defer func() {
 		obs.err = retErr
 		setStatus(apply, obs)
 		if err := writer.Patch(ctx, apply, ownedConditions, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching WorkspaceTemplateApply: %w", err)})
+			return
+		}
+		if stalled := conditions.Get(apply, infrav1.DeletionStalledCondition); !wasStalled && stalled != nil && stalled.Status == metav1.ConditionTrue && r.Recorder != nil {
+			// The one event of a stalled deletion: a person has to act.
+			r.Recorder.Eventf(apply, nil, "Warning", infrav1.DeletionStalledReason, "Delete", "%s", stalled.Message)
 		}
 	}()
 
 	if !apply.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, apply, obs)
+		return r.reconcileDelete(ctx, apply, obs)
 	}
 	return ctrl.Result{}, r.reconcileNormal(ctx, apply, obs)
 }

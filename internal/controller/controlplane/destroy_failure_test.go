@@ -1,0 +1,71 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/testenv"
+)
+
+// TestDestroyFailureReachesTheControlPlane: while the control plane's Workspace fails to
+// destroy, the control plane's Deleting condition carries the provider's error, as its
+// WorkspaceTemplateApply reports it (so that clusterctl describe shows it on the
+// Cluster's tree); a successful retry takes it away and the deletion completes.
+func TestDestroyFailureReachesTheControlPlane(t *testing.T) {
+	startControllers(t)
+	ns := newNamespace(t)
+	_, cp := readyCluster(t, ns, "undying")
+	if err := env.Client.Delete(context.Background(), getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	waitCP(t, cp, "waiting for the Workspace", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
+
+	setDestroyStatus(t, cp, "delete failed: Error: deleting EKS Cluster: ResourceInUseException")
+	waitCP(t, cp, "destroy failure shown", func(c *controlplanev1.CAPTControlPlane) error {
+		if err := condIs(infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason)(c); err != nil {
+			return err
+		}
+		msg := cond(c, infrav1.DeletingCondition).Message
+		for _, want := range []string{"ResourceInUseException", applyName(cp), workspaceName(cp)} {
+			if err := contains(msg, want); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	setDestroyStatus(t, cp, "")
+	waitCP(t, cp, "failure cleared", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
+	setWorkspaceFinalizers(t, cp, nil)
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+}
+
+// setDestroyStatus plays Crossplane after a destroy attempt on the control plane's
+// Workspace: Synced False with the error, or True.
+func setDestroyStatus(t *testing.T, cp *controlplanev1.CAPTControlPlane, failure string) {
+	t.Helper()
+	testenv.Eventually(t, "set Workspace destroy status", func() error {
+		u := api.NewObject()
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: workspaceName(cp)}, u); err != nil {
+			return err
+		}
+		if u.GetDeletionTimestamp() == nil {
+			return fmt.Errorf("Workspace not being deleted yet")
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		synced := map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now}
+		if failure != "" {
+			synced = map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure, "lastTransitionTime": now}
+		}
+		_ = unstructured.SetNestedSlice(u.Object, []any{synced, map[string]any{"type": "Ready", "status": "False", "reason": "Deleting", "lastTransitionTime": now}}, "status", "conditions")
+		return env.Client.Status().Update(context.Background(), u)
+	})
+}

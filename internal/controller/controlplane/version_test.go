@@ -1,0 +1,64 @@
+package controlplane
+
+import (
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+)
+
+func TestNextVersion(t *testing.T) {
+	cases := []struct {
+		spec, running string
+		initialized   bool
+		want          string
+	}{
+		{"v1.32", "v1.29", true, "v1.30"},
+		{"1.32.1", "1.29.3", true, "1.30"},
+		{"v1.32", "v1.30", true, "v1.31"},
+		{"v1.32", "v1.31", true, "v1.32"},
+		{"v1.32.1", "v1.31.4", true, "v1.32.1"},
+		{"v1.31.2", "v1.31.1", true, "v1.31.2"},
+		// Not initialized: created at spec.version, nothing to step.
+		{"v1.32", "v1.29", false, "v1.32"},
+		{"v1.32", "", false, "v1.32"},
+		// A running version CAPT cannot read (a control plane from before status.version).
+		{"v1.32", "", true, "v1.32"},
+		{"v1.32", "latest", true, "v1.32"},
+		// A lowered version (admission refuses it; an old object may carry one).
+		{"v1.29", "v1.32", true, "v1.29"},
+	}
+	for _, tc := range cases {
+		if got := nextVersion(tc.spec, tc.running, tc.initialized); got != tc.want {
+			t.Errorf("nextVersion(%q, %q, %v) = %q, want %q", tc.spec, tc.running, tc.initialized, got, tc.want)
+		}
+	}
+}
+
+func TestRollingOutCondition(t *testing.T) {
+	cases := []struct {
+		name                    string
+		initialized             bool
+		spec, running, applying string
+		want                    metav1.ConditionStatus
+		wantInMessage           string
+	}{
+		{"up to date", true, "v1.32", "v1.32", "v1.32", metav1.ConditionFalse, ""},
+		{"creating", false, "v1.32", "", "v1.32", metav1.ConditionFalse, ""},
+		{"stepping", true, "v1.32", "v1.29", "v1.30", metav1.ConditionTrue, "one minor version at a time: running v1.29, applying v1.30"},
+		{"last step", true, "v1.32", "v1.31", "v1.32", metav1.ConditionTrue, "running v1.31, applying v1.32"},
+		{"apply not reached", true, "v1.32", "v1.31", "", metav1.ConditionTrue, "from v1.31 to v1.32"},
+	}
+	for _, tc := range cases {
+		c := rollingOutCondition(tc.initialized, tc.spec, tc.running, tc.applying)
+		wantReason := controlplanev1.NotRollingOutReason
+		if tc.want == metav1.ConditionTrue {
+			wantReason = controlplanev1.RollingOutReason
+		}
+		if c.Status != tc.want || c.Reason != wantReason || !strings.Contains(c.Message, tc.wantInMessage) {
+			t.Errorf("%s: %+v", tc.name, c)
+		}
+	}
+}
