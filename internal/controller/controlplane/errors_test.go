@@ -50,7 +50,7 @@ func TestEndpointErrorsAreConditionsThatClear(t *testing.T) {
 		t.Errorf("Cluster endpoint %+v", ep)
 	}
 	for _, c := range got.Status.Conditions {
-		if c.Status == metav1.ConditionFalse && c.Type != infrav1.DeletingCondition && c.Type != infrav1.PausedCondition {
+		if c.Status == metav1.ConditionFalse && c.Type != infrav1.DeletingCondition && c.Type != infrav1.PausedCondition && c.Type != controlplanev1.RollingOutCondition {
 			t.Errorf("condition %s still false after recovery: %s", c.Type, c.Reason)
 		}
 	}
