@@ -86,8 +86,9 @@ func startControllers(t *testing.T) {
 	})
 }
 
-// applyManifests creates every object of a templates file in ns.
-func applyManifests(t *testing.T, ns, file string) {
+// applyManifests creates every object of a templates file in ns, after edits (a test's
+// variant of the example: another version, a ClusterClass field).
+func applyManifests(t *testing.T, ns, file string, edits ...func(*unstructured.Unstructured)) {
 	t.Helper()
 	root, err := localstack.RepoRoot()
 	if err != nil {
@@ -106,6 +107,9 @@ func applyManifests(t *testing.T, ns, file string) {
 			continue
 		}
 		obj.SetNamespace(ns)
+		for _, edit := range edits {
+			edit(obj)
+		}
 		if err := env.Client.Create(context.Background(), obj); err != nil {
 			t.Fatalf("create %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
@@ -160,7 +164,7 @@ func TestTopologyManagedCluster(t *testing.T) {
 	})
 
 	// provider-terraform applies the VPC, then the control plane.
-	provide(t, render.WorkspaceName(api, ns, render.ChildName(cc.Name, "vpc")), map[string]any{
+	provide(t, ns, render.WorkspaceName(api, ns, render.ChildName(cc.Name, "vpc")), map[string]any{
 		"vpc_id": "vpc-0123456789abcdef0", "availability_zones": []any{"ap-northeast-1a"}}, nil)
 	testenv.Eventually(t, "CAPTCluster provisioned", func() error {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cc), cc); err != nil {
@@ -176,7 +180,7 @@ func TestTopologyManagedCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpWorkspace := render.WorkspaceName(api, ns, render.ChildName(cp.Name, "controlplane"))
-	provide(t, cpWorkspace, map[string]any{"cluster_endpoint": "https://demo.eks.example.com"},
+	provide(t, ns, cpWorkspace, map[string]any{"cluster_endpoint": "https://demo.eks.example.com"},
 		map[string]string{render.ChildName(cp.Name, "controlplane-outputs"): base64.StdEncoding.EncodeToString(ca)})
 
 	testenv.Eventually(t, "the topology Cluster reaches the same state as a hand-written one", func() error {
@@ -197,8 +201,8 @@ func TestTopologyManagedCluster(t *testing.T) {
 }
 
 // provide plays provider-terraform on a Workspace: Ready with outputs, and the
-// connection secret when secrets is set (name → CA).
-func provide(t *testing.T, name string, outputs map[string]any, secrets map[string]string) {
+// connection secret in ns when secrets is set (name → CA).
+func provide(t *testing.T, ns, name string, outputs map[string]any, secrets map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	u := api.NewObject()
@@ -206,7 +210,7 @@ func provide(t *testing.T, name string, outputs map[string]any, secrets map[stri
 		return env.Client.Get(ctx, client.ObjectKey{Name: name}, u)
 	})
 	for secretName, ca := range secrets {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "topology", Name: secretName,
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), UID: u.GetUID()}}},
 			Data: map[string][]byte{"cluster_certificate_authority_data": []byte(ca)}}
 		if err := env.Client.Create(ctx, s); err != nil {
