@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -130,11 +131,14 @@ var surfacedDeletionReasons = []string{
 }
 
 // DeletionStep is what an owner waiting for apply's deletion says: its own reason and
-// message, unless the apply reports its Workspace's destroy failing or being abandoned,
+// message, with since when the apply is being deleted, unless the apply reports its Workspace's destroy failing or being abandoned,
 // which the owner says with the apply's reason and message. A stalled apply stalls the
 // owner, with the apply's message.
 func DeletionStep(apply *infrav1.WorkspaceTemplateApply, reason, message string) observed.Step {
 	step := observed.Step{Reason: reason, Message: message}
+	if apply.DeletionTimestamp != nil {
+		step.Message += " (deleting since " + apply.DeletionTimestamp.UTC().Format(time.RFC3339) + ")"
+	}
 	if d := conditions.Get(apply, infrav1.DeletingCondition); d != nil && d.Status == metav1.ConditionTrue && slices.Contains(surfacedDeletionReasons, d.Reason) {
 		step.Reason, step.Message = d.Reason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, d.Message)
 	}
