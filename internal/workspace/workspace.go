@@ -111,11 +111,18 @@ func (w *Workspace) IsFalse(conditionType string) bool {
 // ObservedCurrentSpec reports whether provider-terraform has acted on the current
 // generation. Providers that do not report a generation are taken at their word.
 func (w *Workspace) ObservedCurrentSpec() bool {
+	observed := w.AppliedGeneration()
+	return observed == 0 || observed >= w.Generation
+}
+
+// AppliedGeneration is the generation the provider reports it acted on, 0 when it reports
+// none (provider-terraform v0.21: crossplane-runtime v1.16 sets no observedGeneration).
+func (w *Workspace) AppliedGeneration() int64 {
 	observed := w.Status.ObservedGeneration
 	if c := w.Condition(ConditionReady); c != nil && c.ObservedGeneration > observed {
 		observed = c.ObservedGeneration
 	}
-	return observed == 0 || observed >= w.Generation
+	return observed
 }
 
 // IsReady reports whether the Workspace applied its current spec: Ready is True, the

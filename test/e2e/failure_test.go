@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestFailedApplyRecovers(t *testing.T) {
 	waitRecovered(t, w, before)
 	get(t, key, cp)
 	for _, c := range cp.Status.Conditions {
-		if c.Status != metav1.ConditionTrue && c.Type != infrav1.PausedCondition && c.Type != infrav1.DeletingCondition {
+		if c.Status != metav1.ConditionTrue && c.Type != infrav1.PausedCondition && c.Type != infrav1.DeletingCondition && c.Type != controlplanev1.RollingOutCondition {
 			t.Errorf("condition %s still %s after the fix: %s", c.Type, c.Status, c.Message)
 		}
 	}
@@ -201,8 +202,9 @@ var templateRefs = map[string][]string{
 
 // createCluster creates the sample Cluster of templates/local as name, each kind in
 // templates (CAPTCluster, CAPTControlPlane) using the WorkspaceTemplate named there
-// instead of the sample's, and returns a watcher of its objects.
-func createCluster(t *testing.T, name string, templates map[string]string) *dev.Watcher {
+// instead of the sample's, each object changed by edits, and returns a watcher of its
+// objects.
+func createCluster(t *testing.T, name string, templates map[string]string, edits ...func(*unstructured.Unstructured) error) *dev.Watcher {
 	t.Helper()
 	objs, err := dev.ReadObjects(dev.ClusterFile(root))
 	if err != nil {
@@ -212,6 +214,11 @@ func createCluster(t *testing.T, name string, templates map[string]string) *dev.
 		rename(t, obj, name)
 		if template, ok := templates[obj.GetKind()]; ok {
 			if err := unstructured.SetNestedField(obj.Object, template, templateRefs[obj.GetKind()]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, edit := range edits {
+			if err := edit(obj); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -282,21 +289,21 @@ func uids(t *testing.T, w *dev.Watcher) map[string]types.UID {
 }
 
 // logConditions logs the conditions of the CAPTCluster, the control plane and the
-// Cluster, in full.
+// Cluster, in full; one already deleted is said to be gone (it runs before the test's
+// own failure message, which it must not replace).
 func logConditions(t *testing.T, key client.ObjectKey) {
-	cc := &infrav1.CAPTCluster{}
-	cp := &controlplanev1.CAPTControlPlane{}
-	cluster := &clusterv1.Cluster{}
-	get(t, key, cc)
-	get(t, key, cp)
-	get(t, key, cluster)
-	for _, c := range cc.Status.Conditions {
-		t.Logf("CAPTCluster %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
-	}
-	for _, c := range cp.Status.Conditions {
-		t.Logf("CAPTControlPlane %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
-	}
-	for _, c := range cluster.Status.Conditions {
-		t.Logf("Cluster %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+	for _, obj := range []interface {
+		client.Object
+		GetConditions() []metav1.Condition
+	}{&infrav1.CAPTCluster{}, &controlplanev1.CAPTControlPlane{}, &clusterv1.Cluster{}} {
+		kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1beta1.")
+		kind = strings.TrimPrefix(kind, "*v1beta2.")
+		if err := stack.Client.Get(context.Background(), key, obj); err != nil {
+			t.Logf("%s: %v", kind, err)
+			continue
+		}
+		for _, c := range obj.GetConditions() {
+			t.Logf("%s %s=%s %s: %s", kind, c.Type, c.Status, c.Reason, c.Message)
+		}
 	}
 }

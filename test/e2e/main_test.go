@@ -69,9 +69,11 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}
-		// The sample's templates, and the one that fails on purpose; each test creates its Cluster.
+		// The sample's templates, the one that fails on purpose, and the one whose destroy
+		// fails on purpose; each test creates its Cluster.
 		if err := dev.ApplyFiles(ctx, stack.Client, dev.TemplatesFile(root),
-			filepath.Join(root, "templates", "local", "failing", "workspacetemplate.yaml")); err != nil {
+			filepath.Join(root, "templates", "local", "failing", "workspacetemplate.yaml"),
+			filepath.Join(root, "templates", "local", "stuck-destroy", "workspacetemplate.yaml")); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}

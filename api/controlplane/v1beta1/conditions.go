@@ -123,4 +123,10 @@ var (
 	KubeconfigOutputs = []string{"kubeconfig"}
 	// ClusterNameOutputs hold the EKS cluster name for `aws eks get-token`.
 	ClusterNameOutputs = []string{"cluster_name"}
+	// VersionOutputs hold the Kubernetes version the control plane runs once applied
+	// ("1.30"): how CAPT knows a version change was applied, with a provider that does not
+	// report the generation it applied (provider-terraform v0.21 keeps Ready=True from the
+	// previous apply while it applies a change). Read from the Workspace's status (not
+	// sensitive).
+	VersionOutputs = []string{"cluster_version", "kubernetes_version"}
 )

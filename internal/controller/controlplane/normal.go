@@ -83,7 +83,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 // ensureApply keeps the WorkspaceTemplateApply at the version the control plane takes
 // next (nextVersion) and records in s the version its Workspace runs. When the apply
 // reports a step of an upgrade done, the same pass renders the next step: the version
-// reached is written with the status, an update of CAPT's own status brings no pass.
+// reached is written with the status, an update of CAPT's own status brings no pass. A
+// version counts as reached when the apply is Ready with it and, after a change, the
+// Workspace shows it (versionEvidence); the first version is the one the Workspace was
+// created with.
 func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
 	cp, cluster := s.cp, s.cluster
 	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false)
@@ -107,6 +110,17 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *infrastru
 		ready := childapply.Ready(apply)
 		if ready == nil || ready.Status != metav1.ConditionTrue || apply.Spec.Variables["kubernetes_version"] != terraformVersion(next) {
 			return apply, nil
+		}
+		if s.runningVersion != "" && s.runningVersion != next {
+			// A change of version: Ready must be shown to be Ready with it.
+			ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
+			if err != nil || ws == nil {
+				return apply, err
+			}
+			applied, why := versionEvidence(ws, next)
+			if s.versionUnconfirmed = why; !applied {
+				return apply, nil
+			}
 		}
 		s.runningVersion = next
 		if next == cp.Spec.Version {

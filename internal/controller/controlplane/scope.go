@@ -28,6 +28,9 @@ type scope struct {
 	// and applyingVersion the one the apply asks for now (nextVersion); both as
 	// spec.version spells them. Empty when the pass did not get to the apply.
 	runningVersion, applyingVersion string
+	// versionUnconfirmed says why a Ready Workspace cannot be shown to run the version it
+	// was asked for (no version output, no generation reported), or "".
+	versionUnconfirmed string
 
 	// endpointChecked says the outputs were read; endpointProblem is then what keeps the
 	// endpoint from being set, or nil. A new endpoint is ready in the pass that sets it:

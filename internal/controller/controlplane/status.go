@@ -53,7 +53,7 @@ func setStatus(s *scope) {
 	if s.runningVersion != "" {
 		cp.Status.Version = s.runningVersion
 	}
-	rollingOut := rollingOutCondition(initialized, cp.Spec.Version, cp.Status.Version, s.applyingVersion)
+	rollingOut := rollingOutCondition(initialized, cp.Spec.Version, cp.Status.Version, s.applyingVersion, s.versionUnconfirmed)
 	conditions.Set(cp, rollingOut)
 	if observed.AnyUnknown(wsReady, endpointReady, secretsReady) {
 		observed.Keep(cp, controlplanev1.AvailableCondition, wsReady, endpointReady, secretsReady)

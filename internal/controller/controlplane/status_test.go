@@ -112,7 +112,7 @@ func TestAvailableAndReadyNeverContradictErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		available := availableCondition(tc.ws, tc.ep, tc.sec)
-		ready := readyCondition(available, tc.ws, rollingOutCondition(true, "v1.32.0", "v1.32.0", ""), tc.versionApplied, "v1.32.0")
+		ready := readyCondition(available, tc.ws, rollingOutCondition(true, "v1.32.0", "v1.32.0", "", ""), tc.versionApplied, "v1.32.0")
 		if available.Status != tc.wantAvailable || ready.Status != tc.wantReady || ready.Reason != tc.wantReadyReason {
 			t.Errorf("%s: available %s/%s, ready %s/%s", tc.name, available.Status, available.Reason, ready.Status, ready.Reason)
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 // TestAWSEKSModuleFits checks templates/aws/eks against what this controller passes
-// (every variable) and reads (an endpoint, a CA and the EKS name for the kubeconfig): it
+// (every variable) and reads (an endpoint, a CA, the EKS name for the kubeconfig and the
+// version applied, which an upgrade steps on): it
 // cannot be applied here, with no cloud, but it must declare what CAPT relies on.
 func TestAWSEKSModuleFits(t *testing.T) {
 	root, err := localstack.RepoRoot()
@@ -30,7 +31,7 @@ func TestAWSEKSModuleFits(t *testing.T) {
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
 	infra := &infrastructure{region: "eu-west-1", vpcID: "vpc-1", privateSubnetIDs: []string{"subnet-a"}}
 	passed := slices.Sorted(maps.Keys(variables(cp, cluster, infra, cp.Spec.Version)))
-	if err := m.Check(passed, controlplanev1.EndpointOutputs, controlplanev1.CAOutputs, controlplanev1.ClusterNameOutputs); err != nil {
+	if err := m.Check(passed, controlplanev1.EndpointOutputs, controlplanev1.CAOutputs, controlplanev1.ClusterNameOutputs, controlplanev1.VersionOutputs); err != nil {
 		t.Errorf("templates/aws/eks with variables %v: %v", passed, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -120,5 +121,74 @@ func waitWorkspaceVersion(t *testing.T, cp *controlplanev1.CAPTControlPlane, wan
 			return fmt.Errorf("kubernetes_version %q", got)
 		}
 		return nil
+	})
+}
+
+// TestUpgradeWaitsForTheVersionOutput plays provider-terraform v0.21, which reports no
+// generation and keeps Ready=True from the previous apply while it applies a change: a
+// step counts as applied only when the module's cluster_version output shows it, and a
+// module without that output leaves the upgrade waiting with a message saying so.
+func TestUpgradeWaitsForTheVersionOutput(t *testing.T) {
+	startControllers(t)
+	ns := newNamespace(t)
+	_, cp := newClusterAt(t, ns, "old-provider", "v1.29")
+	goodProvider(t).apply(t, cp)
+	waitCP(t, cp, "running v1.29", func(c *controlplanev1.CAPTControlPlane) error {
+		if c.Status.Version != "v1.29" {
+			return fmt.Errorf("status.version %q", c.Status.Version)
+		}
+		return nil
+	})
+
+	// No version output, no generation: Ready proves nothing, the upgrade waits and says why.
+	oldProvider(t, cp, "")
+	setVersion(t, cp, "v1.31")
+	waitWorkspaceVersion(t, cp, "1.30")
+	oldProvider(t, cp, "")
+	waitCP(t, cp, "waiting, saying why", func(c *controlplanev1.CAPTControlPlane) error {
+		if c.Status.Version != "v1.29" || !strings.Contains(cond(c, controlplanev1.RollingOutCondition).Message, "cluster_version") {
+			return fmt.Errorf("status.version %q, RollingOut %+v", c.Status.Version, cond(c, controlplanev1.RollingOutCondition))
+		}
+		return nil
+	})
+	// The output still says the previous version: not applied yet.
+	oldProvider(t, cp, "1.29")
+	testenv.Consistently(t, "no step before the output shows 1.30", 2*time.Second, func() error {
+		c := getCP(t, cp)
+		if v := workspaceVersion(waitWorkspace(t, cp)); v != "1.30" || c.Status.Version != "v1.29" {
+			return fmt.Errorf("Workspace at %s, status.version %s", v, c.Status.Version)
+		}
+		return nil
+	})
+	oldProvider(t, cp, "1.30")
+	waitWorkspaceVersion(t, cp, "1.31")
+	oldProvider(t, cp, "1.31")
+	waitCP(t, cp, "upgraded to v1.31", func(c *controlplanev1.CAPTControlPlane) error {
+		if c.Status.Version != "v1.31" || cond(c, infrav1.ReadyCondition).Status != metav1.ConditionTrue {
+			return fmt.Errorf("status.version %q, Ready %+v", c.Status.Version, cond(c, infrav1.ReadyCondition))
+		}
+		return nil
+	})
+}
+
+// oldProvider sets the Workspace's status as provider-terraform v0.21 does: Ready and
+// Synced True without observedGeneration, and the outputs, with cluster_version when
+// version is set.
+func oldProvider(t *testing.T, cp *controlplanev1.CAPTControlPlane, version string) {
+	t.Helper()
+	testenv.Eventually(t, "set Workspace status", func() error {
+		u := waitWorkspace(t, cp)
+		now := "2026-01-01T00:00:00Z" // unchanged since the first apply, as Crossplane keeps it
+		conds := []any{
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now},
+		}
+		outputs := map[string]any{"cluster_endpoint": "https://ABCDEF.gr7.us-west-2.eks.amazonaws.com"}
+		if version != "" {
+			outputs["cluster_version"] = version
+		}
+		_ = unstructured.SetNestedSlice(u.Object, conds, "status", "conditions")
+		_ = unstructured.SetNestedMap(u.Object, outputs, "status", "atProvider", "outputs")
+		return env.Client.Status().Update(context.Background(), u)
 	})
 }

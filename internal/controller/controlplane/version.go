@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // minorVersion is a Kubernetes version cut to what EKS versions: major and minor.
@@ -56,7 +57,7 @@ func terraformVersion(v string) string {
 // rollingOutCondition says whether the control plane is being upgraded: it runs (last
 // applied) another version than spec.version. Cluster API mirrors it into the Cluster's
 // RollingOut. A control plane being created is not rolling out, whatever its version.
-func rollingOutCondition(initialized bool, spec, running, applying string) metav1.Condition {
+func rollingOutCondition(initialized bool, spec, running, applying, unconfirmed string) metav1.Condition {
 	if !initialized || running == "" || running == spec {
 		return metav1.Condition{Type: controlplanev1.RollingOutCondition, Status: metav1.ConditionFalse, Reason: controlplanev1.NotRollingOutReason}
 	}
@@ -67,5 +68,31 @@ func rollingOutCondition(initialized bool, spec, running, applying string) metav
 	case applying != "":
 		msg = fmt.Sprintf("Upgrading to %s: running %s, applying %s", spec, running, applying)
 	}
+	if unconfirmed != "" {
+		msg += "; " + unconfirmed
+	}
 	return metav1.Condition{Type: controlplanev1.RollingOutCondition, Status: metav1.ConditionTrue, Reason: controlplanev1.RollingOutReason, Message: msg}
+}
+
+// versionEvidence says whether the Workspace shows that it runs version v, after a change
+// of version: its version output (VersionOutputs) has v's major and minor, or, for a
+// module without one, the provider reports it applied the Workspace's current generation.
+// A Ready condition alone proves nothing after a change: provider-terraform v0.21 keeps
+// Ready=True from the previous apply while it applies the new spec and reports no
+// generation. When nothing can tell, why is what the user can do about it.
+func versionEvidence(ws *workspace.Workspace, v string) (applied bool, why string) {
+	want, ok := parseMinor(v)
+	outputs := workspace.ReadOutputs(ws, nil)
+	if name, value, found := outputs.First(controlplanev1.VersionOutputs...); found {
+		got, ok2 := parseMinor(value)
+		if !ok || !ok2 {
+			return false, fmt.Sprintf("output %s is %q, not a Kubernetes version", name, value)
+		}
+		return got == want, ""
+	}
+	if g := ws.AppliedGeneration(); g > 0 {
+		return g >= ws.Generation, ""
+	}
+	return false, fmt.Sprintf("Workspace %s cannot show that it applied %s: its module has no %s output and its provider reports no observedGeneration; add the output to the module",
+		ws.Name, v, strings.Join(controlplanev1.VersionOutputs, " or "))
 }

@@ -1,12 +1,15 @@
 package controlplane
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 func TestNextVersion(t *testing.T) {
@@ -52,13 +55,47 @@ func TestRollingOutCondition(t *testing.T) {
 		{"apply not reached", true, "v1.32", "v1.31", "", metav1.ConditionTrue, "from v1.31 to v1.32"},
 	}
 	for _, tc := range cases {
-		c := rollingOutCondition(tc.initialized, tc.spec, tc.running, tc.applying)
+		c := rollingOutCondition(tc.initialized, tc.spec, tc.running, tc.applying, "")
 		wantReason := controlplanev1.NotRollingOutReason
 		if tc.want == metav1.ConditionTrue {
 			wantReason = controlplanev1.RollingOutReason
 		}
 		if c.Status != tc.want || c.Reason != wantReason || !strings.Contains(c.Message, tc.wantInMessage) {
 			t.Errorf("%s: %+v", tc.name, c)
+		}
+	}
+}
+
+func TestVersionEvidence(t *testing.T) {
+	ws := func(generation, observed int64, output string) *workspace.Workspace {
+		w := &workspace.Workspace{}
+		w.Name, w.Generation = "ws", generation
+		w.Status.Conditions = []workspace.Condition{{Type: workspace.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: observed}}
+		if output != "" {
+			w.Status.AtProvider.Outputs = map[string]apiextensionsv1.JSON{"cluster_version": {Raw: []byte(strconv.Quote(output))}}
+		}
+		return w
+	}
+	cases := []struct {
+		name    string
+		ws      *workspace.Workspace
+		v       string
+		applied bool
+		why     string
+	}{
+		{"output shows it", ws(3, 0, "1.30"), "v1.30", true, ""},
+		{"output shows it, patch ignored", ws(3, 0, "1.30"), "1.30.4", true, ""},
+		{"output shows the previous one", ws(3, 0, "1.29"), "v1.30", false, ""},
+		{"output wins over a generation", ws(3, 3, "1.29"), "v1.30", false, ""},
+		{"output not a version", ws(3, 0, "latest"), "v1.30", false, "not a Kubernetes version"},
+		{"no output, generation applied", ws(3, 3, ""), "v1.30", true, ""},
+		{"no output, generation not applied yet", ws(3, 2, ""), "v1.30", false, ""},
+		{"no output, no generation: cannot tell", ws(3, 0, ""), "v1.30", false, "cluster_version"},
+	}
+	for _, tc := range cases {
+		applied, why := versionEvidence(tc.ws, tc.v)
+		if applied != tc.applied || (tc.why == "") != (why == "") || !strings.Contains(why, tc.why) {
+			t.Errorf("%s: applied %v, why %q", tc.name, applied, why)
 		}
 	}
 }

@@ -153,6 +153,11 @@ output "cluster_certificate_authority_data" {
   value       = aws_eks_cluster.this.certificate_authority[0].data
 }
 
+output "cluster_version" {
+  description = "Read by CAPT to know a version change is applied (an upgrade steps one minor at a time on it)."
+  value       = aws_eks_cluster.this.version
+}
+
 output "cluster_name" {
   description = "Read by CAPT for the kubeconfig's aws eks get-token user."
   value       = aws_eks_cluster.this.name
