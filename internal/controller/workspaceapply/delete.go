@@ -44,6 +44,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	if current != nil && !ownedBy(current, apply) {
 		current = nil
 	}
+	obs.workspace, obs.workspaceRead = current, true
+	if current != nil {
+		// What a destroy error can quote, for the mirrored conditions and Deleting alike.
+		obs.redactor = r.deletionRedactor(ctx, apply, current)
+	}
 
 	switch {
 	case current == nil:
@@ -81,7 +86,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	// The Workspace's events (its deletion, its provider's reports) bring the next pass.
 	// No event marks the absence of progress: the one timer of the deletion wakes the
 	// pass that finds it stalled.
-	step, untilStalled := destroyWait(apply, current, obs.now.Time, r.stallTimeout(), r.deletionRedactor(ctx, apply, current))
+	step, untilStalled := destroyWait(apply, current, obs.now.Time, r.stallTimeout(), obs.redactor)
 	obs.deletion = &step
 	return ctrl.Result{RequeueAfter: untilStalled}, nil
 }

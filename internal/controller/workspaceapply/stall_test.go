@@ -98,6 +98,9 @@ func TestDestroyFailureIsReported(t *testing.T) {
 			t.Errorf("condition %s carries a sensitive value: %s", c.Type, c.Message)
 		}
 	}
+	if c := condition(a, infrav1.WorkspaceSyncedCondition); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "DependencyViolation") {
+		t.Errorf("WorkspaceSynced = %+v, want the Workspace's destroy error mirrored", c)
+	}
 	if c := condition(a, infrav1.DeletionStalledCondition); c.Status != metav1.ConditionFalse {
 		t.Errorf("DeletionStalled = %+v before the stall timeout", c)
 	}

@@ -163,8 +163,14 @@ func readyCondition(obs *observation) metav1.Condition {
 	return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 }
 
-// setDeletingStatus says what deletion waits for, and how it failed if it did.
+// setDeletingStatus says what deletion waits for, and how it failed if it did. The
+// Workspace's conditions are mirrored while it exists, so that WorkspaceSynced shows its
+// provider's destroy error as Deleting does, not the last apply's success.
 func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
+	if obs.workspace != nil {
+		conditions.Set(apply, mirroredCondition(obs, workspace.ConditionSynced, infrav1.WorkspaceSyncedCondition))
+		conditions.Set(apply, mirroredCondition(obs, workspace.ConditionReady, infrav1.WorkspaceReadyCondition))
+	}
 	observed.SetDeleting(apply, obs.deletion, obs.err)
 	apply.Status.Applied = false
 }
