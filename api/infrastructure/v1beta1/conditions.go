@@ -188,7 +188,8 @@ const (
 	// that it names one Workspace and cannot be copied onto another by mistake. CAPT sets
 	// the Workspace's deletion policy to Orphan (management policies without Delete on the
 	// namespaced groups): the provider removes its finalizer and leaves the cloud
-	// resources and the Terraform state untouched. An event records it.
+	// resources and the Terraform state untouched. An event records it. Set on a
+	// CAPTControlPlane or CAPTCluster being deleted, it is passed to its apply.
 	AbandonWorkspaceAnnotation = "infrastructure.cluster.x-k8s.io/abandon-workspace"
 
 	// SpecHashAnnotation holds a hash of the spec CAPT last applied, so that a field

@@ -92,6 +92,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 	step := childapply.DeletionStep(apply, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
 	s.deletion = &step
+	if !apply.DeletionTimestamp.IsZero() {
+		if err := childapply.PassAbandon(ctx, r.Client, cc, apply); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if apply.DeletionTimestamp.IsZero() {
 		deleted, err := patching.DeleteUnchanged(ctx, r.Client, apply)
 		if err != nil {

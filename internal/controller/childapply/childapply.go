@@ -147,3 +147,24 @@ func DeletionStep(apply *infrav1.WorkspaceTemplateApply, reason, message string)
 	}
 	return step
 }
+
+// PassAbandon copies the owner's AbandonWorkspaceAnnotation onto its apply being deleted,
+// so that a person may annotate the object they read (the CAPTControlPlane or
+// CAPTCluster on the Cluster's tree) rather than its WorkspaceTemplateApply. The apply's
+// controller checks the value against its Workspace's UID, as for its own annotation;
+// this writes only when the values differ.
+func PassAbandon(ctx context.Context, c client.Client, owner client.Object, apply *infrav1.WorkspaceTemplateApply) error {
+	uid, ok := owner.GetAnnotations()[infrav1.AbandonWorkspaceAnnotation]
+	if !ok || apply.Annotations[infrav1.AbandonWorkspaceAnnotation] == uid {
+		return nil
+	}
+	base := apply.DeepCopy()
+	if apply.Annotations == nil {
+		apply.Annotations = map[string]string{}
+	}
+	apply.Annotations[infrav1.AbandonWorkspaceAnnotation] = uid
+	if err := c.Patch(ctx, apply, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("passing annotation %s to WorkspaceTemplateApply %s: %w", infrav1.AbandonWorkspaceAnnotation, apply.Name, err)
+	}
+	return nil
+}

@@ -60,6 +60,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		a := &applies[i]
 		s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting WorkspaceTemplateApply "+a.Name)
 		if !a.DeletionTimestamp.IsZero() {
+			if err := childapply.PassAbandon(ctx, r.Client, cp, a); err != nil {
+				return ctrl.Result{}, err
+			}
 			continue
 		}
 		deleted, err := patching.DeleteUnchanged(ctx, r.Client, a)

@@ -69,3 +69,38 @@ func setDestroyStatus(t *testing.T, cp *controlplanev1.CAPTControlPlane, failure
 		return env.Client.Status().Update(context.Background(), u)
 	})
 }
+
+// TestAbandonThroughTheControlPlane: the abandon annotation set on the control plane (the
+// object a person reads on the Cluster's tree) reaches its WorkspaceTemplateApply, whose
+// Workspace then gets the orphan deletion policy; the deletion completes when the
+// provider lets the Workspace go.
+func TestAbandonThroughTheControlPlane(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	_, cp := readyCluster(t, ns, "abandoned")
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	setDestroyStatus(t, cp, "delete failed: Error: ResourceInUseException")
+	waitCP(t, cp, "destroy failure shown", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason))
+
+	ws := waitWorkspace(t, cp)
+	testenv.Eventually(t, "annotate the control plane", func() error {
+		c := getCP(t, cp)
+		c.Annotations = map[string]string{infrav1.AbandonWorkspaceAnnotation: string(ws.GetUID())}
+		return env.Client.Update(ctx, c)
+	})
+	testenv.Eventually(t, "orphan policy on the Workspace", func() error {
+		u := api.NewObject()
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: workspaceName(cp)}, u); err != nil {
+			return err
+		}
+		if policy, _, _ := unstructured.NestedString(u.Object, "spec", "deletionPolicy"); policy != "Orphan" {
+			return fmt.Errorf("deletionPolicy %q", policy)
+		}
+		return nil
+	})
+	setWorkspaceFinalizers(t, cp, nil)
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+}
