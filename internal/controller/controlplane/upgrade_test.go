@@ -141,10 +141,10 @@ func TestUpgradeWaitsForTheVersionOutput(t *testing.T) {
 	})
 
 	// No version output, no generation: Ready proves nothing, the upgrade waits and says why.
-	oldProvider(t, cp, "")
+	oldProvider(t, cp, "", true)
 	setVersion(t, cp, "v1.31")
 	waitWorkspaceVersion(t, cp, "1.30")
-	oldProvider(t, cp, "")
+	oldProvider(t, cp, "", true)
 	waitCP(t, cp, "waiting, saying why", func(c *controlplanev1.CAPTControlPlane) error {
 		if c.Status.Version != "v1.29" || !strings.Contains(cond(c, controlplanev1.RollingOutCondition).Message, "cluster_version") {
 			return fmt.Errorf("status.version %q, RollingOut %+v", c.Status.Version, cond(c, controlplanev1.RollingOutCondition))
@@ -152,7 +152,7 @@ func TestUpgradeWaitsForTheVersionOutput(t *testing.T) {
 		return nil
 	})
 	// The output still says the previous version: not applied yet.
-	oldProvider(t, cp, "1.29")
+	oldProvider(t, cp, "1.29", true)
 	testenv.Consistently(t, "no step before the output shows 1.30", 2*time.Second, func() error {
 		c := getCP(t, cp)
 		if v := workspaceVersion(waitWorkspace(t, cp)); v != "1.30" || c.Status.Version != "v1.29" {
@@ -160,9 +160,18 @@ func TestUpgradeWaitsForTheVersionOutput(t *testing.T) {
 		}
 		return nil
 	})
-	oldProvider(t, cp, "1.30")
+	// The output shows 1.30 but the apply failed afterwards (a later resource): the
+	// Workspace is not Ready with it, no step.
+	oldProvider(t, cp, "1.30", false)
+	testenv.Consistently(t, "no step while the apply that shows 1.30 failed", 2*time.Second, func() error {
+		if v := workspaceVersion(waitWorkspace(t, cp)); v != "1.30" {
+			return fmt.Errorf("Workspace at %s", v)
+		}
+		return nil
+	})
+	oldProvider(t, cp, "1.30", true)
 	waitWorkspaceVersion(t, cp, "1.31")
-	oldProvider(t, cp, "1.31")
+	oldProvider(t, cp, "1.31", true)
 	waitCP(t, cp, "upgraded to v1.31", func(c *controlplanev1.CAPTControlPlane) error {
 		if c.Status.Version != "v1.31" || cond(c, infrav1.ReadyCondition).Status != metav1.ConditionTrue {
 			return fmt.Errorf("status.version %q, Ready %+v", c.Status.Version, cond(c, infrav1.ReadyCondition))
@@ -171,10 +180,10 @@ func TestUpgradeWaitsForTheVersionOutput(t *testing.T) {
 	})
 }
 
-// oldProvider sets the Workspace's status as provider-terraform v0.21 does: Ready and
-// Synced True without observedGeneration, and the outputs, with cluster_version when
-// version is set.
-func oldProvider(t *testing.T, cp *controlplanev1.CAPTControlPlane, version string) {
+// oldProvider sets the Workspace's status as provider-terraform v0.21 does: Ready True
+// without observedGeneration, Synced True (or False after a failed apply, Ready kept), and
+// the outputs, with cluster_version when version is set.
+func oldProvider(t *testing.T, cp *controlplanev1.CAPTControlPlane, version string, synced bool) {
 	t.Helper()
 	testenv.Eventually(t, "set Workspace status", func() error {
 		u := waitWorkspace(t, cp)
@@ -182,6 +191,9 @@ func oldProvider(t *testing.T, cp *controlplanev1.CAPTControlPlane, version stri
 		conds := []any{
 			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
 			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now},
+		}
+		if !synced {
+			conds[0] = map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "apply failed: Error: creating addon", "lastTransitionTime": now}
 		}
 		outputs := map[string]any{"cluster_endpoint": "https://ABCDEF.gr7.us-west-2.eks.amazonaws.com"}
 		if version != "" {

@@ -75,12 +75,17 @@ func rollingOutCondition(initialized bool, spec, running, applying, unconfirmed 
 }
 
 // versionEvidence says whether the Workspace shows that it runs version v, after a change
-// of version: its version output (VersionOutputs) has v's major and minor, or, for a
-// module without one, the provider reports it applied the Workspace's current generation.
+// of version: it is Ready and its last reconcile did not fail (read here, not only
+// through the apply, whose report can lag the Workspace's event), and its version output
+// (VersionOutputs) has v's major and minor, or, for a module without one, the provider
+// reports it applied the Workspace's current generation.
 // A Ready condition alone proves nothing after a change: provider-terraform v0.21 keeps
 // Ready=True from the previous apply while it applies the new spec and reports no
 // generation. When nothing can tell, why is what the user can do about it.
 func versionEvidence(ws *workspace.Workspace, v string) (applied bool, why string) {
+	if !ws.IsTrue(workspace.ConditionReady) || ws.IsFalse(workspace.ConditionSynced) {
+		return false, ""
+	}
 	want, ok := parseMinor(v)
 	outputs := workspace.ReadOutputs(ws, nil)
 	if name, value, found := outputs.First(controlplanev1.VersionOutputs...); found {

@@ -76,6 +76,10 @@ func TestVersionEvidence(t *testing.T) {
 		}
 		return w
 	}
+	failed := func(w *workspace.Workspace) *workspace.Workspace {
+		w.Status.Conditions = append(w.Status.Conditions, workspace.Condition{Type: workspace.ConditionSynced, Status: metav1.ConditionFalse})
+		return w
+	}
 	cases := []struct {
 		name    string
 		ws      *workspace.Workspace
@@ -91,6 +95,7 @@ func TestVersionEvidence(t *testing.T) {
 		{"no output, generation applied", ws(3, 3, ""), "v1.30", true, ""},
 		{"no output, generation not applied yet", ws(3, 2, ""), "v1.30", false, ""},
 		{"no output, no generation: cannot tell", ws(3, 0, ""), "v1.30", false, "cluster_version"},
+		{"output shows it, last apply failed", failed(ws(3, 0, "1.30")), "v1.30", false, ""},
 	}
 	for _, tc := range cases {
 		applied, why := versionEvidence(tc.ws, tc.v)
