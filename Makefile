@@ -65,7 +65,7 @@ bench-controlplane: test-tools ## CAPTControlPlane figures: endpoint delay and c
 MUTATE_ARGS ?=
 
 .PHONY: mutate
-mutate: test-tools ## break each promise of hack/mutate/mutations.txt in a test build (-overlay) and check a test fails (44 mutations, about 13 minutes)
+mutate: test-tools ## break each promise of hack/mutate/mutations.txt in a test build (-overlay) and check a test fails (44 mutations, about 16 minutes)
 	go run ./hack/mutate $(MUTATE_ARGS)
 
 .PHONY: build
