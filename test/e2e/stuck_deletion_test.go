@@ -90,15 +90,10 @@ func TestStuckDeletionAbandoned(t *testing.T) {
 	prefix := "WorkspaceTemplateApply " + applyKey.Name + ": "
 	var failed, applyFailed *metav1.Condition
 	if _, err := w.Until(within(t, 5*time.Minute), func(dev.Snapshot) (bool, error) {
-		cc, apply := &infrav1.CAPTCluster{}, &infrav1.WorkspaceTemplateApply{}
-		if err := stack.Client.Get(ctx, key, cc); err != nil {
+		var err error
+		if failed, applyFailed, err = deletingConditions(ctx, key, applyKey); err != nil {
 			return false, err
 		}
-		if err := stack.Client.Get(ctx, applyKey, apply); err != nil {
-			return false, err
-		}
-		failed = meta.FindStatusCondition(cc.Status.Conditions, infrav1.DeletingCondition)
-		applyFailed = meta.FindStatusCondition(apply.Status.Conditions, infrav1.DeletingCondition)
 		return isDeleting(failed, infrav1.WorkspaceDestroyFailedReason, destroyFailureMessage) &&
 			isDeleting(applyFailed, infrav1.WorkspaceDestroyFailedReason, destroyFailureMessage), nil
 	}); err != nil {
@@ -128,15 +123,10 @@ func TestStuckDeletionAbandoned(t *testing.T) {
 	wrong := "0c9e7a52-not-the-uid"
 	annotateAbandon(t, applyKey, wrong)
 	if _, err := w.Until(within(t, 2*time.Minute), func(dev.Snapshot) (bool, error) {
-		cc, apply := &infrav1.CAPTCluster{}, &infrav1.WorkspaceTemplateApply{}
-		if err := stack.Client.Get(ctx, key, cc); err != nil {
+		var err error
+		if failed, applyFailed, err = deletingConditions(ctx, key, applyKey); err != nil {
 			return false, err
 		}
-		if err := stack.Client.Get(ctx, applyKey, apply); err != nil {
-			return false, err
-		}
-		failed = meta.FindStatusCondition(cc.Status.Conditions, infrav1.DeletingCondition)
-		applyFailed = meta.FindStatusCondition(apply.Status.Conditions, infrav1.DeletingCondition)
 		return isDeleting(failed, infrav1.AbandonIgnoredReason, wrong) && isDeleting(applyFailed, infrav1.AbandonIgnoredReason, wrong), nil
 	}); err != nil {
 		logConditions(t, key)
@@ -211,6 +201,19 @@ func logApply(t *testing.T, key client.ObjectKey) {
 	for _, c := range apply.Status.Conditions {
 		t.Logf("WorkspaceTemplateApply %s %s=%s %s: %s", key.Name, c.Type, c.Status, c.Reason, c.Message)
 	}
+}
+
+// deletingConditions reads the Deleting condition of the CAPTCluster and of its apply.
+func deletingConditions(ctx context.Context, key, applyKey client.ObjectKey) (cc, apply *metav1.Condition, err error) {
+	captCluster, wta := &infrav1.CAPTCluster{}, &infrav1.WorkspaceTemplateApply{}
+	if err := stack.Client.Get(ctx, key, captCluster); err != nil {
+		return nil, nil, err
+	}
+	if err := stack.Client.Get(ctx, applyKey, wta); err != nil {
+		return nil, nil, err
+	}
+	return meta.FindStatusCondition(captCluster.Status.Conditions, infrav1.DeletingCondition),
+		meta.FindStatusCondition(wta.Status.Conditions, infrav1.DeletingCondition), nil
 }
 
 // isDeleting says c is a Deleting condition that is True with reason, mentioning text.

@@ -131,9 +131,9 @@ var surfacedDeletionReasons = []string{
 }
 
 // DeletionStep is what an owner waiting for apply's deletion says: its own reason and
-// message, with since when the apply is being deleted, unless the apply reports its Workspace's destroy failing or being abandoned,
-// which the owner says with the apply's reason and message. A stalled apply stalls the
-// owner, with the apply's message.
+// message, with since when the apply is being deleted, unless the apply reports its
+// Workspace's destroy failing or being abandoned, which the owner says with the apply's
+// reason and message. A stalled apply stalls the owner, with the apply's message.
 func DeletionStep(apply *infrav1.WorkspaceTemplateApply, reason, message string) observed.Step {
 	step := observed.Step{Reason: reason, Message: message}
 	if apply.DeletionTimestamp != nil {

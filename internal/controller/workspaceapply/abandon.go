@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -79,13 +78,5 @@ func (r *Reconciler) abandon(ctx context.Context, apply *infrav1.WorkspaceTempla
 	if !w.DeletionTimestamp.IsZero() {
 		return nil
 	}
-	u := r.API.NewObject()
-	u.SetName(w.Name)
-	u.SetNamespace(w.Namespace)
-	u.SetUID(w.UID)
-	u.SetResourceVersion(w.ResourceVersion)
-	if _, err := patching.DeleteUnchanged(ctx, r.Client, u); err != nil {
-		return fmt.Errorf("deleting abandoned Workspace %s: %w", w.Name, err)
-	}
-	return nil
+	return r.deleteWorkspace(ctx, w)
 }

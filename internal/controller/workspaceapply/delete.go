@@ -68,19 +68,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		// The Workspace's deletion event brings the pass that lets the apply go.
 		return ctrl.Result{}, r.abandon(ctx, apply, current)
 	case current.DeletionTimestamp.IsZero():
-		u := r.API.NewObject()
-		u.SetName(current.Name)
-		u.SetNamespace(current.Namespace)
-		u.SetUID(current.UID)
-		u.SetResourceVersion(current.ResourceVersion)
-		// The preconditions keep a stale cache from deleting a Workspace re-created
-		// meanwhile, or deleting it twice.
-		deleted, err := patching.DeleteUnchanged(ctx, r.Client, u)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting Workspace %s: %w", name, err)
-		}
-		if deleted {
-			ctrl.LoggerFrom(ctx).Info("Deleting Workspace", "workspace", name)
+		if err := r.deleteWorkspace(ctx, current); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	// The Workspace's events (its deletion, its provider's reports) bring the next pass.
@@ -89,6 +78,25 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	step, untilStalled := destroyWait(apply, current, obs.now.Time, r.stallTimeout(), obs.redactor)
 	obs.deletion = &step
 	return ctrl.Result{RequeueAfter: untilStalled}, nil
+}
+
+// deleteWorkspace deletes w as the pass read it: the UID and resourceVersion
+// preconditions keep a stale cache from deleting a Workspace re-created meanwhile, or
+// deleting it twice.
+func (r *Reconciler) deleteWorkspace(ctx context.Context, w *workspace.Workspace) error {
+	u := r.API.NewObject()
+	u.SetName(w.Name)
+	u.SetNamespace(w.Namespace)
+	u.SetUID(w.UID)
+	u.SetResourceVersion(w.ResourceVersion)
+	deleted, err := patching.DeleteUnchanged(ctx, r.Client, u)
+	if err != nil {
+		return fmt.Errorf("deleting Workspace %s: %w", w.Name, err)
+	}
+	if deleted {
+		ctrl.LoggerFrom(ctx).Info("Deleting Workspace", "workspace", w.Name)
+	}
+	return nil
 }
 
 // stallTimeout is DeletionStallTimeout, or its default.
