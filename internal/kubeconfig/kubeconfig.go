@@ -21,6 +21,11 @@ import (
 const (
 	// KubeconfigKey is the data key of <cluster>-kubeconfig.
 	KubeconfigKey = "value"
+	// TokenFileKey holds the bare bearer token of an EKS cluster's <cluster>-kubeconfig,
+	// and RelativeKey a kubeconfig that reads it from ./token-file: for consumers that
+	// mount the secret and reload the file (cluster-autoscaler), as CAPA writes it.
+	TokenFileKey = "token-file"
+	RelativeKey  = "relative"
 	// CertificateKey is the data key of the CA certificate in <cluster>-ca.
 	CertificateKey = corev1.TLSCertKey
 	// SecretType is the type Cluster API gives its secrets.
@@ -32,6 +37,10 @@ func SecretName(cluster string) string { return cluster + "-kubeconfig" }
 
 // CASecretName is <cluster>-ca.
 func CASecretName(cluster string) string { return cluster + "-ca" }
+
+// UserSecretName is <cluster>-user-kubeconfig: the kubeconfig for people, with an exec
+// user, as Cluster API's EKS providers name it.
+func UserSecretName(cluster string) string { return cluster + "-user-kubeconfig" }
 
 // ParseCA accepts a PEM certificate, or its base64 encoding (as EKS's
 // certificate_authority data is), and returns the PEM.
@@ -63,28 +72,40 @@ type ExecUser struct {
 	Args    []string
 }
 
-// EKSUser is the exec user of an EKS cluster: aws eks get-token mints 15-minute tokens
-// on the client, so CAPT stores no credential.
-func EKSUser(eksClusterName, region string) ExecUser {
+// User is how a kubeconfig authenticates: one of an exec plugin, a bearer token, or a
+// file holding one.
+type User struct {
+	Exec      *ExecUser
+	Token     string
+	TokenFile string
+}
+
+// EKSUser is the exec user of an EKS cluster for people: aws eks get-token mints
+// 15-minute tokens on the client, with the person's own credentials.
+func EKSUser(eksClusterName, region string) User {
 	args := []string{"eks", "get-token", "--cluster-name", eksClusterName}
 	if region != "" {
 		args = append(args, "--region", region)
 	}
-	return ExecUser{Command: "aws", Args: args}
+	return User{Exec: &ExecUser{Command: "aws", Args: args}}
 }
 
 // Build returns a kubeconfig for cluster at server, trusting caPEM, as user.
-func Build(cluster, server string, caPEM []byte, user ExecUser) ([]byte, error) {
+func Build(cluster, server string, caPEM []byte, user User) ([]byte, error) {
 	userName := cluster + "-admin"
 	contextName := userName + "@" + cluster
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[cluster] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
-	cfg.AuthInfos[userName] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
-		APIVersion:      "client.authentication.k8s.io/v1beta1",
-		Command:         user.Command,
-		Args:            user.Args,
-		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
-	}}
+	auth := &clientcmdapi.AuthInfo{Token: user.Token, TokenFile: user.TokenFile}
+	if user.Exec != nil {
+		auth.Exec = &clientcmdapi.ExecConfig{
+			APIVersion:      "client.authentication.k8s.io/v1beta1",
+			Command:         user.Exec.Command,
+			Args:            user.Exec.Args,
+			InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+		}
+	}
+	cfg.AuthInfos[userName] = auth
 	cfg.Contexts[contextName] = &clientcmdapi.Context{Cluster: cluster, AuthInfo: userName}
 	cfg.CurrentContext = contextName
 	out, err := clientcmd.Write(*cfg)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
@@ -27,14 +29,31 @@ func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 		}
 	}
 	if controlPlane {
+		creds, region := defaultAWS(ctx)
 		if err := (&controlplane.Reconciler{
+			DefaultCredentials: creds, DefaultRegion: region,
 			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
 			API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
+			TokenRefreshInterval: o.EKSTokenRefreshInterval,
 		}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
 			return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
 		}
 	}
 	return nil
+}
+
+// defaultAWS is the AWS SDK's default credential chain (environment, shared config, web
+// identity for IRSA, container credentials for EKS Pod Identity, IMDS), cached and
+// refreshed by the SDK, and its region. Nothing is fetched until a token is minted. An
+// AWS configuration that does not load leaves the manager without default credentials:
+// clusters that need them say so on TokenReady, the others are not affected.
+func defaultAWS(ctx context.Context) (aws.CredentialsProvider, string) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Loading the AWS default configuration: EKS tokens need spec.identityRef")
+		return nil, ""
+	}
+	return cfg.Credentials, cfg.Region
 }
 
 // setupInfrastructure registers the infrastructure provider's controllers.

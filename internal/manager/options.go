@@ -16,7 +16,9 @@ import (
 	"sigs.k8s.io/cluster-api/util/flags"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
+	"github.com/capt-dev/capt/internal/ekstoken"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -51,6 +53,9 @@ type Options struct {
 	// DeletionStallTimeout is how long a Workspace's destroy may make no progress before
 	// DeletionStalled turns true.
 	DeletionStallTimeout time.Duration
+	// EKSTokenRefreshInterval is how old an EKS token CAPT minted gets before it is
+	// replaced; below ekstoken.Lifetime minus a minute, as clients stop using a token then.
+	EKSTokenRefreshInterval time.Duration
 	// Controllers is which provider this manager serves: ControllersAll,
 	// ControllersInfrastructure or ControllersControlPlane.
 	Controllers string
@@ -138,9 +143,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DeletionStallTimeout, "deletion-stall-timeout", workspaceapply.DefaultDeletionStallTimeout,
 		"How long a Workspace's destroy may make no progress before its WorkspaceTemplateApply and owners report DeletionStalled (and one event). "+
 			"Nothing is orphaned automatically: see the abandon-workspace annotation.")
+	fs.DurationVar(&o.EKSTokenRefreshInterval, "eks-token-refresh-interval", controlplane.DefaultTokenRefreshInterval,
+		"How old the EKS token in <cluster>-kubeconfig gets before CAPT replaces it (EKS accepts a token for 15 minutes, clients stop at 14): "+
+			"at least 1s and below 14m. Refreshes are spread over the interval by cluster.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 30*time.Second,
 		"How long the manager waits for running reconciles on shutdown.")
 }
+
+// maxEKSTokenRefreshInterval: clients treat an EKS token as expired a minute before EKS does.
+const maxEKSTokenRefreshInterval = ekstoken.Lifetime - time.Minute
 
 // RESTConfig returns the configuration of the API server the manager talks to. A path
 // (--kubeconfig) wins: exactly that file is loaded, with its current context, and a
@@ -179,6 +190,10 @@ func (o *Options) Validate() error {
 	}
 	if o.DeletionStallTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--deletion-stall-timeout must be at least 1s, got %s", o.DeletionStallTimeout))
+	}
+	if o.EKSTokenRefreshInterval < time.Second || o.EKSTokenRefreshInterval >= maxEKSTokenRefreshInterval {
+		errs = append(errs, fmt.Errorf("--eks-token-refresh-interval must be at least 1s and below %s (a token is used for 14 minutes), got %s",
+			maxEKSTokenRefreshInterval, o.EKSTokenRefreshInterval))
 	}
 	if o.SyncPeriod < time.Minute {
 		errs = append(errs, fmt.Errorf("--sync-period must be at least 1m, got %s", o.SyncPeriod))

@@ -42,6 +42,7 @@ func TestDefaultsFollowCAPTEP0016AndClusterAPI(t *testing.T) {
 		{"health address", o.HealthAddr, ":9440"},
 		{"control plane concurrency", o.Concurrency.CAPTControlPlane, 10},
 		{"kubeconfig", o.Kubeconfig, ""},
+		{"EKS token refresh interval", o.EKSTokenRefreshInterval, 10 * time.Minute},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -64,6 +65,9 @@ func TestValidateRejectsHotLoopsAndNonsense(t *testing.T) {
 		{[]string{"--kube-api-qps=0"}, "--kube-api-qps must be positive"},
 		{[]string{"--kube-api-burst=0"}, "--kube-api-burst must be at least 1"},
 		{[]string{"--sync-period=1s"}, "--sync-period must be at least 1m"},
+		// A token clients stop using at 14 minutes cannot wait that long to be replaced.
+		{[]string{"--eks-token-refresh-interval=14m"}, "--eks-token-refresh-interval must be at least 1s and below 14m"},
+		{[]string{"--eks-token-refresh-interval=500ms"}, "--eks-token-refresh-interval must be at least 1s"},
 		{[]string{"--leader-elect", "--leader-elect-renew-deadline=20s"}, "lease duration > renew deadline"},
 		{[]string{"--namespace=capt-system", "--watch-filter=team-a", "--leader-elect"}, ""},
 	}

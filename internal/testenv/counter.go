@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -26,11 +27,14 @@ type WriteCounter struct {
 	// passes counts writes by verb and kind within each reconcile (controller-runtime's
 	// reconcile ID in the context); writes made outside a reconcile are not in it.
 	passes map[types.UID]map[string]int
+	// byNamespace counts writes by namespace, then verb and kind: a manager also
+	// reconciles what earlier tests left in their namespaces.
+	byNamespace map[string]map[string]int
 }
 
 // NewWriteCounter returns a counter and the client to give the controller.
 func NewWriteCounter(c client.WithWatch) (*WriteCounter, client.WithWatch) {
-	w := &WriteCounter{counts: map[string]int{}, passes: map[types.UID]map[string]int{}}
+	w := &WriteCounter{counts: map[string]int{}, passes: map[types.UID]map[string]int{}, byNamespace: map[string]map[string]int{}}
 	scheme := c.Scheme()
 	count := func(ctx context.Context, verb string, obj runtime.Object) {
 		kind := "unknown"
@@ -40,6 +44,12 @@ func NewWriteCounter(c client.WithWatch) (*WriteCounter, client.WithWatch) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.counts[verb+" "+kind]++
+		if o, ok := obj.(client.Object); ok {
+			if w.byNamespace[o.GetNamespace()] == nil {
+				w.byNamespace[o.GetNamespace()] = map[string]int{}
+			}
+			w.byNamespace[o.GetNamespace()][verb+" "+kind]++
+		}
 		if id := controller.ReconcileIDFromContext(ctx); id != "" {
 			if w.passes[id] == nil {
 				w.passes[id] = map[string]int{}
@@ -112,6 +122,14 @@ func (w *WriteCounter) Reset() {
 	defer w.mu.Unlock()
 	w.counts = map[string]int{}
 	w.passes = map[types.UID]map[string]int{}
+	w.byNamespace = map[string]map[string]int{}
+}
+
+// In is the writes counted in namespace ns since the last Reset, by verb and kind.
+func (w *WriteCounter) In(ns string) map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.byNamespace[ns])
 }
 
 // Count is the number of writes of verbKind ("patch/status CAPTControlPlane") since the

@@ -24,6 +24,7 @@ spec:
     endpointAccess: {public: true, private: true, publicCIDRs: ["203.0.113.0/24", "2001:db8::/32"]}
     addons: [{name: vpc-cni, version: v1.18.0}, {name: coredns}]
   additionalTags: {team: platform}
+  identityRef: {name: capt-aws-keys}
   controlPlaneEndpoint: {host: abc.gr7.us-west-2.eks.amazonaws.com, port: 443}
 `},
 		{name: "IPv6 endpoint host", object: goodControlPlane + `  controlPlaneEndpoint: {host: "2001:db8::1", port: 6443}`},
@@ -71,6 +72,10 @@ spec:
 			wantErr: []string{"spec.controlPlaneConfig.endpointAccess.publicCIDRs", "CIDR"}},
 		{name: "duplicate addon", object: goodControlPlane + `  controlPlaneConfig: {addons: [{name: coredns}, {name: coredns}]}`,
 			wantErr: []string{"spec.controlPlaneConfig.addons[1]", "Duplicate value"}},
+		{name: "identityRef without a name", object: goodControlPlane + `  identityRef: {}`,
+			wantErr: []string{"spec.identityRef.name", "Required value"}},
+		{name: "identityRef not a Secret name", object: goodControlPlane + `  identityRef: {name: "../keys"}`,
+			wantErr: []string{"spec.identityRef.name", "should match"}},
 		{name: "version upgrade admitted", object: goodControlPlane, update: `version: v1.32.0`},
 		{name: "upgrade by several minors admitted (CAPT steps it)", object: goodControlPlane, update: `version: "1.34"`},
 		{name: "patch change admitted", object: goodControlPlane, update: `version: "1.31"`},

@@ -32,10 +32,29 @@ type CAPTControlPlaneSpec struct {
 	// +kubebuilder:validation:MaxProperties=50
 	AdditionalTags map[string]string `json:"additionalTags,omitempty"`
 
+	// IdentityRef names a Secret in the CAPTControlPlane's own namespace with the static
+	// AWS keys CAPT signs this cluster's EKS tokens with (keys AccessKeyID and
+	// SecretAccessKey, optionally SessionToken). Without it CAPT uses the manager's
+	// default credential chain (IRSA, EKS Pod Identity, environment, shared config).
+	// Only used when the module outputs no kubeconfig of its own.
+	// +optional
+	IdentityRef *IdentityReference `json:"identityRef,omitempty"`
+
 	// ControlPlaneEndpoint is the API server address, read from the Workspace's outputs
 	// (control plane contract). CAPT sets it; users leave it empty.
 	// +optional
 	ControlPlaneEndpoint infrav1.APIEndpoint `json:"controlPlaneEndpoint,omitempty,omitzero"`
+}
+
+// IdentityReference names a Secret in the referrer's namespace; there is no namespace
+// field, so one cluster's owner can never point CAPT at another namespace's keys.
+type IdentityReference struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
 }
 
 // ControlPlaneConfig configures the EKS control plane.
@@ -129,6 +148,11 @@ type CAPTControlPlaneStatus struct {
 	// +optional
 	SecretsReady bool `json:"secretsReady,omitempty"`
 
+	// Kubeconfig says how the kubeconfig CAPT publishes in <cluster>-kubeconfig
+	// authenticates; empty until it was written.
+	// +optional
+	Kubeconfig *KubeconfigStatus `json:"kubeconfig,omitempty"`
+
 	// WorkspaceTemplateApplyName is the WorkspaceTemplateApply that creates the control plane.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
@@ -144,13 +168,39 @@ type CAPTControlPlaneStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready, Available, RollingOut, WorkspaceReady, EndpointReady, SecretsReady,
-	// Paused, Deleting, DeletionStalled.
+	// TokenReady, Paused, Deleting, DeletionStalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// KubeconfigStatus is where the published kubeconfig's credentials come from.
+type KubeconfigStatus struct {
+	// Source is Module when the module outputs a kubeconfig (published as is), or
+	// EKSToken when CAPT builds it from the endpoint, the CA and the EKS cluster name,
+	// with a bearer token it mints and refreshes.
+	// +required
+	// +kubebuilder:validation:Enum=Module;EKSToken
+	Source KubeconfigSource `json:"source"`
+
+	// Identity is whose AWS credentials sign the tokens: "Secret/<name>" for
+	// spec.identityRef, "DefaultChain" for the manager's own. Empty for Module.
+	// +optional
+	// +kubebuilder:validation:MaxLength=260
+	Identity string `json:"identity,omitempty"`
+}
+
+// KubeconfigSource is where <cluster>-kubeconfig comes from.
+type KubeconfigSource string
+
+const (
+	// KubeconfigSourceModule is the module's kubeconfig output, published as is.
+	KubeconfigSourceModule KubeconfigSource = "Module"
+	// KubeconfigSourceEKSToken is a kubeconfig CAPT builds with an EKS token it mints and refreshes.
+	KubeconfigSourceEKSToken KubeconfigSource = "EKSToken"
+)
 
 // CAPTControlPlaneInitializationStatus is the v1beta2 contract's initialization block.
 type CAPTControlPlaneInitializationStatus struct {

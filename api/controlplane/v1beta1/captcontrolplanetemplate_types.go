@@ -37,6 +37,11 @@ type CAPTControlPlaneTemplateResourceSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=50
 	AdditionalTags map[string]string `json:"additionalTags,omitempty"`
+
+	// IdentityRef names the Secret, in the namespace of each CAPTControlPlane created
+	// from this template, whose AWS keys sign its EKS tokens.
+	// +optional
+	IdentityRef *IdentityReference `json:"identityRef,omitempty"`
 }
 
 // +kubebuilder:object:root=true

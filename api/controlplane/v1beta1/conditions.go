@@ -25,6 +25,12 @@ const (
 	// one minor version at a time; its message names the version reached and the one
 	// being applied. Cluster API mirrors it into the Cluster's RollingOut condition.
 	RollingOutCondition = "RollingOut"
+
+	// TokenReady says where the published kubeconfig's credentials come from and whether
+	// they are current: true with TokenMinted when CAPT minted the EKS token it carries
+	// (refreshed before it expires), true with KubeconfigFromModule when the module
+	// outputs its own kubeconfig; false when a token cannot be minted.
+	TokenReadyCondition = "TokenReady"
 )
 
 // Reasons of a CAPTControlPlane.
@@ -75,6 +81,26 @@ const (
 	// (a version change before it is initialized is applied as is, not stepped).
 	NotRollingOutReason = "NotRollingOut"
 
+	// TokenMintedReason: the kubeconfig carries an EKS token CAPT minted; the message
+	// names the identity and the refresh interval.
+	TokenMintedReason = "TokenMinted"
+
+	// KubeconfigFromModuleReason: the module outputs its own kubeconfig, published as is;
+	// CAPT mints no token.
+	KubeconfigFromModuleReason = "KubeconfigFromModule"
+
+	// IdentityNotFoundReason: spec.identityRef names a Secret that does not exist in the
+	// CAPTControlPlane's namespace.
+	IdentityNotFoundReason = "IdentityNotFound"
+
+	// IdentityInvalidReason: the identity Secret lacks AccessKeyID or SecretAccessKey.
+	IdentityInvalidReason = "IdentityInvalid"
+
+	// TokenMintFailedReason: no token could be signed (no credentials in the manager's
+	// default chain, no region). Retried after the error interval; a kubeconfig already
+	// published is left as it is.
+	TokenMintFailedReason = "TokenMintFailed"
+
 	// AvailableReason: the control plane serves: endpoint and secrets are in place.
 	AvailableReason = "Available"
 
@@ -94,6 +120,7 @@ var FailureReasons = []string{
 	EndpointOutputMissingReason, EndpointInvalidReason, EndpointUpdateFailedReason,
 	CAOutputMissingReason, CAInvalidReason, KubeconfigInvalidReason,
 	SecretOwnedByOtherReason, SecretsNotReadyReason,
+	IdentityNotFoundReason, IdentityInvalidReason, TokenMintFailedReason,
 }
 
 // Finalizers (see infrav1's for the legacy names).
@@ -121,7 +148,8 @@ var (
 	CAOutputs = []string{"cluster_certificate_authority_data", "certificate_authority_data", "cluster_ca_certificate", "ca_certificate"}
 	// KubeconfigOutputs hold a complete kubeconfig, used as is when present.
 	KubeconfigOutputs = []string{"kubeconfig"}
-	// ClusterNameOutputs hold the EKS cluster name for `aws eks get-token`.
+	// ClusterNameOutputs hold the EKS cluster name CAPT signs its tokens for (and the
+	// user kubeconfig passes to `aws eks get-token`); the Cluster's name without one.
 	ClusterNameOutputs = []string{"cluster_name"}
 	// VersionOutputs hold the Kubernetes version the control plane runs once applied
 	// ("1.30"): how CAPT knows a version change was applied, with a provider that does not

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -52,7 +53,7 @@ func TestNoSecretInLogsEventsOrConditions(t *testing.T) {
 		kubeconfigCanary = "CANARY-KUBECONFIG-d4e8a1"
 	)
 	logs := &lockedBuffer{}
-	startControllers(t, testenv.WithLogger(logging.DropBodies(zap.New(zap.WriteTo(logs), zap.Level(zapcore.Level(-10))))))
+	startControllers(t, testenv.WithLogger(zapLogger(logs)))
 	ns := newNamespace(t)
 	testenv.Eventually(t, "plant the variable canary in the template", func() error {
 		tmpl := &infrav1.WorkspaceTemplate{}
@@ -101,8 +102,21 @@ contexts: [{name: admin@canary, context: {cluster: canary, user: admin}}]
 	}
 	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
 
-	var places []string
-	places = append(places, "logs:\n"+logs.String())
+	checkNoCanary(t, ns, logs, []string{varCanary, outputCanary, kubeconfigCanary})
+}
+
+// zapLogger logs at the most verbose level into logs, as the manager does (bodies dropped).
+func zapLogger(logs *lockedBuffer) logr.Logger {
+	return logging.DropBodies(zap.New(zap.WriteTo(logs), zap.Level(zapcore.Level(-10))))
+}
+
+// checkNoCanary fails when a canary appears in the logs, in an event of namespace ns, in
+// a condition of its WorkspaceTemplateApplies, or in the extra places given (such as the
+// control plane's conditions, read before it was deleted).
+func checkNoCanary(t *testing.T, ns string, logs *lockedBuffer, canaries []string, extra ...string) {
+	t.Helper()
+	ctx := context.Background()
+	places := append([]string{"logs:\n" + logs.String()}, extra...)
 	events := &eventsv1.EventList{}
 	if err := env.Client.List(ctx, events, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
@@ -121,7 +135,7 @@ contexts: [{name: admin@canary, context: {cluster: canary, user: admin}}]
 		t.Fatal("no log output captured")
 	}
 	for _, place := range places {
-		for _, canary := range []string{varCanary, outputCanary, kubeconfigCanary} {
+		for _, canary := range canaries {
 			if strings.Contains(place, canary) {
 				i := strings.Index(place, canary)
 				t.Errorf("canary %s leaked: …%s…", canary, place[max(0, i-1500):min(len(place), i+50)])

@@ -109,7 +109,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		clusterName = s.cluster.Name
 	}
 	if clusterName != "" {
-		for _, name := range []string{kubeconfig.SecretName(clusterName), kubeconfig.CASecretName(clusterName)} {
+		for _, name := range []string{kubeconfig.SecretName(clusterName), kubeconfig.CASecretName(clusterName), kubeconfig.UserSecretName(clusterName)} {
 			if err := r.deleteSecret(ctx, cp.Namespace, name, func(s *corev1.Secret) bool { return metav1.IsControlledBy(s, cp) }); err != nil {
 				return ctrl.Result{}, err
 			}

@@ -103,7 +103,10 @@ func TestHostileOutputs(t *testing.T) {
 
 	good().set(t, cp)
 	ready := waitReady(t, cp, "Ready")
-	kubeconfigBefore, caBefore := secretData(t, ns, kubeconfig.SecretName(cluster.Name)), secretData(t, ns, kubeconfig.CASecretName(cluster.Name))
+	// The kubeconfig without its token (which is replaced at its refresh time whatever
+	// the outputs say), the CA and the people's kubeconfig.
+	kubeconfigBefore, caBefore := secretData(t, ns, kubeconfig.SecretName(cluster.Name), kubeconfig.RelativeKey), secretData(t, ns, kubeconfig.CASecretName(cluster.Name), kubeconfig.CertificateKey)
+	userBefore := secretData(t, ns, kubeconfig.UserSecretName(cluster.Name), kubeconfig.KubeconfigKey)
 
 	ep, secrets := controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition
 	cases := []struct {
@@ -200,7 +203,9 @@ func TestHostileOutputs(t *testing.T) {
 	}
 
 	// Nothing was lost or overwritten.
-	if !bytes.Equal(secretData(t, ns, kubeconfig.SecretName(cluster.Name)), kubeconfigBefore) || !bytes.Equal(secretData(t, ns, kubeconfig.CASecretName(cluster.Name)), caBefore) {
+	if !bytes.Equal(secretData(t, ns, kubeconfig.SecretName(cluster.Name), kubeconfig.RelativeKey), kubeconfigBefore) ||
+		!bytes.Equal(secretData(t, ns, kubeconfig.CASecretName(cluster.Name), kubeconfig.CertificateKey), caBefore) ||
+		!bytes.Equal(secretData(t, ns, kubeconfig.UserSecretName(cluster.Name), kubeconfig.KubeconfigKey), userBefore) {
 		t.Error("a hostile output changed the contract's secrets")
 	}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: applyName(cp)}, &infrav1.WorkspaceTemplateApply{}); err != nil {
@@ -208,14 +213,14 @@ func TestHostileOutputs(t *testing.T) {
 	}
 }
 
-func secretData(t *testing.T, ns, name string) []byte {
+func secretData(t *testing.T, ns, name, key string) []byte {
 	t.Helper()
 	s := &corev1.Secret{}
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
 		t.Fatalf("Secret %s: %v", name, err)
 	}
-	for _, v := range s.Data {
-		return v
+	if len(s.Data[key]) == 0 {
+		t.Fatalf("Secret %s has no %s", name, key)
 	}
-	return nil
+	return s.Data[key]
 }

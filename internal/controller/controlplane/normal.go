@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,21 +62,28 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, nil
 	}
 
-	var kubeconfigData, caPEM []byte
+	var refreshAt time.Time
 	prob := secretOutputsProblem(outputs, ws, connection)
 	if prob == nil {
-		kubeconfigData, caPEM, prob = desiredSecrets(cp, cluster, outputs, infra.region)
-	}
-	if prob == nil {
-		if prob, err = r.reconcileSecrets(ctx, cp, cluster, kubeconfigData, caPEM); err != nil {
-			return ctrl.Result{}, err
+		var moduleKubeconfig, caPEM []byte
+		moduleKubeconfig, caPEM, prob = desiredSecrets(outputs)
+		if prob == nil {
+			if refreshAt, prob, err = r.publishKubeconfig(ctx, s, outputs, moduleKubeconfig, caPEM, infra.region); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
 	}
 	s.secretsChecked, s.secretsProblem = true, prob
-	if prob != nil && prob.reason == controlplanev1.SecretsNotReadyReason {
-		// The API server refused the secret (too large, a policy): no watched change will
-		// end it, so try again after the error interval; the condition says why.
+	if prob != nil && prob.reason == controlplanev1.SecretsNotReadyReason || s.tokenProblem != nil {
+		// The API server refused the secret (too large, a policy), or no token could be
+		// minted (credentials, identity Secret): no watched change will end it, so try
+		// again after the error interval; the conditions say why.
 		return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
+	}
+	if !refreshAt.IsZero() {
+		// The one timer of a running control plane: the EKS token is replaced before it
+		// expires, and no event marks that moment.
+		return ctrl.Result{RequeueAfter: max(time.Until(refreshAt), time.Second)}, nil
 	}
 	return ctrl.Result{}, nil
 }

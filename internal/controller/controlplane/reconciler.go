@@ -7,6 +7,9 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -39,6 +42,16 @@ type Reconciler struct {
 	Intervals requeue.Intervals
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
 	WatchFilterValue string
+	// DefaultCredentials sign the EKS tokens of control planes without spec.identityRef:
+	// the manager's default chain (IRSA, Pod Identity, environment, shared config); nil
+	// when the manager has none configured.
+	DefaultCredentials aws.CredentialsProvider
+	// DefaultRegion is the manager's AWS region (AWS_REGION, shared config): the STS
+	// region of a token when neither the CAPTCluster nor the endpoint names one.
+	DefaultRegion string
+	// TokenRefreshInterval is how old an EKS token gets before it is replaced
+	// (DefaultTokenRefreshInterval when zero).
+	TokenRefreshInterval time.Duration
 
 	// writes lets a pass read the controller's own last write of its control plane.
 	writes patching.Writes
@@ -50,6 +63,7 @@ var pausedConditions = []string{infrav1.PausedCondition}
 var ownedConditions = []string{
 	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
 	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.RollingOutCondition,
+	controlplanev1.TokenReadyCondition,
 	infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition,
 }
 

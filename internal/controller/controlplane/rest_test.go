@@ -18,7 +18,11 @@ func TestQuietAtRest(t *testing.T) {
 	ns := newNamespace(t)
 	for i := range 3 {
 		_, cp := newCluster(t, ns, fmt.Sprintf("rest%d", i))
-		goodProvider(t).apply(t, cp)
+		// A module kubeconfig: an EKS token's refresh is the one write at rest, and
+		// TestTokenRefresh counts it.
+		p := goodProvider(t)
+		p.extra = map[string]string{"kubeconfig": moduleKubeconfig(t, cp.Name)}
+		p.apply(t, cp)
 		waitReady(t, cp, cp.Name+" Ready")
 	}
 	writes.Settle(2 * time.Second)

@@ -1,6 +1,8 @@
 package controlplane
 
 import (
+	"time"
+
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
@@ -43,6 +45,16 @@ type scope struct {
 	// what keeps them from being right, or nil.
 	secretsChecked bool
 	secretsProblem *problem
+
+	// kubeconfig is where the published kubeconfig's credentials come from, nil when the
+	// pass did not get to the secrets. tokenChecked says the source was decided (and, for
+	// EKS, a token minted or verified current); tokenProblem is then what keeps the token
+	// from being current, or nil. eksName is the EKS cluster name tokens are signed for.
+	kubeconfig    *controlplanev1.KubeconfigStatus
+	tokenChecked  bool
+	tokenProblem  *problem
+	eksName       string
+	tokenInterval time.Duration
 
 	// deletion is the CAPTEP-0041 step a deleting pass reached, and what it waits for.
 	deletion *observed.Step

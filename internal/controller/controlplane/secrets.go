@@ -2,9 +2,12 @@ package controlplane
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,17 +22,17 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// desiredSecrets builds the kubeconfig and CA from the outputs: a kubeconfig output is
-// used as is; otherwise one is built from the endpoint and the CA with an exec user
-// (`aws eks get-token`), so no credential is stored.
-func desiredSecrets(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, region string) (kubeconfigData, caPEM []byte, prob *problem) {
+// desiredSecrets reads the kubeconfig and the CA from the outputs: a kubeconfig output
+// is published as is (moduleKubeconfig); without one, CAPT builds the kubeconfig with a
+// token it mints (publishKubeconfig).
+func desiredSecrets(outputs workspace.Outputs) (moduleKubeconfig, caPEM []byte, prob *problem) {
 	var kubeconfigCA []byte
 	if name, value, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
 		ca, err := kubeconfig.Validate([]byte(value))
 		if err != nil {
 			return nil, nil, &problem{controlplanev1.KubeconfigInvalidReason, fmt.Sprintf("output %s %s", name, err)}
 		}
-		kubeconfigData, kubeconfigCA = []byte(value), ca
+		moduleKubeconfig, kubeconfigCA = []byte(value), ca
 	}
 	if name, value, ok := outputs.First(controlplanev1.CAOutputs...); ok {
 		ca, err := kubeconfig.ParseCA(value)
@@ -43,49 +46,129 @@ func desiredSecrets(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Clus
 	if len(caPEM) == 0 {
 		return nil, nil, &problem{controlplanev1.CAOutputMissingReason, fmt.Sprintf("no output %v and no kubeconfig output with a CA", controlplanev1.CAOutputs)}
 	}
-	if kubeconfigData == nil {
-		eksName := cluster.Name
-		if _, v, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
-			eksName = v
-		}
-		ep := cp.Spec.ControlPlaneEndpoint
-		data, err := kubeconfig.Build(cluster.Name, endpoint.URL(ep.Host, ep.Port), caPEM, kubeconfig.EKSUser(eksName, region))
-		if err != nil {
-			return nil, nil, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}
-		}
-		kubeconfigData = data
-	}
-	return kubeconfigData, caPEM, nil
+	return moduleKubeconfig, caPEM, nil
 }
 
-// reconcileSecrets writes <cluster>-kubeconfig and <cluster>-ca when their content
-// differs, and never touches a secret of that name that another owner controls. It
-// returns nil when both exist and match, the problem when one is someone else's or the
-// API server refuses it, and an error when it could not read or write them.
-func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, kubeconfigData, caPEM []byte) (*problem, error) {
-	owner := *metav1.NewControllerRef(cp, controlplanev1.GroupVersion.WithKind("CAPTControlPlane"))
-	want := []*corev1.Secret{
-		kubeconfig.Secret(cluster.Namespace, kubeconfig.SecretName(cluster.Name), cluster.Name, owner,
-			map[string][]byte{kubeconfig.KubeconfigKey: kubeconfigData}),
-		kubeconfig.Secret(cluster.Namespace, kubeconfig.CASecretName(cluster.Name), cluster.Name, owner,
-			map[string][]byte{kubeconfig.CertificateKey: caPEM}),
+// eksClusterName is the EKS cluster name from the outputs, or the Cluster's name.
+func eksClusterName(outputs workspace.Outputs, cluster *clusterv1.Cluster) string {
+	if _, v, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
+		return v
 	}
+	return cluster.Name
+}
+
+// publishKubeconfig writes the contract's secrets. With a module kubeconfig it writes
+// it and the CA. Otherwise (EKS) it writes <cluster>-kubeconfig with a token CAPT mints
+// and refreshes, the CA, and <cluster>-user-kubeconfig with the exec user for people.
+// It records the source, the identity and the token's state in s, and returns when the
+// next pass must come (the token's refresh), zero when no timer is needed.
+func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs workspace.Outputs, moduleKubeconfig, caPEM []byte, region string) (time.Time, *problem, error) {
+	cp, cluster := s.cp, s.cluster
+	owner := *metav1.NewControllerRef(cp, controlplanev1.GroupVersion.WithKind("CAPTControlPlane"))
+	secret := func(name string, data map[string][]byte) *corev1.Secret {
+		return kubeconfig.Secret(cluster.Namespace, name, cluster.Name, owner, data)
+	}
+	ca := secretWrite{secret: secret(kubeconfig.CASecretName(cluster.Name), map[string][]byte{kubeconfig.CertificateKey: caPEM})}
+	if moduleKubeconfig != nil {
+		s.kubeconfig = &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceModule}
+		s.tokenChecked = true
+		kc := secretWrite{secret: secret(kubeconfig.SecretName(cluster.Name), map[string][]byte{kubeconfig.KubeconfigKey: moduleKubeconfig})}
+		prob, err := r.reconcileSecrets(ctx, cp, kc, ca)
+		return time.Time{}, prob, err
+	}
+
+	eksName := eksClusterName(outputs, cluster)
+	ep := cp.Spec.ControlPlaneEndpoint
+	if region == "" {
+		// No CAPTCluster (a Cluster without infrastructure): EKS endpoints name theirs,
+		// else the manager's own region, as `aws eks get-token` would take it.
+		region = cmp.Or(endpointRegion(ep.Host), r.DefaultRegion)
+	}
+	server := endpoint.URL(ep.Host, ep.Port)
+	userData, err := kubeconfig.Build(cluster.Name, server, caPEM, kubeconfig.EKSUser(eksName, region))
+	if err != nil {
+		return time.Time{}, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
+	}
+	// The CA and the people's kubeconfig need no token: they are written even when no
+	// token can be minted.
+	writes := []secretWrite{ca, {secret: secret(kubeconfig.UserSecretName(cluster.Name), map[string][]byte{kubeconfig.KubeconfigKey: userData})}}
+
+	id, idProblem, err := r.resolveIdentity(ctx, cp)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	s.kubeconfig = &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceEKSToken, Identity: id.name}
+	s.tokenChecked, s.tokenProblem, s.eksName, s.tokenInterval = true, idProblem, eksName, r.tokenRefreshInterval()
+	if region == "" && s.tokenProblem == nil {
+		s.tokenProblem = &problem{controlplanev1.TokenMintFailedReason,
+			"No region to sign a token for: no CAPTCluster spec.region, no EKS endpoint, no AWS_REGION in the manager"}
+	}
+	have, err := r.publishedKubeconfig(ctx, cp, cluster.Name)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	var tok eksToken
+	if s.tokenProblem == nil {
+		tok, s.tokenProblem = r.token(ctx, cp, have, id, eksName, region)
+	}
+	if s.tokenProblem == nil {
+		data, err := eksKubeconfig(cluster.Name, server, caPEM, tok.value)
+		if err != nil {
+			return time.Time{}, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
+		}
+		kc := secret(kubeconfig.SecretName(cluster.Name), data)
+		kc.Annotations = map[string]string{tokenForAnnotation: tokenFor(eksName, id)}
+		// A refreshed token is the timer's one write, not news: no event.
+		writes = append([]secretWrite{{secret: kc, quiet: tok.minted}}, writes...)
+	}
+	prob, err := r.reconcileSecrets(ctx, cp, writes...)
+	if prob != nil || err != nil {
+		return time.Time{}, prob, err
+	}
+	if s.tokenProblem != nil && have == nil {
+		// Nothing published yet: the secrets are not all there, for the token's reason.
+		return time.Time{}, s.tokenProblem, nil
+	}
+	return tok.refreshAt, nil, nil
+}
+
+// endpointRegion is the region of an EKS endpoint host (<id>.<zone>.<region>.eks.amazonaws.com),
+// or "".
+func endpointRegion(host string) string {
+	labels := strings.Split(host, ".")
+	if n := len(labels); n >= 5 && strings.Join(labels[n-3:], ".") == "eks.amazonaws.com" {
+		return labels[n-4]
+	}
+	return ""
+}
+
+// secretWrite is one secret to write; quiet says its rewrite makes no event.
+type secretWrite struct {
+	secret *corev1.Secret
+	quiet  bool
+}
+
+// reconcileSecrets writes the secrets whose content differs, and never touches a secret
+// of that name that another owner controls. It returns nil when all exist and match,
+// the problem when one is someone else's or the API server refuses it, and an error
+// when it could not read or write them.
+func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want ...secretWrite) (*problem, error) {
 	var rewritten []string
 	defer func() {
 		// A secret written the first time makes no event (SecretsReady and the Available
 		// event say it); one CAPT had to rewrite, because someone changed it or the
-		// outputs changed, is worth telling, even when the second secret then failed.
+		// outputs changed, is worth telling, even when the next secret then failed.
 		if len(rewritten) > 0 {
 			r.Recorder.Eventf(cp, nil, "Normal", "SecretsRewritten", "WriteSecrets", "Rewrote secrets %v", rewritten)
 		}
 	}()
-	for _, s := range want {
-		updated, prob, err := r.writeSecret(ctx, cp, s)
+	for _, w := range want {
+		updated, prob, err := r.writeSecret(ctx, cp, w.secret)
 		if prob != nil || err != nil {
 			return prob, err
 		}
-		if updated {
-			rewritten = append(rewritten, s.Name)
+		if updated && !w.quiet {
+			rewritten = append(rewritten, w.secret.Name)
 		}
 	}
 	return nil, nil
@@ -120,7 +203,8 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 		return false, &problem{controlplanev1.SecretOwnedByOtherReason, fmt.Sprintf(
 			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}, nil
 	}
-	if !adopt && have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] && sameData(have.Data, want.Data) {
+	if !adopt && have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] &&
+		hasAll(have.Annotations, want.Annotations) && sameData(have.Data, want.Data) {
 		return false, nil, nil
 	}
 	if adopt {
@@ -131,6 +215,12 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 		have.Labels = map[string]string{}
 	}
 	maps.Copy(have.Labels, want.Labels)
+	if len(want.Annotations) > 0 {
+		if have.Annotations == nil {
+			have.Annotations = map[string]string{}
+		}
+		maps.Copy(have.Annotations, want.Annotations)
+	}
 	have.Data = want.Data
 	if err := r.Client.Update(ctx, have); err != nil {
 		prob, err := writeFailure("updating", want.Name, err)
@@ -168,6 +258,16 @@ func (r *Reconciler) getSecret(ctx context.Context, key client.ObjectKey, s *cor
 		return err
 	}
 	return r.APIReader.Get(ctx, key, s)
+}
+
+// hasAll says have carries every entry of want.
+func hasAll(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func sameData(a, b map[string][]byte) bool {

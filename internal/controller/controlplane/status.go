@@ -39,8 +39,12 @@ func setStatus(s *scope) {
 	wsReady := workspaceReadyCondition(s)
 	endpointReady := endpointReadyCondition(s)
 	secretsReady := secretsReadyCondition(s)
-	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady} {
+	tokenReady := tokenReadyCondition(s)
+	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady, tokenReady} {
 		conditions.Set(cp, c)
+	}
+	if s.kubeconfig != nil {
+		cp.Status.Kubeconfig = s.kubeconfig
 	}
 	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
 	if !observed.IsUnknown(secretsReady) {
@@ -55,17 +59,17 @@ func setStatus(s *scope) {
 	}
 	rollingOut := rollingOutCondition(initialized, cp.Spec.Version, cp.Status.Version, s.applyingVersion, s.versionUnconfirmed)
 	conditions.Set(cp, rollingOut)
-	if observed.AnyUnknown(wsReady, endpointReady, secretsReady) {
+	if observed.AnyUnknown(wsReady, endpointReady, secretsReady, tokenReady) {
 		observed.Keep(cp, controlplanev1.AvailableCondition, wsReady, endpointReady, secretsReady)
-		observed.Keep(cp, infrav1.ReadyCondition, wsReady, endpointReady, secretsReady)
+		observed.Keep(cp, infrav1.ReadyCondition, wsReady, endpointReady, secretsReady, tokenReady)
 		return
 	}
 	available := availableCondition(wsReady, endpointReady, secretsReady)
-	ready := readyCondition(available, wsReady, rollingOut, cp.Status.Version == cp.Spec.Version, cp.Spec.Version)
+	ready := readyCondition(available, wsReady, tokenReady, rollingOut, cp.Status.Version == cp.Spec.Version, cp.Spec.Version)
 	conditions.Set(cp, available)
 	conditions.Set(cp, ready)
 	cp.Status.Ready = available.Status == metav1.ConditionTrue
-	cp.Status.Phase = phase(initialized, ready, wsReady, endpointReady, secretsReady)
+	cp.Status.Phase = phase(initialized, ready, wsReady, endpointReady, secretsReady, tokenReady)
 }
 
 func workspaceReadyCondition(s *scope) metav1.Condition {
@@ -133,6 +137,32 @@ func secretsReadyCondition(s *scope) metav1.Condition {
 	}
 }
 
+// tokenReadyCondition says where the kubeconfig's credentials come from and whether the
+// EKS token is current. Its message names no time, so a refresh changes no status. A
+// pass that did not get to the secrets keeps what an earlier pass found: the published
+// secret is still there.
+func tokenReadyCondition(s *scope) metav1.Condition {
+	c := metav1.Condition{Type: controlplanev1.TokenReadyCondition, Status: metav1.ConditionTrue}
+	switch {
+	case s.tokenProblem != nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.tokenProblem.reason, s.tokenProblem.message
+	case s.tokenChecked && s.kubeconfig.Source == controlplanev1.KubeconfigSourceModule:
+		c.Reason, c.Message = controlplanev1.KubeconfigFromModuleReason, fmt.Sprintf(
+			"The module outputs its own kubeconfig (%v), published as is: CAPT mints no token", controlplanev1.KubeconfigOutputs)
+	case s.tokenChecked:
+		c.Reason, c.Message = controlplanev1.TokenMintedReason, fmt.Sprintf(
+			"The kubeconfig carries a token for EKS cluster %s signed with %s, replaced every %s", s.eksName, s.kubeconfig.Identity, s.tokenInterval)
+	case s.err != nil:
+		return observed.Unknown(c.Type, s.err)
+	default:
+		if kept := conditions.Get(s.cp, c.Type); kept != nil {
+			return *kept
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason, "Waiting for the endpoint and the Workspace's outputs"
+	}
+	return c
+}
+
 // availableCondition: the control plane serves when its endpoint and secrets are in
 // place and its Workspace is Ready or applying a change (an upgrade keeps it serving).
 // A failure is reported before anything that only waits, so that a failed apply, not
@@ -154,12 +184,16 @@ func availableCondition(ws, ep, secrets metav1.Condition) metav1.Condition {
 	return metav1.Condition{Type: controlplanev1.AvailableCondition, Status: metav1.ConditionTrue, Reason: controlplanev1.AvailableReason}
 }
 
-// readyCondition: available, its Workspace Ready, and running spec.version (rollingOut
+// readyCondition: available, its Workspace Ready, its token current, and running spec.version (rollingOut
 // says where an upgrade is).
-func readyCondition(available, ws, rollingOut metav1.Condition, versionApplied bool, version string) metav1.Condition {
+func readyCondition(available, ws, token, rollingOut metav1.Condition, versionApplied bool, version string) metav1.Condition {
 	switch {
 	case available.Status != metav1.ConditionTrue:
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: available.Reason, Message: available.Message}
+	case token.Status != metav1.ConditionTrue:
+		// The published token still works until it expires; the control plane serves
+		// (Available) but is not well.
+		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: token.Reason, Message: token.Message}
 	case ws.Status != metav1.ConditionTrue:
 		return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: ws.Reason, Message: ws.Message}
 	case !versionApplied && rollingOut.Status == metav1.ConditionTrue:
@@ -207,7 +241,7 @@ type transition struct {
 // Warning when it became false for a failure. Waiting states make no event.
 func transitions(before, after []metav1.Condition, url string) []transition {
 	var out []transition
-	for _, t := range []string{controlplanev1.WorkspaceReadyCondition, controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.AvailableCondition} {
+	for _, t := range []string{controlplanev1.WorkspaceReadyCondition, controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.TokenReadyCondition, controlplanev1.AvailableCondition} {
 		b, a := find(before, t), find(after, t)
 		if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) {
 			continue

@@ -95,28 +95,38 @@ func TestAvailableAndReadyNeverContradictErrors(t *testing.T) {
 	secTrue := c(controlplanev1.SecretsReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason)
 	epWaiting := c(controlplanev1.EndpointReadyCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason)
 	secWaiting := c(controlplanev1.SecretsReadyCondition, metav1.ConditionFalse, controlplanev1.WaitingForWorkspaceReason)
+	tokenTrue := c(controlplanev1.TokenReadyCondition, metav1.ConditionTrue, controlplanev1.TokenMintedReason)
+	tokenFailed := c(controlplanev1.TokenReadyCondition, metav1.ConditionFalse, controlplanev1.IdentityNotFoundReason)
 	cases := []struct {
 		name                     string
 		ws, ep, sec              metav1.Condition
+		token                    *metav1.Condition
 		versionApplied           bool
 		wantAvailable, wantReady metav1.ConditionStatus
 		wantReadyReason          string
 	}{
-		{"all good", wsTrue, epTrue, secTrue, true, metav1.ConditionTrue, metav1.ConditionTrue, infrav1.ReadyReason},
-		{"endpoint error", wsTrue, epBad, secTrue, true, metav1.ConditionFalse, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
-		{"workspace failed", wsFailed, epTrue, secTrue, true, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
+		{"all good", wsTrue, epTrue, secTrue, nil, true, metav1.ConditionTrue, metav1.ConditionTrue, infrav1.ReadyReason},
+		{"endpoint error", wsTrue, epBad, secTrue, nil, true, metav1.ConditionFalse, metav1.ConditionFalse, controlplanev1.EndpointInvalidReason},
+		{"workspace failed", wsFailed, epTrue, secTrue, nil, true, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
 		// A first apply that fails: the failure is the reason, not the endpoint waiting for it.
-		{"first apply failed", wsFailed, epWaiting, secWaiting, false, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
-		{"upgrading keeps it available", wsUpdating, epTrue, secTrue, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
-		{"version not applied yet", wsTrue, epTrue, secTrue, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
+		{"first apply failed", wsFailed, epWaiting, secWaiting, nil, false, metav1.ConditionFalse, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason},
+		{"upgrading keeps it available", wsUpdating, epTrue, secTrue, nil, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
+		{"version not applied yet", wsTrue, epTrue, secTrue, nil, false, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.WorkspaceUpdatingReason},
+		// A token that cannot be refreshed: the published one still works, the control
+		// plane serves, but it is not Ready.
+		{"token not refreshed", wsTrue, epTrue, secTrue, &tokenFailed, true, metav1.ConditionTrue, metav1.ConditionFalse, controlplanev1.IdentityNotFoundReason},
 	}
 	for _, tc := range cases {
+		token := tokenTrue
+		if tc.token != nil {
+			token = *tc.token
+		}
 		available := availableCondition(tc.ws, tc.ep, tc.sec)
-		ready := readyCondition(available, tc.ws, rollingOutCondition(true, "v1.32.0", "v1.32.0", "", ""), tc.versionApplied, "v1.32.0")
+		ready := readyCondition(available, tc.ws, token, rollingOutCondition(true, "v1.32.0", "v1.32.0", "", ""), tc.versionApplied, "v1.32.0")
 		if available.Status != tc.wantAvailable || ready.Status != tc.wantReady || ready.Reason != tc.wantReadyReason {
 			t.Errorf("%s: available %s/%s, ready %s/%s", tc.name, available.Status, available.Reason, ready.Status, ready.Reason)
 		}
-		for _, cc := range []metav1.Condition{tc.ws, tc.ep, tc.sec} {
+		for _, cc := range []metav1.Condition{tc.ws, tc.ep, tc.sec, token} {
 			if isFailure(cc) && ready.Status == metav1.ConditionTrue {
 				t.Errorf("%s: Ready with %s failing", tc.name, cc.Type)
 			}
@@ -218,7 +228,8 @@ func availableCP() *controlplanev1.CAPTControlPlane {
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{
 		Version: "v1.32.0", ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
 	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0),
-		runningVersion: "v1.32.0", endpointChecked: true, secretsChecked: true})
+		runningVersion: "v1.32.0", endpointChecked: true, secretsChecked: true,
+		tokenChecked: true, kubeconfig: &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceModule}})
 	return cp
 }
 
@@ -233,7 +244,7 @@ func TestFailedReadIsUnknown(t *testing.T) {
 	}
 	// The connection secret read failed: the endpoint and the secrets were not checked.
 	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), runningVersion: "v1.32.0", err: timeout})
-	for _, typ := range []string{controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition} {
+	for _, typ := range []string{controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.TokenReadyCondition} {
 		got := conditions.Get(cp, typ)
 		if got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason || !strings.Contains(got.Message, "connection secret: Timeout") {
 			t.Errorf("%s = %s/%s %q, want Unknown/InternalError naming the read", typ, got.Status, got.Reason, got.Message)

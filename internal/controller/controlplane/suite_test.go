@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,7 +55,23 @@ func startControllersStoppable(t *testing.T, options ...testenv.ManagerOption) (
 type faults struct {
 	client func(client.Client) client.Client
 	reader func(client.Reader) client.Reader
+	// credentials replace the manager's default AWS credentials (static test keys
+	// otherwise); noCredentials leaves the manager without any.
+	credentials   aws.CredentialsProvider
+	noCredentials bool
+	// tokenRefresh is --eks-token-refresh-interval; testTokenRefresh otherwise.
+	tokenRefresh time.Duration
 }
+
+// testCredentials are the static keys the control plane signs EKS tokens with in tests:
+// presigning is local, nothing reaches AWS.
+var testCredentials = credentials.NewStaticCredentialsProvider("AKIACAPTTESTDEFAULT1", "default-chain-test-secret", "")
+
+// testTokenRefresh is the refresh interval of tests that do not test the refresh: long
+// enough that no control plane an earlier test left behind refreshes its token under a
+// later test's manager, whose counts of writes and reconciles at rest it would spoil.
+// (The flag refuses it; the reconciler takes what it is given.)
+const testTokenRefresh = 1000 * time.Hour
 
 func startControllersWith(t *testing.T, f faults, options ...testenv.ManagerOption) (*testenv.WriteCounter, func() error) {
 	t.Helper()
@@ -73,8 +91,16 @@ func startControllersWith(t *testing.T, f faults, options ...testenv.ManagerOpti
 		if f.reader != nil {
 			cpReader = f.reader(cpReader)
 		}
+		creds := f.credentials
+		if creds == nil && !f.noCredentials {
+			creds = testCredentials
+		}
+		refresh := f.tokenRefresh
+		if refresh == 0 {
+			refresh = testTokenRefresh
+		}
 		return (&Reconciler{Client: cpClient, APIReader: cpReader, Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
-			API: api, Intervals: intervals}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5})
+			API: api, Intervals: intervals, DefaultCredentials: creds, DefaultRegion: "eu-central-1", TokenRefreshInterval: refresh}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 5})
 	}, options...)
 	if err != nil {
 		t.Fatal(err)
@@ -210,6 +236,18 @@ type provider struct {
 	caOutput string // base64 PEM, in the connection secret as EKS modules mark it sensitive
 	extra    map[string]string
 	ready    bool
+}
+
+// moduleKubeconfig is a kubeconfig output, as the local templates give one: the control
+// plane publishes it as is and mints no token.
+func moduleKubeconfig(t *testing.T, name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+current-context: admin@%[1]s
+clusters: [{name: %[1]s, cluster: {server: "https://%[1]s.example.com", certificate-authority-data: %[2]s}}]
+users: [{name: admin, user: {token: not-a-real-token}}]
+contexts: [{name: admin@%[1]s, context: {cluster: %[1]s, user: admin}}]
+`, name, base64.StdEncoding.EncodeToString(testenv.CACertificatePEM(t)))
 }
 
 func goodProvider(t *testing.T) provider {

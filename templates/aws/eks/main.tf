@@ -1,7 +1,12 @@
 # The EKS control plane of a CAPTControlPlane: the variables CAPT passes
 # (docs/controlplane.md) and the outputs it reads (cluster_endpoint,
 # cluster_certificate_authority_data, cluster_name). No kubeconfig output: CAPT builds the
-# kubeconfig with an `aws eks get-token` user, so no credential is stored.
+# kubeconfig itself, so no credential is stored in Terraform's state.
+#
+# Access: the cluster authenticates IAM principals through access entries
+# (authentication mode API_AND_CONFIG_MAP). capt_principal_arn, set in the
+# WorkspaceTemplate, gets one with cluster admin: the identity CAPT mints the tokens of
+# <cluster>-kubeconfig with (docs/install.md, "EKS: the identity CAPT mints tokens with").
 terraform {
   required_version = ">= 1.5.7"
   required_providers {
@@ -39,13 +44,13 @@ variable "vpc_id" {
 
 variable "private_subnet_ids" {
   description = "The control plane's subnets (the CAPTCluster's private subnets), a JSON list."
-  type        = list(string)
+  type        = string
 }
 
 variable "public_subnet_ids" {
   description = "The CAPTCluster's public subnets, a JSON list (unused by the control plane itself)."
-  type        = list(string)
-  default     = []
+  type        = string
+  default     = "[]"
 }
 
 variable "endpoint_public_access" {
@@ -62,30 +67,47 @@ variable "endpoint_private_access" {
 
 variable "public_access_cidrs" {
   description = "Where the public endpoint may be reached from, a JSON list; everywhere when empty."
-  type        = list(string)
-  default     = []
+  type        = string
+  default     = "[]"
 }
 
 variable "tags" {
   description = "Tags: the CAPTCluster's additionalTags, then the control plane's, a JSON map."
-  type        = map(string)
-  default     = {}
+  type        = string
+  default     = "{}"
 }
 
 variable "addons" {
-  description = "EKS add-ons, a JSON list of {name, version, configurationValues}."
-  type = list(object({
-    name                = string
-    version             = optional(string)
-    configurationValues = optional(string)
-  }))
-  default = []
+  description = "EKS add-ons, a JSON list of {name, version, configurationValues} (version and configurationValues may be absent)."
+  type        = string
+  default     = "[]"
+}
+
+# Not passed by CAPT: set in the WorkspaceTemplate (forProvider.varmap), once per
+# installation, or per cluster when the CAPTControlPlane has an identityRef.
+variable "capt_principal_arn" {
+  description = "The IAM role (or user) CAPT mints this cluster's tokens with, given cluster admin through an EKS access entry: the role of CAPT's ServiceAccount (arn:aws:iam::<account>:role/<path/name>), or the user of the per-cluster identity Secret. Never an STS assumed-role session ARN. Empty: no access entry."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.capt_principal_arn == "" || can(regex("^arn:aws:iam::[0-9]{12}:(role|user)/.+", var.capt_principal_arn))
+    error_message = "capt_principal_arn must be empty or an IAM role or user ARN (arn:aws:iam::123456789012:role/name), not an STS assumed-role session ARN (arn:aws:sts::...:assumed-role/...)."
+  }
+}
+
+variable "bootstrap_cluster_creator_admin_permissions" {
+  description = "Whether EKS gives the identity that creates the cluster (provider-terraform's) cluster admin through an access entry of its own. Set it true, and leave capt_principal_arn empty, when CAPT and provider-terraform share one identity: a principal has at most one access entry per cluster. Changing it replaces the cluster; false is what clusters created before this variable existed got."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 provider "aws" {
   region = var.region
   default_tags {
-    tags = merge(var.tags, {
+    tags = merge(local.tags, {
       "sigs.k8s.io/cluster-api-provider-terraform/cluster" = "${var.cluster_namespace}/${var.cluster_name}"
     })
   }
@@ -114,6 +136,17 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 locals {
   # EKS takes major.minor: 1.31.2 → 1.31.
   eks_version = join(".", slice(split(".", var.kubernetes_version), 0, 2))
+
+  # CAPT passes lists and maps as JSON text (docs/controlplane.md): they reach Terraform
+  # through a variables file, where a string is not converted to a list or a map.
+  private_subnet_ids  = tolist(jsondecode(var.private_subnet_ids))
+  public_access_cidrs = tolist(jsondecode(var.public_access_cidrs))
+  tags                = tomap(jsondecode(var.tags))
+  addons = [for a in jsondecode(var.addons) : {
+    name                = a.name
+    version             = try(a.version != "" ? a.version : null, null)
+    configurationValues = try(a.configurationValues != "" ? a.configurationValues : null, null)
+  }]
 }
 
 resource "aws_eks_cluster" "this" {
@@ -122,25 +155,47 @@ resource "aws_eks_cluster" "this" {
   role_arn = aws_iam_role.cluster.arn
 
   vpc_config {
-    subnet_ids              = var.private_subnet_ids
+    subnet_ids              = local.private_subnet_ids
     endpoint_public_access  = var.endpoint_public_access
     endpoint_private_access = var.endpoint_private_access
-    public_access_cidrs     = length(var.public_access_cidrs) > 0 ? var.public_access_cidrs : null
+    public_access_cidrs     = length(local.public_access_cidrs) > 0 ? local.public_access_cidrs : null
   }
 
+  # Access entries need API or API_AND_CONFIG_MAP (CONFIG_MAP alone ignores them).
   access_config {
-    authentication_mode = "API_AND_CONFIG_MAP"
+    authentication_mode                         = "API_AND_CONFIG_MAP"
+    bootstrap_cluster_creator_admin_permissions = var.bootstrap_cluster_creator_admin_permissions
   }
 
   depends_on = [aws_iam_role_policy_attachment.cluster]
 }
 
 resource "aws_eks_addon" "this" {
-  for_each             = { for a in var.addons : a.name => a }
+  for_each             = { for a in local.addons : a.name => a }
   cluster_name         = aws_eks_cluster.this.name
   addon_name           = each.value.name
   addon_version        = each.value.version
   configuration_values = each.value.configurationValues
+}
+
+# CAPT's identity: cluster admin, the access Cluster API's controllers get through
+# <cluster>-kubeconfig.
+resource "aws_eks_access_entry" "capt" {
+  count         = var.capt_principal_arn == "" ? 0 : 1
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = var.capt_principal_arn
+  type          = "STANDARD"
+}
+
+resource "aws_eks_access_policy_association" "capt" {
+  count         = length(aws_eks_access_entry.capt)
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.capt[0].principal_arn
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
 }
 
 output "cluster_endpoint" {

@@ -27,8 +27,8 @@ variable "region" {
 
 variable "tags" {
   description = "Extra tags (CAPTCluster spec.additionalTags), a JSON map."
-  type        = map(string)
-  default     = {}
+  type        = string
+  default     = "{}"
 }
 
 variable "vpc_cidr" {
@@ -58,7 +58,7 @@ variable "zone_count" {
 provider "aws" {
   region = var.region
   default_tags {
-    tags = merge(var.tags, {
+    tags = merge(local.tags, {
       "sigs.k8s.io/cluster-api-provider-terraform/cluster" = "${var.cluster_namespace}/${var.cluster_name}"
     })
   }
@@ -69,6 +69,9 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
+  # CAPT passes maps as JSON text (docs/captcluster.md): they reach Terraform through a
+  # variables file, where a string is not converted to a map.
+  tags  = tomap(jsondecode(var.tags))
   zones = slice(data.aws_availability_zones.available.names, 0, min(var.zone_count, length(data.aws_availability_zones.available.names)))
   # Private subnets take the first /20s, public ones the /20s after them.
   private_cidrs = [for i, _ in local.zones : cidrsubnet(var.vpc_cidr, 4, i)]
