@@ -222,8 +222,14 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		outputs := map[string]any{}
 		controlPlane := strings.Contains(u.GetName(), "-controlplane-")
 		if controlPlane {
-			outputs["cluster_endpoint"] = "https://" + cluster + ".eks.example.com"
+			endpoint := "https://" + cluster + ".eks.example.com"
+			outputs["cluster_endpoint"] = endpoint
 			outputs["cluster_certificate_authority_data"] = p.ca
+			// A kubeconfig of the module's own, as the local templates output one: the
+			// control plane publishes it as is. The EKS path (a token CAPT mints and
+			// refreshes on a timer) has tests and a benchmark of its own; here it would
+			// add a refresh to the writes at rest that these runs count.
+			outputs["kubeconfig"] = moduleKubeconfig(cluster, endpoint, p.ca)
 		} else {
 			outputs["vpc_id"] = "vpc-" + cluster
 			outputs["private_subnet_ids"] = []any{"subnet-" + cluster + "-a", "subnet-" + cluster + "-b"}
@@ -240,4 +246,16 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		}
 		return p.c.Status().Update(ctx, u)
 	})
+}
+
+// moduleKubeconfig is a kubeconfig output for cluster at endpoint, trusting the base64
+// CA, with a placeholder token.
+func moduleKubeconfig(cluster, endpoint, caB64 string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: %[1]s, cluster: {server: %[2]q, certificate-authority-data: %[3]s}}]
+users: [{name: %[1]s-admin, user: {token: placeholder}}]
+contexts: [{name: %[1]s, context: {cluster: %[1]s, user: %[1]s-admin}}]
+current-context: %[1]s
+`, cluster, endpoint, caB64)
 }

@@ -48,7 +48,8 @@ func TestClusterctlArtifacts(t *testing.T) {
 	}
 
 	reader := config.NewMemoryReader()
-	for k, v := range map[string]string{"CLUSTER_NAME": "demo", "AWS_REGION": "eu-west-1", "KUBERNETES_VERSION": "v1.31.2"} {
+	for k, v := range map[string]string{"CLUSTER_NAME": "demo", "AWS_REGION": "eu-west-1", "KUBERNETES_VERSION": "v1.31.2",
+		"CAPT_PRINCIPAL_ARN": "arn:aws:iam::111122223333:role/capt-control-plane"} {
 		reader.Set(k, v)
 	}
 	cfg, err := config.New(ctx, "", config.InjectReader(reader))
@@ -101,7 +102,7 @@ func TestClusterctlArtifacts(t *testing.T) {
 			}
 			vars := tmpl.Variables()
 			slices.Sort(vars)
-			want := []string{"AWS_REGION", "CLUSTER_NAME", "KUBERNETES_VERSION"}
+			want := []string{"AWS_REGION", "CAPT_PRINCIPAL_ARN", "CLUSTER_NAME", "KUBERNETES_VERSION"}
 			if flavor == "cluster-template-local.yaml" {
 				want = []string{"CLUSTER_NAME", "NAMESPACE"}
 			}
