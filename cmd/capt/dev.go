@@ -34,8 +34,17 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Delete, "delete", false, "Delete the Cluster once it is Available, show the deletion order, then stop.")
 	fs.BoolVar(&o.DeleteOnInterrupt, "delete-on-interrupt", false, "On Ctrl-C, delete the Cluster (showing the deletion order) before stopping.")
 	fs.DurationVar(&o.Interval, "interval", 500*time.Millisecond, "How often the progress view looks at the objects.")
+	eks := fs.Bool("eks", false, "EKS mode: kube-apiserver also authenticates EKS tokens (aws-iam-authenticator's verifier, a local stand-in for STS), the control plane template gives only EKS's outputs, and CAPT mints the kubeconfig's token with a test identity.")
+	eksTokenLifetime := fs.Duration("eks-token-lifetime", localstack.EKSTokenLifetime, "With --eks: how long after signing the local EKS accepts a token (at most EKS's 15m).")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	if *eks {
+		if *eksTokenLifetime <= 0 || *eksTokenLifetime > localstack.EKSTokenLifetime {
+			fmt.Fprintf(stderr, "capt dev: --eks-token-lifetime %s: want more than 0 and at most %s\n", *eksTokenLifetime, localstack.EKSTokenLifetime)
+			return 2
+		}
+		o.EKS = &localstack.EKSOptions{TokenLifetime: *eksTokenLifetime}
 	}
 	if rootErr != nil {
 		fmt.Fprintln(stderr, "capt dev: run it from the CAPT checkout:", rootErr)

@@ -15,7 +15,9 @@ cache=${CAPT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capt/tools}
 bindir=${CAPT_BIN_DIR:-$root/bin}
 
 # name|version|package|extra ldflags (Kubernetes and Cluster API binaries built from a
-# module carry no version unless stamped; Cluster API refuses an API server of v0.0.0)
+# module carry no version unless stamped; Cluster API refuses an API server of v0.0.0).
+# A tool with source of its own (eks-token-webhook: its version is aws-iam-authenticator's,
+# whose verifier it serves) is the package of its tools module.
 tools_table() {
 	cat <<'TABLE'
 kube-apiserver|v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/component-base/version.gitTreeState=clean
@@ -27,6 +29,7 @@ capi-manager|v1.14.2|sigs.k8s.io/cluster-api/core|-X sigs.k8s.io/cluster-api/ver
 provider-terraform|v0.21.2|github.com/upbound/provider-terraform/cmd/provider|
 tofu|v1.12.6|github.com/opentofu/opentofu/cmd/tofu|-X github.com/opentofu/opentofu/version.dev=no
 terraform|v1.5.7|github.com/hashicorp/terraform|
+eks-token-webhook|v0.7.2|github.com/capt-dev/capt/hack/tools/eks-token-webhook|
 TABLE
 }
 
@@ -39,8 +42,11 @@ build_one() {
 	fi
 	IFS='|' read -r _ version pkg ldflags <<<"$line"
 	dir=$root/hack/tools/$name
-	# The key covers the module graph and the table line (package, version stamps).
-	key=$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$line") | sha256sum | cut -c1-12)
+	# The key covers the module graph, the table line (package, version stamps) and the
+	# tool's own source, if it has any (a change to it must rebuild; tests are not built).
+	key=$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$line"
+		find "$dir" -name '*.go' ! -name '*_test.go' -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum |
+			sed "s|  $dir/|  |") | sha256sum | cut -c1-12)
 	out=$cache/$name-$version-$key/$name
 	mkdir -p "$(dirname "$out")" "$bindir"
 	(

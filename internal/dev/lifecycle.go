@@ -28,12 +28,14 @@ type Watcher struct {
 	Printer   *Printer
 	// Interval between two looks.
 	Interval time.Duration
+	// Show are condition types the view shows whatever their status (Observe).
+	Show []string
 }
 
 // Until looks, prints, and returns once done says so (or its error, or ctx's).
 func (w *Watcher) Until(ctx context.Context, done func(Snapshot) (bool, error)) (Snapshot, error) {
 	for {
-		snap, err := Observe(ctx, w.Client, w.Namespace, w.Cluster)
+		snap, err := Observe(ctx, w.Client, w.Namespace, w.Cluster, w.Show...)
 		if err != nil {
 			return nil, err
 		}

@@ -49,8 +49,9 @@ type Snapshot map[string]Object
 
 // Observe lists the objects of cluster in namespace: the Cluster, its CAPT objects, the
 // WorkspaceTemplateApplies and Workspaces labelled with it, and the Secrets named after
-// it (except the sample's input Secret).
-func Observe(ctx context.Context, c client.Reader, namespace, cluster string) (Snapshot, error) {
+// it (except the sample's input Secret). The conditions of types show are in the
+// summaries whatever their status.
+func Observe(ctx context.Context, c client.Reader, namespace, cluster string, show ...string) (Snapshot, error) {
 	snap := Snapshot{}
 	for _, gvk := range kinds {
 		list := &unstructured.UnstructuredList{}
@@ -64,7 +65,7 @@ func Observe(ctx context.Context, c client.Reader, namespace, cluster string) (S
 				continue
 			}
 			o := Object{Kind: gvk.Kind, Name: u.GetName(), UID: u.GetUID(), ResourceVersion: u.GetResourceVersion(),
-				Deleting: u.GetDeletionTimestamp() != nil, Summary: summarize(u)}
+				Deleting: u.GetDeletionTimestamp() != nil, Summary: summarize(u, show)}
 			snap[o.Key()] = o
 		}
 	}
@@ -105,8 +106,9 @@ var negative = map[string]bool{
 }
 
 // summarize is the phase, the deletion mark, the endpoint, and every condition not in
-// its normal state with its reason; the first one carries its message too.
-func summarize(u *unstructured.Unstructured) string {
+// its normal state with its reason; the first one carries its message too. Conditions of
+// the types in show are listed in their normal state too.
+func summarize(u *unstructured.Unstructured, show []string) string {
 	var parts []string
 	if u.GetDeletionTimestamp() != nil {
 		parts = append(parts, "deleting")
@@ -123,7 +125,7 @@ func summarize(u *unstructured.Unstructured) string {
 		parts = append(parts, fmt.Sprintf("endpoint=%s:%d", host, port))
 	}
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	var notTrue []string
+	var notTrue, shown []string
 	var message string
 	for _, raw := range conds {
 		c, ok := raw.(map[string]any)
@@ -132,15 +134,20 @@ func summarize(u *unstructured.Unstructured) string {
 		}
 		t, _ := c["type"].(string)
 		status, _ := c["status"].(string)
+		reason, _ := c["reason"].(string)
 		if (status == string(metav1.ConditionTrue)) != negative[t] {
+			if slices.Contains(show, t) {
+				shown = append(shown, fmt.Sprintf("%s=%s(%s)", t, status, reason))
+			}
 			continue
 		}
-		reason, _ := c["reason"].(string)
 		notTrue = append(notTrue, fmt.Sprintf("%s=%s(%s)", t, status, reason))
 		if m, _ := c["message"].(string); message == "" && m != "" {
 			message = m
 		}
 	}
+	slices.Sort(shown)
+	parts = append(parts, shown...)
 	switch {
 	case len(conds) == 0:
 	case len(notTrue) == 0:

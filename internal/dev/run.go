@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
 	"github.com/capt-dev/capt/internal/localstack"
 )
 
@@ -32,6 +34,12 @@ type Timings struct {
 // provisioned, checks its kubeconfig, and then deletes it (Delete) or waits for ctx to
 // end (an interrupt), deleting it first with DeleteOnInterrupt. interrupted is closed on a
 // second interrupt, to abandon a deletion.
+//
+// With o.EKS (EKS mode) the stack's kube-apiserver also authenticates EKS tokens, the
+// sample's control plane template gives only EKS's outputs (templates/local/eks), and
+// CAPT's manager gets the stack's test identity through the AWS environment variables
+// (set in this process), so the kubeconfig Cluster API connects with carries a token CAPT
+// minted.
 func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, error) {
 	var t Timings
 	out := o.Out
@@ -50,12 +58,25 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		}
 	}()
 	say("    kube-apiserver %s; kubeconfig %s", stack.Config.Host, stack.Kubeconfig)
+	eks := stack.EKSAuth
+	if eks != nil {
+		say("    EKS mode: it also authenticates EKS tokens signed for %s in %s by %s (accepted for %s; eks-token-webhook)",
+			eks.ClusterName, eks.Region, eks.Credentials.ARN, eks.TokenLifetime)
+	}
 	say("==> kube-controller-manager, Cluster API core manager, provider-terraform (%s)", o.EngineName())
 	if err := stack.StartControllers(ctx); err != nil {
 		return t, err
 	}
 	say("==> CAPT")
-	stopCAPT, err := StartCAPT(stack.Config, filepath.Join(stack.Logs(), "capt.log"))
+	if eks != nil {
+		// CAPT's manager runs in this process and mints its tokens with the AWS SDK's
+		// default credential chain: the environment gives it the stack's test identity.
+		if err := setEnv(eks.Env()); err != nil {
+			return t, err
+		}
+		say("    with the test identity %s in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", eks.Credentials.ARN)
+	}
+	stopCAPT, err := StartCAPT(stack.Config, filepath.Join(stack.Logs(), "capt.log"), eksManagerArgs(eks)...)
 	if err != nil {
 		return t, err
 	}
@@ -67,16 +88,26 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	t.StartUp = time.Since(start)
 	say("    started in %s; logs in %s", t.StartUp.Round(100*time.Millisecond), stack.Logs())
 
-	say("==> Cluster %s/%s from templates/local", Namespace, ClusterName)
+	apiserver := APIServer{Endpoint: stack.Config.Host, CA: stack.Config.CAData}
+	files := []string{TemplatesFile(o.Root), ClusterFile(o.Root)}
+	w := &Watcher{Client: stack.Client, Namespace: Namespace, Cluster: ClusterName, Interval: o.Interval}
+	if eks != nil {
+		apiserver.EKSClusterName = eks.ClusterName
+		files = []string{TemplatesFile(o.Root), EKSTemplateFile(o.Root), EKSClusterFile(o.Root)}
+		// Cluster API connects with the kubeconfig CAPT builds, its token minted by CAPT.
+		w.Show = []string{clusterv1.ClusterRemoteConnectionProbeCondition}
+		say("==> Cluster %s/%s from templates/local/eks (EKS-style outputs: CAPT builds the kubeconfig with a token it mints)", Namespace, ClusterName)
+	} else {
+		say("==> Cluster %s/%s from templates/local", Namespace, ClusterName)
+	}
 	provisioning := time.Now()
-	if err := PrepareNamespace(ctx, stack.Client, APIServer{Endpoint: stack.Config.Host, CA: stack.Config.CAData}); err != nil {
+	w.Printer = &Printer{Out: out, Start: provisioning}
+	if err := PrepareNamespace(ctx, stack.Client, apiserver); err != nil {
 		return t, err
 	}
-	if err := ApplyFiles(ctx, stack.Client, TemplatesFile(o.Root), ClusterFile(o.Root)); err != nil {
+	if err := ApplyFiles(ctx, stack.Client, files...); err != nil {
 		return t, err
 	}
-	w := &Watcher{Client: stack.Client, Namespace: Namespace, Cluster: ClusterName,
-		Printer: &Printer{Out: out, Start: provisioning}, Interval: o.Interval}
 	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
 		return Provisioned(ctx, stack.Client, Namespace, ClusterName)
 	}); err != nil {
@@ -101,6 +132,9 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		return t, fmt.Errorf("writing the Cluster's kubeconfig: %w", err)
 	}
 	say("    the kubeconfig secret %s/%s-kubeconfig connects (server %s). Use it:", Namespace, ClusterName, version)
+	if eks != nil {
+		say("    (its user is an EKS token CAPT minted: the stack accepts it for %s after signing)", eks.TokenLifetime)
+	}
 	say("      kubectl --kubeconfig %s get namespaces", kubeconfigPath)
 	say("    the management cluster:")
 	say("      kubectl --kubeconfig %s get clusters,captclusters,captcontrolplanes,workspacetemplateapplies -A", stack.Kubeconfig)
@@ -138,4 +172,24 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		say("    %7.1fs  %s", s.At.Seconds(), s.What)
 	}
 	return t, nil
+}
+
+// setEnv sets the environment variables of this process.
+func setEnv(env map[string]string) error {
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("setting %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// eksManagerArgs are the manager's flags for a stack whose EKS tokens live shorter than
+// EKS's: CAPT replaces the kubeconfig's token at half that lifetime (at least every
+// second), before the stack stops accepting it. None otherwise: the manager's default.
+func eksManagerArgs(eks *localstack.EKSAuth) []string {
+	if eks == nil || eks.TokenLifetime >= localstack.EKSTokenLifetime {
+		return nil
+	}
+	return []string{"--eks-token-refresh-interval=" + max(eks.TokenLifetime/2, time.Second).String()}
 }

@@ -28,7 +28,8 @@ const (
 	Namespace   = "capt-dev"
 	ClusterName = "local"
 	// apiserverSecret holds the variables file with the local kube-apiserver's endpoint,
-	// CA and token, read by the local-controlplane template.
+	// CA and token (in EKS mode: its EKS cluster name instead of a token), read by the
+	// local-controlplane (local-eks-controlplane) template.
 	apiserverSecret = "local-apiserver"
 	apiserverKey    = "apiserver.tfvars.json"
 	// serviceAccount is the identity of the kubeconfig CAPT publishes for the sample.
@@ -40,14 +41,70 @@ const (
 type APIServer struct {
 	Endpoint string
 	CA       []byte
+	// EKSClusterName, set in EKS mode, is the EKS cluster name the local kube-apiserver
+	// verifies tokens against (localstack.EKSAuth): the EKS-style template reports it as
+	// its cluster_name, and no ServiceAccount token is made.
+	EKSClusterName string
 }
 
 // PrepareNamespace creates the sample's namespace and the Secret the control plane
 // template reads: the local kube-apiserver's endpoint and CA, and a token of a
-// ServiceAccount bound to cluster-admin (a TokenRequest, valid for a day).
+// ServiceAccount bound to cluster-admin (a TokenRequest, valid for a day); in EKS mode the
+// EKS cluster name (eks_cluster_name) instead of the token: CAPT mints its own.
 func PrepareNamespace(ctx context.Context, c client.Client, apiserver APIServer) error {
+	if err := createNamespace(ctx, c, Namespace); err != nil {
+		return err
+	}
+	vars := apiserverVars(apiserver)
+	if apiserver.EKSClusterName == "" {
+		token, err := serviceAccountToken(ctx, c)
+		if err != nil {
+			return err
+		}
+		vars["apiserver_token"] = token
+	}
+	return createVarsSecret(ctx, c, Namespace, vars)
+}
+
+// PrepareEKSNamespace is PrepareNamespace in EKS mode for another namespace: it creates
+// namespace and in it the Secret local-apiserver with the endpoint, the CA and
+// apiserver.EKSClusterName. For a Cluster in EKS mode beside a sample that is not
+// (test/e2e); the EKS template's varFiles must then name this namespace.
+func PrepareEKSNamespace(ctx context.Context, c client.Client, namespace string, apiserver APIServer) error {
+	if apiserver.EKSClusterName == "" {
+		return fmt.Errorf("namespace %s: no EKS cluster name for the EKS template", namespace)
+	}
+	if err := createNamespace(ctx, c, namespace); err != nil {
+		return err
+	}
+	return createVarsSecret(ctx, c, namespace, apiserverVars(apiserver))
+}
+
+func createNamespace(ctx context.Context, c client.Client, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// apiserverVars are the template's variables but the ServiceAccount token: endpoint, CA,
+// and in EKS mode the EKS cluster name.
+func apiserverVars(apiserver APIServer) map[string]string {
+	vars := map[string]string{
+		"apiserver_endpoint": apiserver.Endpoint,
+		"apiserver_ca":       string(apiserver.CA),
+	}
+	if apiserver.EKSClusterName != "" {
+		vars["eks_cluster_name"] = apiserver.EKSClusterName
+	}
+	return vars
+}
+
+// serviceAccountToken creates a ServiceAccount bound to cluster-admin and returns a token
+// of it (a TokenRequest, valid for a day).
+func serviceAccountToken(ctx context.Context, c client.Client) (string, error) {
 	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: serviceAccount}},
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "capt-dev-" + serviceAccount},
@@ -57,24 +114,25 @@ func PrepareNamespace(ctx context.Context, c client.Client, apiserver APIServer)
 	}
 	for _, obj := range objs {
 		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
+			return "", fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: serviceAccount}}
 	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](tokenLifetime)}}
 	if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
-		return fmt.Errorf("requesting a token for ServiceAccount %s: %w", serviceAccount, err)
+		return "", fmt.Errorf("requesting a token for ServiceAccount %s: %w", serviceAccount, err)
 	}
-	vars, err := json.Marshal(map[string]string{
-		"apiserver_endpoint": apiserver.Endpoint,
-		"apiserver_ca":       string(apiserver.CA),
-		"apiserver_token":    tr.Status.Token,
-	})
+	return tr.Status.Token, nil
+}
+
+// createVarsSecret writes the control plane template's variables file in namespace.
+func createVarsSecret(ctx context.Context, c client.Client, namespace string, values map[string]string) error {
+	vars, err := json.Marshal(values)
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", apiserverKey, err)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: apiserverSecret},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: apiserverSecret},
 		Data:       map[string][]byte{apiserverKey: vars},
 	}
 	if err := c.Create(ctx, secret); err != nil {
@@ -126,4 +184,16 @@ func TemplatesFile(root string) string {
 // ClusterFile holds the sample's Cluster, CAPTCluster and CAPTControlPlane.
 func ClusterFile(root string) string {
 	return filepath.Join(root, "templates", "local", "cluster.yaml")
+}
+
+// EKSTemplateFile holds the EKS-style control plane WorkspaceTemplate of EKS mode
+// (outputs as templates/aws/eks: no kubeconfig); it goes with TemplatesFile's VPC.
+func EKSTemplateFile(root string) string {
+	return filepath.Join(root, "templates", "local", "eks", "workspacetemplate.yaml")
+}
+
+// EKSClusterFile holds EKS mode's sample Cluster: the names of ClusterFile's, the EKS
+// template, the stack's EKS region.
+func EKSClusterFile(root string) string {
+	return filepath.Join(root, "templates", "local", "eks", "cluster.yaml")
 }

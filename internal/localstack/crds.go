@@ -2,7 +2,9 @@
 // kube-apiserver with every CRD installed (CAPT's, Cluster API's from the module version
 // in go.mod, provider-terraform's from its module zip), and, for `capt dev`, the real
 // kube-controller-manager, Cluster API core manager and provider-terraform as child
-// processes. The binaries come from bin/, built from Go modules by hack/tools/build.sh.
+// processes. In EKS mode (Options.EKS) kube-apiserver also authenticates EKS bearer tokens
+// through eks-token-webhook, as EKS does. The binaries come from bin/, built from Go
+// modules by hack/tools/build.sh.
 package localstack
 
 import (

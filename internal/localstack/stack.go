@@ -35,6 +35,10 @@ type Options struct {
 	// AuditLog, when set, is where kube-apiserver writes an audit event (metadata only)
 	// for every request it completes: who called which verb on which resource.
 	AuditLog string
+	// EKS, when set, makes kube-apiserver authenticate EKS bearer tokens too, as EKS does
+	// (eks.go); Stack.EKSAuth then says for which cluster name, region and identity.
+	// Client certificates keep working: the admin kubeconfig is unchanged.
+	EKS *EKSOptions
 }
 
 // Stack is a running local management cluster.
@@ -46,7 +50,9 @@ type Stack struct {
 	Client client.WithWatch
 	// Kubeconfig is the path of the administrator's kubeconfig file.
 	Kubeconfig string
-	procs      []*Process
+	// EKSAuth is set in EKS mode (Options.EKS).
+	EKSAuth *EKSAuth
+	procs   []*Process
 }
 
 // StartAPIServer empties the data directory and starts etcd and kube-apiserver on
@@ -92,11 +98,20 @@ func StartAPIServer(o Options) (*Stack, error) {
 			Set("audit-log-format", "json").
 			Set("audit-log-maxsize", "0")
 	}
+	s := &Stack{Options: o, env: env}
+	if o.EKS != nil {
+		// Up before kube-apiserver: it asks the webhook about the first token it sees.
+		if err := s.startEKSWebhook(context.Background(), env.ControlPlane.APIServer); err != nil {
+			s.stopProcesses()
+			return nil, err
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
+		s.stopProcesses()
 		return nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
 	}
-	s := &Stack{Options: o, env: env, Config: cfg}
+	s.Config = cfg
 	if err := s.writeAdminKubeconfig(); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -171,16 +186,23 @@ func (s *Stack) Logs() string { return filepath.Join(s.DataDir, "logs") }
 // Stop stops the child processes (each gets SIGTERM, then SIGKILL after a grace
 // period), then kube-apiserver and etcd.
 func (s *Stack) Stop() error {
+	errs := s.stopProcesses()
+	if err := s.env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// stopProcesses stops the child processes, the last started first.
+func (s *Stack) stopProcesses() []error {
 	var errs []error
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		if err := s.procs[i].stop(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := s.env.Stop(); err != nil {
-		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
-	}
-	return errors.Join(errs...)
+	s.procs = nil
+	return errs
 }
 
 // UserConfig returns the client configuration of a new user named name in groups: an

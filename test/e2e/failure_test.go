@@ -66,7 +66,7 @@ func TestFailedApplyRecovers(t *testing.T) {
 			t.Errorf("condition %s still %s after the fix: %s", c.Type, c.Status, c.Message)
 		}
 	}
-	checkProvisioned(t, name)
+	checkProvisioned(t, dev.Namespace, name)
 	checkDeletion(t, w, name)
 }
 
@@ -190,7 +190,7 @@ resource "terraform_data" "nat_gateway" {
 	if cc.Status.Phase != infrav1.PhaseProvisioned {
 		t.Errorf("CAPTCluster phase %q after the fix, want %s", cc.Status.Phase, infrav1.PhaseProvisioned)
 	}
-	checkProvisioned(t, name)
+	checkProvisioned(t, dev.Namespace, name)
 	checkDeletion(t, w, name)
 }
 

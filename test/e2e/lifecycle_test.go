@@ -37,7 +37,7 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatalf("Cluster not provisioned: %v", err)
 	}
 
-	t.Run("provisioned", func(t *testing.T) { checkProvisioned(t, dev.ClusterName) })
+	t.Run("provisioned", func(t *testing.T) { checkProvisioned(t, dev.Namespace, dev.ClusterName) })
 	t.Run("at rest", func(t *testing.T) { checkAtRest(t, w) })
 	t.Run("deleted in order", func(t *testing.T) { checkDeletion(t, w, dev.ClusterName) })
 }
@@ -45,8 +45,8 @@ func TestClusterLifecycle(t *testing.T) {
 // checkProvisioned: the endpoint of the local kube-apiserver on the control plane and
 // the Cluster, every WorkspaceTemplateApply and Workspace Ready, the Cluster Provisioned
 // by Cluster API, and a kubeconfig secret that connects.
-func checkProvisioned(t *testing.T, name string) {
-	key := client.ObjectKey{Namespace: dev.Namespace, Name: name}
+func checkProvisioned(t *testing.T, namespace, name string) {
+	key := client.ObjectKey{Namespace: namespace, Name: name}
 	want, err := url.Parse(stack.Config.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +77,12 @@ func checkProvisioned(t *testing.T, name string) {
 	}
 	for _, apply := range []string{name + "-vpc", name + "-controlplane"} {
 		wta := &infrav1.WorkspaceTemplateApply{}
-		get(t, client.ObjectKey{Namespace: dev.Namespace, Name: apply}, wta)
+		get(t, client.ObjectKey{Namespace: namespace, Name: apply}, wta)
 		if !wta.Status.Applied {
 			t.Errorf("WorkspaceTemplateApply %s not applied: %+v", apply, wta.Status.Conditions)
 		}
 		ws := workspace.DefaultAPI().NewObject()
-		get(t, client.ObjectKey{Name: render.WorkspaceName(workspace.DefaultAPI(), dev.Namespace, apply)}, ws)
+		get(t, client.ObjectKey{Name: render.WorkspaceName(workspace.DefaultAPI(), namespace, apply)}, ws)
 		typed, err := workspace.FromUnstructured(ws)
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,7 @@ func checkProvisioned(t *testing.T, name string) {
 			t.Errorf("Workspace %s not Ready", ws.GetName())
 		}
 	}
-	_, version, err := dev.ConnectKubeconfig(context.Background(), stack.Client, dev.Namespace, name)
+	_, version, err := dev.ConnectKubeconfig(context.Background(), stack.Client, namespace, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +161,9 @@ func sameVersions(a, b dev.Snapshot) bool {
 // checkDeletion deletes the Cluster and checks the order of CAPTEP-0041: the endpoint is
 // cleared, then the control plane's WorkspaceTemplateApply is deleted, its Workspace is
 // destroyed, and only then do the apply, the secrets and the control plane go; the
-// CAPTCluster's VPC goes after the control plane. Nothing is left.
-func checkDeletion(t *testing.T, w *dev.Watcher, name string) {
+// CAPTCluster's VPC goes after the control plane. Nothing is left. more are further
+// pairs of steps, each first no later than second.
+func checkDeletion(t *testing.T, w *dev.Watcher, name string, more ...[2]string) {
 	d, err := dev.DeleteCluster(within(t, 5*time.Minute), stack.Client, w)
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +173,8 @@ func checkDeletion(t *testing.T, w *dev.Watcher, name string) {
 	}
 	api := workspace.DefaultAPI()
 	cpApply, vpcApply := name+"-controlplane", name+"-vpc"
-	cpWorkspace := "Workspace/" + render.WorkspaceName(api, dev.Namespace, cpApply)
-	vpcWorkspace := "Workspace/" + render.WorkspaceName(api, dev.Namespace, vpcApply)
+	cpWorkspace := "Workspace/" + render.WorkspaceName(api, w.Namespace, cpApply)
+	vpcWorkspace := "Workspace/" + render.WorkspaceName(api, w.Namespace, vpcApply)
 	cpWTA, vpcWTA := "WorkspaceTemplateApply/"+cpApply, "WorkspaceTemplateApply/"+vpcApply
 	// Each pair: the first step is seen no later than the second.
 	before := [][2]string{
@@ -190,7 +191,7 @@ func checkDeletion(t *testing.T, w *dev.Watcher, name string) {
 		{vpcWTA + " gone", "CAPTCluster/" + name + " gone"},
 		{"CAPTCluster/" + name + " gone", "Cluster/" + name + " gone"},
 	}
-	for _, pair := range before {
+	for _, pair := range append(before, more...) {
 		first, ok1 := d.Find(pair[0])
 		second, ok2 := d.Find(pair[1])
 		switch {

@@ -23,6 +23,16 @@ var (
 	root  string
 )
 
+// The stack runs in EKS mode with tokens that live far shorter than EKS's 15 minutes, so
+// that a test sees several expire: kube-apiserver refuses an EKS token eksTokenLifetime
+// after it was signed, and CAPT replaces the one it publishes every eksTokenRefresh. The
+// other tests' Clusters use the sample's template, whose kubeconfig carries a
+// ServiceAccount token: EKS mode changes nothing for them.
+const (
+	eksTokenLifetime = 20 * time.Second
+	eksTokenRefresh  = 8 * time.Second
+)
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -43,6 +53,7 @@ func run(m *testing.M) int {
 		Root: root, BinDir: binDir(), DataDir: dataDir, Engine: "tofu",
 		// Re-plan often, so the rest check also covers provider-terraform's polls.
 		ProviderTerraformPoll: 30 * time.Second,
+		EKS:                   &localstack.EKSOptions{TokenLifetime: eksTokenLifetime},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -55,7 +66,17 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}
-		stopCAPT, err := dev.StartCAPT(stack.Config, filepath.Join(stack.Logs(), "capt.log"))
+		// CAPT's manager runs in this process and signs EKS tokens with the AWS SDK's
+		// default credential chain: the environment gives it the stack's test identity
+		// (as capt dev --eks does). Set after the controllers started: only CAPT has it.
+		for k, v := range stack.EKSAuth.Env() {
+			if err := os.Setenv(k, v); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e:", err)
+				return 1
+			}
+		}
+		stopCAPT, err := dev.StartCAPT(stack.Config, filepath.Join(stack.Logs(), "capt.log"),
+			"--eks-token-refresh-interval="+eksTokenRefresh.String())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -162,6 +163,16 @@ func TestTokenRefresh(t *testing.T) {
 	}
 	if c := cond(getCP(t, cp), controlplanev1.TokenReadyCondition); c.Status != metav1.ConditionTrue {
 		t.Errorf("TokenReady = %+v", c)
+	}
+	// Events go through the recorder's own client, not the counted one.
+	events := &eventsv1.EventList{}
+	if err := env.Client.List(context.Background(), events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Reason != controlplanev1.AvailableCondition {
+			t.Errorf("event %s %q: a refresh is no news, and the creation makes one event", e.Reason, e.Note)
+		}
 	}
 }
 
