@@ -16,8 +16,9 @@ GO_TEST_FLAGS ?= -race -count=1
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Every real part the local stack and the end-to-end test run.
-STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform
+# Every real part the local stack and the end-to-end test run (eks-token-webhook: the
+# stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier).
+STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform eks-token-webhook
 
 # DEV_ARGS are passed to `capt dev`: make dev DEV_ARGS=--delete
 DEV_ARGS ?=
@@ -26,9 +27,16 @@ DEV_ARGS ?=
 dev: stack-tools build ## run the whole stack locally and create a Cluster on it (capt dev; DEV_ARGS=--delete)
 	$(BIN)/capt dev $(DEV_ARGS)
 
+.PHONY: dev-eks
+dev-eks: stack-tools build ## as make dev, in EKS mode: CAPT builds the kubeconfig from endpoint, CA and an EKS token it mints (capt dev --eks)
+	$(BIN)/capt dev --eks $(DEV_ARGS)
+
+# The EKS token webhook is a module of its own (aws-iam-authenticator brings aws-sdk-go v1,
+# kept out of CAPT's go.mod): its tests run there.
 .PHONY: test
 test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e test on the whole stack
 	go test $(GO_TEST_FLAGS) ./...
+	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-soak
 test-soak: test-tools ## the reliability suite with every fault tried more often (every crash point, 3 rounds, 50 flips; about 8 minutes)
