@@ -6,6 +6,16 @@
 // references core sets), so the figures are CAPT's alone.
 //
 //	go run ./bench/controlplane -n 50 -rest 5m
+//
+// With -eks-refresh the Workspaces output no kubeconfig but an EKS endpoint, the CA and
+// cluster_name, as templates/aws/eks does: CAPT mints each cluster's token with static
+// credentials (the manager's default chain, from the environment) and replaces it every
+// -eks-refresh instead of the default 10 minutes. The rest window then measures what the
+// refreshes cost: writes by kind and per second, refreshes per cluster per interval, every
+// request the manager sends (reads included), its CPU time, and from a CPU profile of the
+// window the share spent in ekstoken.Mint (eks.go).
+//
+//	go run ./bench/controlplane -n 1000 -eks-refresh 2m -rest 6m -sync-period 1h
 package main
 
 import (
@@ -19,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -27,6 +38,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/bench/internal/benchkit"
+	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/testenv"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -36,8 +48,20 @@ func main() {
 	n := flag.Int("n", 50, "number of clusters")
 	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are Ready")
 	syncPeriod := flag.Duration("sync-period", 10*time.Minute, "the manager's --sync-period (its resync reconciles every object)")
+	eksRefresh := flag.Duration("eks-refresh", 0, "EKS mode: no kubeconfig output, CAPT mints tokens and refreshes them this often (the manager's --eks-token-refresh-interval; default 10m in production)")
+	settle := flag.Duration("settle", 30*time.Second, "EKS mode: how long to wait once all are Ready before the rest window")
+	cpuProfile := flag.String("cpuprofile", "", "EKS mode: where to write the CPU profile of the rest window (default: a temporary file)")
 	flag.Parse()
-	if err := run(*n, *rest, "--sync-period="+syncPeriod.String()); err != nil {
+	cfg := config{n: *n, rest: *rest, eks: *eksRefresh, settle: *settle, cpuProfile: *cpuProfile,
+		managerArgs: []string{"--sync-period=" + syncPeriod.String()}}
+	if cfg.eks > 0 {
+		if err := useStaticAWSCredentials(); err != nil {
+			fmt.Fprintln(os.Stderr, "controlplane bench:", err)
+			os.Exit(1)
+		}
+		cfg.managerArgs = append(cfg.managerArgs, "--eks-token-refresh-interval="+cfg.eks.String())
+	}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "controlplane bench:", err)
 		os.Exit(1)
 	}
@@ -45,7 +69,25 @@ func main() {
 
 const ns = "bench"
 
-func run(n int, atRest time.Duration, managerArgs ...string) error {
+type config struct {
+	n                 int
+	rest, eks, settle time.Duration
+	cpuProfile        string
+	managerArgs       []string
+}
+
+// waitFor polls cond until it holds: every 20 ms for a few clusters, every second for
+// many (listing 1,000 objects 50 times a second would be most of the API server's work).
+func waitFor(ctx context.Context, n int, cond func() (bool, error)) error {
+	poll := 20 * time.Millisecond
+	if n > 100 {
+		poll = time.Second
+	}
+	return wait.PollUntilContextTimeout(ctx, poll, 30*time.Minute, true, func(context.Context) (bool, error) { return cond() })
+}
+
+func run(cfg config) error {
+	n, atRest := cfg.n, cfg.rest
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := testenv.Start()
@@ -53,7 +95,9 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 		return err
 	}
 	defer func() { _ = env.Stop() }()
-	m, err := benchkit.StartManager(ctx, env, managerArgs...)
+	// Every request of the manager, reads included, with its time.
+	requests := &benchkit.Requests{}
+	m, err := benchkit.StartManagerOn(ctx, requests.Wrap(env.Config), cfg.managerArgs...)
 	if err != nil {
 		return err
 	}
@@ -93,7 +137,7 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 		}
 	}
 	api := workspace.DefaultAPI()
-	if err := benchkit.WaitFor(ctx, func() (bool, error) {
+	if err := waitFor(ctx, n, func() (bool, error) {
 		list := api.NewList()
 		if err := c.List(ctx, list); err != nil {
 			return false, err
@@ -111,22 +155,32 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 	ca := base64.StdEncoding.EncodeToString(caPEM)
 	for _, cp := range cps {
 		obs.Start(cp.Name)
-		if err := provide(ctx, c, api, cp, ca); err != nil {
+		if err := provide(ctx, c, api, cp, ca, cfg.eks > 0); err != nil {
 			return err
 		}
 	}
-	if err := benchkit.WaitFor(ctx, func() (bool, error) { return obs.Done() == n, nil }); err != nil {
+	if err := waitFor(ctx, n, func() (bool, error) { return obs.Done() == n, nil }); err != nil {
 		return fmt.Errorf("waiting for Cluster endpoints: %w", err)
 	}
 	delays := obs.Delays()
-	if err := benchkit.WaitFor(ctx, func() (bool, error) { return initialized(ctx, c) == n, nil }); err != nil {
+	if err := waitFor(ctx, n, func() (bool, error) { return initialized(ctx, c) == n, nil }); err != nil {
 		return fmt.Errorf("waiting for initialized control planes: %w", err)
 	}
 	toReady := time.Since(start)
 	creationWrites := m.Writes.Total()
 	creationDetail := m.Writes.String()
+	fmt.Fprintf(os.Stderr, "%s all %d control planes initialized after %s\n", time.Now().Format("15:04:05"), n, toReady.Round(time.Millisecond))
 
-	m.Writes.Settle(2 * time.Second)
+	if cfg.eks > 0 {
+		// Every token minted, then the creation storm's queue drained: refreshes never
+		// let the writes settle.
+		if err := waitFor(ctx, n, func() (bool, error) { return tokensReady(ctx, c) == n, nil }); err != nil {
+			return fmt.Errorf("waiting for TokenReady on every control plane: %w", err)
+		}
+		time.Sleep(cfg.settle)
+	} else {
+		m.Writes.Settle(2 * time.Second)
+	}
 	controllers := []string{"captcontrolplane", "workspacetemplateapply", "workspacetemplate"}
 	reconciles := func() float64 {
 		total := 0.0
@@ -135,11 +189,21 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 		}
 		return total
 	}
+	var w *eksWindow
+	if cfg.eks > 0 {
+		if w, err = startEKSWindow(ctx, c, cfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s rest window of %s begins\n", time.Now().Format("15:04:05"), atRest)
+	}
 	before, linesBefore := reconciles(), m.InfoLines.Load()
 	m.Writes.Reset()
 	time.Sleep(atRest)
 	restWrites, restDetail := m.Writes.Total(), m.Writes.String()
 	restReconciles := reconciles() - before
+	if w != nil {
+		w.stop(requests, restDetail)
+	}
 	restLines := m.InfoLines.Load() - linesBefore
 	perHour := float64(time.Hour) / float64(atRest) / float64(n)
 
@@ -153,20 +217,36 @@ func run(n int, atRest time.Duration, managerArgs ...string) error {
 	fmt.Printf("| CAPT writes per Ready cluster in %s at rest | %.2f (total %d %s) |\n", atRest, float64(restWrites)/float64(n), restWrites, restDetail)
 	fmt.Printf("| reconciles per Ready cluster per hour at rest | %.1f (%.0f in %s, all controllers) |\n", restReconciles*perHour, restReconciles, atRest)
 	fmt.Printf("| info-level log lines per Ready cluster per hour at rest | %.1f (%d in %s) |\n", float64(restLines)*perHour, restLines, atRest)
+	if w != nil {
+		fmt.Println()
+		w.report(os.Stdout)
+	}
 	return nil
 }
 
-// provide plays provider-terraform: the connection secret with the CA (sensitive), then
-// the endpoint output and Ready.
-func provide(ctx context.Context, c client.Client, api workspace.API, cp *controlplanev1.CAPTControlPlane, ca string) error {
+// provide plays provider-terraform: the connection secret with the CA and a kubeconfig
+// (sensitive; CAPT publishes it as is), then the endpoint output and Ready. In EKS mode
+// there is no kubeconfig output, the endpoint is an EKS one (its region is the tokens'
+// STS region) and cluster_name is output too: CAPT builds the kubeconfig with a token.
+func provide(ctx context.Context, c client.Client, api workspace.API, cp *controlplanev1.CAPTControlPlane, ca string, eks bool) error {
 	wsName := render.WorkspaceName(api, ns, render.ChildName(cp.Name, "controlplane"))
 	u := api.NewObject()
 	if err := c.Get(ctx, client.ObjectKey{Name: wsName}, u); err != nil {
 		return err
 	}
+	data := map[string][]byte{"cluster_certificate_authority_data": []byte(ca)}
+	if !eks {
+		caPEM, err := base64.StdEncoding.DecodeString(ca)
+		if err != nil {
+			return err
+		}
+		if data["kubeconfig"], err = kubeconfig.Build(cp.Name, "https://"+cp.Name+".eks.example.com", caPEM, kubeconfig.User{Token: "not-a-real-token"}); err != nil {
+			return err
+		}
+	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: render.ChildName(cp.Name, "controlplane-outputs"),
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), UID: u.GetUID()}}},
-		Data: map[string][]byte{"cluster_certificate_authority_data": []byte(ca)}}
+		Data: data}
 	if err := c.Create(ctx, secret); err != nil {
 		return err
 	}
@@ -175,7 +255,12 @@ func provide(ctx context.Context, c client.Client, api workspace.API, cp *contro
 		map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
 		map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
 	}, "status", "conditions")
-	_ = unstructured.SetNestedMap(u.Object, map[string]any{"cluster_endpoint": "https://" + cp.Name + ".eks.example.com"}, "status", "atProvider", "outputs")
+	outputs := map[string]any{"cluster_endpoint": "https://" + cp.Name + ".eks.example.com"}
+	if eks {
+		outputs = map[string]any{"cluster_endpoint": "https://" + eksEndpointID(cp.Name) + ".gr7." + eksRegion + ".eks.amazonaws.com",
+			"cluster_name": "bench-" + cp.Name}
+	}
+	_ = unstructured.SetNestedMap(u.Object, outputs, "status", "atProvider", "outputs")
 	return c.Status().Update(ctx, u)
 }
 

@@ -44,6 +44,12 @@ func (l lineCounter) Write(p []byte) (int, error) {
 // StartManager runs CAPT's manager with its default flags (plus args) on env: the
 // production code path, with the client counting writes and the logger counting lines.
 func StartManager(ctx context.Context, env *testenv.Env, args ...string) (*Manager, error) {
+	return StartManagerOn(ctx, env.Config, args...)
+}
+
+// StartManagerOn is StartManager with the manager's client configuration given (one
+// that Requests wraps, say).
+func StartManagerOn(ctx context.Context, cfg *rest.Config, args ...string) (*Manager, error) {
 	m := &Manager{}
 	ctrl.SetLogger(zap.New(zap.WriteTo(lineCounter{&m.InfoLines}), zap.Level(zapcore.InfoLevel)))
 	opts := manager.NewOptions()
@@ -52,7 +58,7 @@ func StartManager(ctx context.Context, env *testenv.Env, args ...string) (*Manag
 	if err := fs.Parse(append([]string{"--health-addr=0", "--diagnostics-address=0"}, args...)); err != nil {
 		return nil, err
 	}
-	mgr, err := manager.New(env.Config, opts, func(o *ctrl.Options) {
+	mgr, err := manager.New(cfg, opts, func(o *ctrl.Options) {
 		o.NewClient = func(cfg *rest.Config, co client.Options) (client.Client, error) {
 			c, err := client.NewWithWatch(cfg, co)
 			if err != nil {
