@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,25 +163,7 @@ func (w *eksWindow) stop(requests *benchkit.Requests, writesByKind string) {
 }
 
 // counts are numbers by name.
-type counts map[string]int
-
-func (c counts) String() string {
-	keys := slices.Collect(maps.Keys(c))
-	slices.SortFunc(keys, func(a, b string) int {
-		if c[a] != c[b] {
-			return c[b] - c[a]
-		}
-		return strings.Compare(a, b)
-	})
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
+type counts = benchkit.Counts
 
 // isRefresh says a request replaced a <cluster>-kubeconfig (the people's
 // <cluster>-user-kubeconfig holds no token).

@@ -4,11 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/capt-dev/capt/bench/internal/benchkit"
 )
 
 // window is a phase of a run.
@@ -42,23 +41,7 @@ func (c counts) total() int {
 }
 
 // String lists the counts by name, largest first.
-func (c counts) String() string {
-	keys := slices.Collect(maps.Keys(c))
-	slices.SortFunc(keys, func(a, b string) int {
-		if c[a] != c[b] {
-			return c[b] - c[a]
-		}
-		return strings.Compare(a, b)
-	})
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
+func (c counts) String() string { return benchkit.Counts(c).String() }
 
 // auditEvent is the part of a kube-apiserver audit event the bench reads.
 type auditEvent struct {
