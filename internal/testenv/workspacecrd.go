@@ -15,10 +15,11 @@ import (
 	"github.com/capt-dev/capt/internal/localstack"
 )
 
-// InstallNamespacedWorkspaceCRD installs a namespaced Workspace CRD under group (such as
-// tf.m.upbound.io), derived from provider-terraform's real cluster-scoped one: the only
-// provider-terraform version the module proxy serves predates the namespaced groups.
-// The schema is the real one; only group and scope differ.
+// InstallNamespacedWorkspaceCRD installs namespaced Workspace and ProviderConfig CRDs
+// under group (such as tf.m.upbound.io), derived from provider-terraform's real
+// cluster-scoped ones: the only provider-terraform version the module proxy serves
+// predates the namespaced groups. The schemas are the real ones; only group and scope
+// differ (and the Workspace's connection secret reference, as in Crossplane v2).
 func (e *Env) InstallNamespacedWorkspaceCRD(ctx context.Context, group string) error {
 	root, err := localstack.RepoRoot()
 	if err != nil {
@@ -28,19 +29,32 @@ func (e *Env) InstallNamespacedWorkspaceCRD(ctx context.Context, group string) e
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(dirs[len(dirs)-1], "tf.upbound.io_workspaces.yaml"))
-	if err != nil {
-		return fmt.Errorf("reading provider-terraform's Workspace CRD: %w", err)
+	for _, plural := range []string{"workspaces", "providerconfigs"} {
+		data, err := os.ReadFile(filepath.Join(dirs[len(dirs)-1], "tf.upbound.io_"+plural+".yaml"))
+		if err != nil {
+			return fmt.Errorf("reading provider-terraform's %s CRD: %w", plural, err)
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(data, crd); err != nil {
+			return fmt.Errorf("decoding provider-terraform's %s CRD: %w", plural, err)
+		}
+		crd.Name = crd.Spec.Names.Plural + "." + group
+		crd.Spec.Group = group
+		crd.Spec.Scope = apiextensionsv1.NamespaceScoped
+		if plural == "workspaces" {
+			namespacedWorkspace(crd)
+		}
+		if err := e.createEstablished(ctx, crd); err != nil {
+			return err
+		}
 	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.Unmarshal(data, crd); err != nil {
-		return fmt.Errorf("decoding provider-terraform's Workspace CRD: %w", err)
-	}
-	crd.Name = crd.Spec.Names.Plural + "." + group
-	crd.Spec.Group = group
-	crd.Spec.Scope = apiextensionsv1.NamespaceScoped
-	// Namespaced managed resources write their connection secret beside themselves:
-	// the reference has a name only (Crossplane v2's LocalSecretReference).
+	return nil
+}
+
+// namespacedWorkspace makes the Workspace's connection secret reference a name only:
+// namespaced managed resources write their connection secret beside themselves
+// (Crossplane v2's LocalSecretReference).
+func namespacedWorkspace(crd *apiextensionsv1.CustomResourceDefinition) {
 	for i := range crd.Spec.Versions {
 		spec := crd.Spec.Versions[i].Schema.OpenAPIV3Schema.Properties["spec"]
 		ref := spec.Properties["writeConnectionSecretToRef"]
@@ -50,6 +64,10 @@ func (e *Env) InstallNamespacedWorkspaceCRD(ctx context.Context, group string) e
 		delete(spec.Properties, "deletionPolicy")
 		crd.Spec.Versions[i].Schema.OpenAPIV3Schema.Properties["spec"] = spec
 	}
+}
+
+// createEstablished creates crd and waits until the API server serves it.
+func (e *Env) createEstablished(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) error {
 	if err := e.Client.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
 	}

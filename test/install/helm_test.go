@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -45,6 +46,7 @@ func TestHelmChart(t *testing.T) {
 	if got := len(chart.CRDObjects()); got != 6 {
 		t.Errorf("%d CRDs in crds/, want 6", got)
 	}
+	checkMoveLabels(t, chart.CRDObjects())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "capt-helm"}}
 	if err := env.Client.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)
@@ -91,5 +93,29 @@ func TestHelmChart(t *testing.T) {
 			}
 			apply(t, objs)
 		})
+	}
+}
+
+// checkMoveLabels: clusterctl move finds a provider's kinds by the label
+// clusterctl.cluster.x-k8s.io on their CRDs (clusterctl adds it when it installs a
+// provider, Helm does not), and takes every object of a kind whose CRD also carries
+// clusterctl.cluster.x-k8s.io/move: WorkspaceTemplates, which no Cluster owns. Without
+// them, a move of a Helm-installed CAPT moves the bare Cluster and the source's garbage
+// collector deletes its CAPT objects.
+func checkMoveLabels(t *testing.T, crds []chart.CRD) {
+	t.Helper()
+	for _, crd := range crds {
+		objs, err := release.Objects(crd.File.Data)
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("%s: %d objects, %v", crd.Filename, len(objs), err)
+		}
+		labels := objs[0].GetLabels()
+		if _, ok := labels["clusterctl.cluster.x-k8s.io"]; !ok {
+			t.Errorf("CRD %s lacks the label clusterctl.cluster.x-k8s.io: clusterctl move would not see its objects", objs[0].GetName())
+		}
+		_, move := labels["clusterctl.cluster.x-k8s.io/move"]
+		if want := objs[0].GetName() == "workspacetemplates.infrastructure.cluster.x-k8s.io"; move != want {
+			t.Errorf("CRD %s: label clusterctl.cluster.x-k8s.io/move present %v, want %v", objs[0].GetName(), move, want)
+		}
 	}
 }

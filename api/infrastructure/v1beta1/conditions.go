@@ -100,6 +100,13 @@ const (
 	// WaitingForWorkspacesReason: a Workspace in waitForWorkspaces is not Ready yet.
 	WaitingForWorkspacesReason = "WaitingForWorkspaces"
 
+	// WaitingForSharedStateReason: the apply's Workspace was created by another management
+	// cluster (the apply was moved, by clusterctl move) and is not here; CAPT creates it
+	// again only once the ProviderConfig it names says its Terraform state is shared
+	// (SharedTerraformStateAnnotation), so that Terraform finds what it applied instead of
+	// creating it a second time.
+	WaitingForSharedStateReason = "WaitingForSharedTerraformState"
+
 	// WorkspaceNotFoundReason: the Workspace has not been created or observed yet.
 	WorkspaceNotFoundReason = "WorkspaceNotFound"
 
@@ -195,6 +202,33 @@ const (
 	// SpecHashAnnotation holds a hash of the spec CAPT last applied, so that a field
 	// removed from the template is noticed and removed from the Workspace too.
 	SpecHashAnnotation = "infrastructure.cluster.x-k8s.io/spec-hash"
+
+	// PausedWithClusterAnnotation marks a Workspace CAPT paused (Crossplane's
+	// CrossplanePausedAnnotation) because its Cluster is paused, during clusterctl move
+	// for instance; CAPT lifts only the pauses it set, never a person's.
+	PausedWithClusterAnnotation = "infrastructure.cluster.x-k8s.io/paused-with-cluster"
+
+	// CrossplanePausedAnnotation set to "true" stops a Crossplane provider from acting on
+	// a managed resource: no apply, and no destroy even when it is deleted.
+	CrossplanePausedAnnotation = "crossplane.io/paused"
+)
+
+// Annotations of clusterctl move.
+const (
+	// WorkspaceManagementClusterAnnotation, on a WorkspaceTemplateApply, holds the UID of
+	// the kube-system namespace of the management cluster where CAPT paused its Workspace
+	// because the Cluster was paused. clusterctl move pauses before it copies, so a moved
+	// apply carries the UID of the cluster it came from: where the UID is another and the
+	// Workspace is missing, the Workspace lives on the other management cluster, and is
+	// created again here only if the Terraform state is shared. CAPT removes it once the
+	// apply's Workspace exists where the apply is.
+	WorkspaceManagementClusterAnnotation = "infrastructure.cluster.x-k8s.io/workspace-management-cluster"
+
+	// SharedTerraformStateAnnotation set to "true" on a provider-terraform ProviderConfig
+	// says that its Terraform state lives in a backend every management cluster reaches (S3,
+	// a shared Kubernetes backend), not in the management cluster itself: CAPT may then
+	// create again, after clusterctl move, a Workspace created by another management cluster.
+	SharedTerraformStateAnnotation = "infrastructure.cluster.x-k8s.io/shared-terraform-state"
 )
 
 // Finalizers: domain-qualified names with a path, as the API server asks (it warns about

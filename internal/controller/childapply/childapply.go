@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -42,13 +43,16 @@ type Spec struct {
 // Ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
 // spec, the labels or the owner reference differ. The apply carries the Cluster's name
 // label and the owner's watch-filter label, so that a manager with --watch-filter sees
-// it, and is created with its controller's finalizer, which saves that controller a
-// write. Creating it makes no event: the owner's conditions name it.
+// it, and is created with its controller's finalizer and clusterctl's block-move
+// annotation, which saves that controller a write. Creating it makes no event: the owner's conditions name it.
 func Ensure(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
 	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: want.Name}}
 	mutate := func() error {
 		if apply.CreationTimestamp.IsZero() {
 			controllerutil.AddFinalizer(apply, infrav1.WorkspaceTemplateApplyFinalizer)
+			// clusterctl move waits while it is there: the apply's controller removes it
+			// once it has paused the Workspace (workspaceapply/move.go).
+			apply.Annotations = map[string]string{clusterctlv1.BlockMoveAnnotation: ""}
 		}
 		if apply.Labels == nil {
 			apply.Labels = map[string]string{}

@@ -63,7 +63,8 @@ func TestCreateMirrorUpdateAndRest(t *testing.T) {
 	writes.Reset()
 	testenv.Eventually(t, "touch the apply", func() error {
 		cur := getApply(t, ns, "demo-vpc")
-		cur.Annotations = map[string]string{"touch": "1"}
+		// Added beside CAPT's own annotations (block-move), which a pass would put back.
+		cur.Annotations["touch"] = "1"
 		return env.Client.Update(ctx, cur)
 	})
 	testenv.Eventually(t, "a reconcile ran", func() error {

@@ -48,10 +48,20 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	}
 
 	if current == nil {
+		wait, err := r.sharedStateWait(ctx, apply, desired)
+		if err != nil {
+			return err
+		}
+		if wait != "" {
+			obs.waitingFor, obs.waitReason = []string{wait}, infrav1.WaitingForSharedStateReason
+			return nil
+		}
 		obs.waitingFor, obs.waitReason, err = r.unmetDependencies(ctx, apply)
 		if err != nil || len(obs.waitingFor) > 0 {
 			return err
 		}
+	} else {
+		forgetManagementCluster(apply)
 	}
 	obs.dependenciesChecked = true
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
@@ -66,6 +76,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return err
 	}
 	if written != nil {
+		forgetManagementCluster(apply)
 		obs.workspace = written
 		ctrl.LoggerFrom(ctx).V(2).Info("Applied Workspace", "workspace", obs.workspaceName, "created", current == nil)
 	}

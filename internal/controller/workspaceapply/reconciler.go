@@ -44,6 +44,9 @@ type Reconciler struct {
 	// DeletionStallTimeout is how long a Workspace's destroy may make no progress before
 	// DeletionStalled turns true; DefaultDeletionStallTimeout when zero.
 	DeletionStallTimeout time.Duration
+	// ManagementClusterID identifies this management cluster (ManagementClusterID), for
+	// the applies clusterctl move brings from another one; SetupWithManager reads it.
+	ManagementClusterID string
 
 	// writes lets a pass read the controller's own last write of its apply.
 	writes patching.Writes
@@ -63,6 +66,8 @@ var ownedConditions = []string{
 // +kubebuilder:rbac:groups=tf.upbound.io;tf.m.upbound.io;opentofu.upbound.io;opentofu.m.upbound.io,resources=workspaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tf.upbound.io;tf.m.upbound.io;opentofu.upbound.io;opentofu.m.upbound.io,resources=providerconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
 
 // Reconcile runs the preamble every CAPT controller runs, then the normal or delete path;
 // the deferred function computes the status from what the pass observed, wherever it
@@ -85,8 +90,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	workspaceName := render.WorkspaceName(r.API, apply.Namespace, apply.Name)
 	if patching.SetPaused("WorkspaceTemplateApply", cluster, apply) {
+		// Nothing acts while the Cluster is paused (clusterctl move): the provider neither.
+		if err := r.pauseWorkspace(ctx, apply, workspaceName); err != nil {
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, writer.Patch(ctx, apply, []string{infrav1.PausedCondition}, false)
+	}
+	if err := r.resumeWorkspace(ctx, apply, workspaceName); err != nil {
+		return ctrl.Result{}, err
 	}
 	// The finalizer is written before the Workspace is created; the pass goes on from there.
 	if err := writer.EnsureFinalizer(ctx, finalizer, apply); err != nil {
@@ -94,7 +107,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 
 	obs := &observation{
-		workspaceName: render.WorkspaceName(r.API, apply.Namespace, apply.Name),
+		workspaceName: workspaceName,
 		redactor:      redactorFor(r.API, apply, nil, nil),
 		now:           metav1.Now(),
 	}

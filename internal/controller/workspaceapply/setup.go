@@ -34,7 +34,8 @@ const (
 
 // SetupWithManager registers the indexes and watches: the apply itself, its Workspace
 // (by the owner annotation), the Workspaces and Secrets it waits for and its template
-// (by index), and its Cluster (for pause). Nothing is polled.
+// (by index), its Cluster (for pause), and ProviderConfigs (for moved applies). Nothing is
+// polled.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
 	apply := &infrav1.WorkspaceTemplateApply{}
@@ -64,6 +65,14 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("indexing WorkspaceTemplateApplies by waited Workspace: %w", err)
 	}
 
+	if r.ManagementClusterID == "" {
+		id, err := ManagementClusterID(ctx, mgr.GetAPIReader())
+		if err != nil {
+			return err
+		}
+		r.ManagementClusterID = id
+	}
+
 	log := mgr.GetLogger().WithName(controllerName)
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
@@ -78,6 +87,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
 			builder.OnlyMetadata, builder.WithPredicates(existenceChanged())).
+		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
+		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
+			builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
