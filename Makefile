@@ -33,9 +33,12 @@ dev-eks: stack-tools build ## as make dev, in EKS mode: CAPT builds the kubeconf
 
 # The EKS token webhook is a module of its own (aws-iam-authenticator brings aws-sdk-go v1,
 # kept out of CAPT's go.mod): its tests run there.
+# test/move runs two whole stacks one after the other, and provider-terraform always binds
+# 127.0.0.1:8080: it runs alone, after the packages test/e2e is among.
 .PHONY: test
-test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e test on the whole stack
-	go test $(GO_TEST_FLAGS) ./...
+test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e and move tests on the whole stack
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/move$$')
+	go test $(GO_TEST_FLAGS) -timeout 30m ./test/move/
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-soak

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
@@ -132,8 +133,11 @@ func createVarsSecret(ctx context.Context, c client.Client, namespace string, va
 		return fmt.Errorf("encoding %s: %w", apiserverKey, err)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: apiserverSecret},
-		Data:       map[string][]byte{apiserverKey: vars},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: apiserverSecret,
+			// A Secret the templates read travels with clusterctl move: the control plane's
+			// Workspace needs it on the management cluster the Cluster is moved to.
+			Labels: map[string]string{clusterctlv1.ClusterctlMoveLabel: ""}},
+		Data: map[string][]byte{apiserverKey: vars},
 	}
 	if err := c.Create(ctx, secret); err != nil {
 		return fmt.Errorf("creating Secret %s: %w", apiserverSecret, err)

@@ -2,7 +2,10 @@ package localstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 )
 
 // startupTimeout bounds how long a child may take to answer its health check.
@@ -73,6 +80,30 @@ func (o Options) EngineName() string {
 	return o.Engine
 }
 
+// providerTerraformName is provider-terraform's binary in bin/ and its process's name.
+const providerTerraformName = "provider-terraform"
+
+// providerTerraformMetrics is where provider-terraform always serves metrics.
+const providerTerraformMetrics = "127.0.0.1:8080"
+
+// StartProviderTerraform starts provider-terraform on a stack started with
+// NoProviderTerraform (or after StopProviderTerraform), as StartControllers would.
+func (s *Stack) StartProviderTerraform(ctx context.Context) error {
+	return s.startProviderTerraform(ctx)
+}
+
+// StopProviderTerraform stops the stack's provider-terraform and waits until it has
+// exited, so that another stack's may start: its Workspaces stay as they are.
+func (s *Stack) StopProviderTerraform() error {
+	for i, p := range s.procs {
+		if p.name == providerTerraformName {
+			s.procs = append(s.procs[:i], s.procs[i+1:]...)
+			return p.stop()
+		}
+	}
+	return errors.New("provider-terraform is not running on this stack")
+}
+
 // startProviderTerraform creates the ProviderConfig (Terraform state in Secrets, through
 // the kubernetes backend: local state does not work with provider-terraform) and runs
 // provider-terraform with the chosen engine linked as `terraform` on its PATH.
@@ -93,7 +124,12 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 	if _, err := os.Stat(enginePath); err != nil {
 		return fmt.Errorf("%s not found in %s: run `make dev`, which builds it", engine, s.BinDir)
 	}
-	if err := os.Symlink(enginePath, filepath.Join(engineDir, "terraform")); err != nil {
+	// A provider-terraform started again (StartProviderTerraform) finds the link there.
+	link := filepath.Join(engineDir, "terraform")
+	if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replacing the Terraform engine's link: %w", err)
+	}
+	if err := os.Symlink(enginePath, link); err != nil {
 		return fmt.Errorf("linking the Terraform engine: %w", err)
 	}
 	// An empty CLI configuration: no registry, no credentials helper, nothing from the host.
@@ -108,7 +144,13 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 	if poll == 0 {
 		poll = time.Minute
 	}
-	p, err := s.startProcess("provider-terraform", []string{
+	// Its health check below would otherwise be answered by whatever listens there, such
+	// as another stack's provider-terraform, while this one fails to bind and exits.
+	if conn, err := net.DialTimeout("tcp", providerTerraformMetrics, time.Second); err == nil {
+		_ = conn.Close()
+		return fmt.Errorf("provider-terraform serves metrics on %s, where something (another stack's provider-terraform?) already listens", providerTerraformMetrics)
+	}
+	p, err := s.startProcess(providerTerraformName, []string{
 		"--poll=" + poll.String(),
 		"--poll-jitter=0s",
 		"--max-reconcile-rate=5",
@@ -126,19 +168,35 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 		return err
 	}
 	// It always serves metrics on :8080, and has no other endpoint to ask.
-	return p.waitHealthy(ctx, "http://127.0.0.1:8080/metrics", startupTimeout)
+	return p.waitHealthy(ctx, "http://"+providerTerraformMetrics+"/metrics", startupTimeout)
 }
 
-// createProviderConfig creates the state namespace and the ProviderConfig "default".
+// createProviderConfig creates the state namespace and the ProviderConfig "default". With
+// StateKubeconfig the state lives on that API server (the namespace is created there too)
+// and the ProviderConfig says it is shared.
 func (s *Stack) createProviderConfig(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}
-	if err := s.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", stateNamespace, err)
+	if err := createStateNamespace(ctx, s.Client); err != nil {
+		return err
+	}
+	statePath := s.Kubeconfig
+	if s.StateKubeconfig != "" {
+		statePath = s.StateKubeconfig
+		cfg, err := clientcmd.BuildConfigFromFlags("", statePath)
+		if err != nil {
+			return fmt.Errorf("loading the state kubeconfig %s: %w", statePath, err)
+		}
+		c, err := client.New(cfg, client.Options{})
+		if err != nil {
+			return fmt.Errorf("connecting to the state API server: %w", err)
+		}
+		if err := createStateNamespace(ctx, c); err != nil {
+			return fmt.Errorf("on the state API server: %w", err)
+		}
 	}
 	backend := strings.Join([]string{
 		`terraform {`,
 		`  backend "kubernetes" {`,
-		fmt.Sprintf(`    config_path   = %q`, s.Kubeconfig),
+		fmt.Sprintf(`    config_path   = %q`, statePath),
 		fmt.Sprintf(`    namespace     = %q`, stateNamespace),
 		`    secret_suffix = "providerconfig-default"`,
 		`  }`,
@@ -147,6 +205,11 @@ func (s *Stack) createProviderConfig(ctx context.Context) error {
 	pc := &unstructured.Unstructured{}
 	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
 	pc.SetName(ProviderConfigName)
+	if s.StateKubeconfig != "" {
+		// Every stack given this state server finds what another applied: CAPT may then
+		// create again a Workspace that clusterctl move left behind on the source.
+		pc.SetAnnotations(map[string]string{infrav1.SharedTerraformStateAnnotation: "true"})
+	}
 	if err := unstructured.SetNestedField(pc.Object, backend, "spec", "configuration"); err != nil {
 		return err
 	}
@@ -155,6 +218,15 @@ func (s *Stack) createProviderConfig(ctx context.Context) error {
 	}
 	if err := s.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating ProviderConfig %s: %w", ProviderConfigName, err)
+	}
+	return nil
+}
+
+// createStateNamespace creates the namespace of the Terraform state Secrets.
+func createStateNamespace(ctx context.Context, c client.Client) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", stateNamespace, err)
 	}
 	return nil
 }

@@ -39,6 +39,17 @@ type Options struct {
 	// (eks.go); Stack.EKSAuth then says for which cluster name, region and identity.
 	// Client certificates keep working: the admin kubeconfig is unchanged.
 	EKS *EKSOptions
+	// StateKubeconfig, when set, is the kubeconfig of the API server that keeps the
+	// Terraform state (the kubernetes backend), in place of the stack's own: a third API
+	// server standing in for S3, which several stacks reach, as management clusters
+	// sharing a state backend do (test/move). The ProviderConfig then says its state is
+	// shared (infrav1.SharedTerraformStateAnnotation).
+	StateKubeconfig string
+	// NoProviderTerraform leaves provider-terraform out of StartControllers, which still
+	// creates its ProviderConfig; StartProviderTerraform starts it later. provider-terraform
+	// always serves metrics on 127.0.0.1:8080, so two stacks on one machine cannot run it
+	// at the same time.
+	NoProviderTerraform bool
 }
 
 // Stack is a running local management cluster.
@@ -169,9 +180,13 @@ func (s *Stack) writeAdminKubeconfig() error {
 
 // StartControllers starts kube-controller-manager (garbage collector and namespace
 // controller), the Cluster API core manager and provider-terraform, and waits until each
-// answers its health check.
+// answers its health check. With NoProviderTerraform it only creates provider-terraform's
+// ProviderConfig.
 func (s *Stack) StartControllers(ctx context.Context) error {
 	starts := []func(context.Context) error{s.startKubeControllerManager, s.startClusterAPI, s.startProviderTerraform}
+	if s.NoProviderTerraform {
+		starts[2] = s.createProviderConfig
+	}
 	for _, start := range starts {
 		if err := start(ctx); err != nil {
 			return err

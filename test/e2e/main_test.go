@@ -101,7 +101,7 @@ func run(m *testing.M) int {
 		return m.Run()
 	}()
 	if code != 0 {
-		dumpLogs(stack.Logs())
+		localstack.DumpLogs(os.Stderr, stack.Logs())
 	}
 	if err := stack.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -117,22 +117,6 @@ func binDir() string {
 		return dir
 	}
 	return filepath.Join(root, "bin")
-}
-
-// dumpLogs prints the end of every component's log: a failed CI run shows why.
-func dumpLogs(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		fmt.Fprintf(os.Stderr, "==> last lines of %s\n%s\n", f, strings.Join(lines, "\n"))
-	}
 }
 
 // watcher follows cluster's objects, printing what changes to the test log.

@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +20,7 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/dev"
+	"github.com/capt-dev/capt/internal/localstack"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -287,25 +284,13 @@ func readState(t *testing.T, name string) (map[string]bool, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(secret.Data["tfstate"]))
+	resources, err := localstack.StateResources(secret)
 	if err != nil {
-		t.Fatalf("state Secret %s: %v", secret.Name, err)
-	}
-	data, err := io.ReadAll(gz)
-	if err != nil {
-		t.Fatalf("state Secret %s: %v", secret.Name, err)
-	}
-	var state struct {
-		Resources []struct{ Mode, Type, Name string } `json:"resources"`
-	}
-	if err := json.Unmarshal(data, &state); err != nil {
-		t.Fatalf("state Secret %s: %v", secret.Name, err)
+		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	for _, r := range state.Resources {
-		if r.Mode == "managed" {
-			out[fmt.Sprintf("%s.%s", r.Type, r.Name)] = true
-		}
+	for _, r := range resources {
+		out[r] = true
 	}
 	return out, true
 }
