@@ -51,7 +51,7 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// CRDDirs lists the CRD directories to install: CAPT's, Cluster API's and
+// CRDDirs lists the CRD directories to install: CAPT's (first), Cluster API's and
 // provider-terraform's.
 func CRDDirs(root string) ([]string, error) {
 	capi, err := moduleDir(root, "sigs.k8s.io/cluster-api")

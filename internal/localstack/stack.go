@@ -50,6 +50,9 @@ type Options struct {
 	// always serves metrics on 127.0.0.1:8080, so two stacks on one machine cannot run it
 	// at the same time.
 	NoProviderTerraform bool
+	// CAPTCRDDir, when set, is where CAPT's CRDs are installed from instead of
+	// config/crd/bases: charts/capt/crds, for CAPT as Helm installs it (test/move).
+	CAPTCRDDir string
 }
 
 // Stack is a running local management cluster.
@@ -83,6 +86,9 @@ func StartAPIServer(o Options) (*Stack, error) {
 	env, err := NewEnvironment(o.Root, o.BinDir)
 	if err != nil {
 		return nil, err
+	}
+	if o.CAPTCRDDir != "" {
+		env.CRDInstallOptions.Paths[0] = o.CAPTCRDDir
 	}
 	env.ControlPlane = envtest.ControlPlane{
 		Etcd:      &envtest.Etcd{DataDir: filepath.Join(o.DataDir, "etcd")},

@@ -3,7 +3,8 @@
 // run: the source and the target management clusters (kube-controller-manager, Cluster
 // API's core manager and CAPT's manager on each; provider-terraform running OpenTofu on
 // one at a time) and a third that only keeps the Terraform state, standing in for the S3
-// bucket both management clusters would share. The move itself is clusterctl's library
+// bucket both management clusters would share. CAPT's CRDs are the Helm chart's (the
+// install path clusterctl adds no labels to); the move itself is clusterctl's library
 // code, as `clusterctl move` runs it.
 package move
 
@@ -55,6 +56,10 @@ func run(m *testing.M) int {
 		}()
 		start := func(name string, o localstack.Options) (*localstack.Stack, error) {
 			o.Root, o.BinDir, o.DataDir, o.Engine = root, binDir(), filepath.Join(dataDir, name), "tofu"
+			// CAPT as Helm installs it, beside a Cluster API clusterctl installed: the
+			// chart's CRDs carry clusterctl's labels themselves, or the move would take the
+			// bare Cluster and leave CAPT's objects to the source's garbage collector.
+			o.CAPTCRDDir = filepath.Join(root, "charts", "capt", "crds")
 			s, err := localstack.StartAPIServer(o)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
