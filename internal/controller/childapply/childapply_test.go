@@ -42,3 +42,32 @@ func TestDeletionStep(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitMessage: an owner says one message for its apply's whole wait, but the wait for
+// shared Terraform state after clusterctl move, which only a person ends, with the
+// apply's own words; a report on an older generation is not the current one.
+func TestWaitMessage(t *testing.T) {
+	apply := func(reason, msg string, observed int64) *infrav1.WorkspaceTemplateApply {
+		a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc", Generation: 2}}
+		a.Status.Conditions = []metav1.Condition{{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse,
+			Reason: reason, Message: msg, ObservedGeneration: observed}}
+		return a
+	}
+	generic := "Waiting for WorkspaceTemplateApply c-vpc to apply its Workspace"
+	shared := "Waiting for ProviderConfig aws to declare its Terraform state shared before creating Workspace w"
+	cases := []struct {
+		name  string
+		apply *infrav1.WorkspaceTemplateApply
+		want  string
+	}{
+		{"not reported", &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc"}}, generic},
+		{"a step of the apply", apply(infrav1.WorkspaceNotReadyReason, "Workspace w: Creating", 2), generic},
+		{"waiting for shared state", apply(infrav1.WaitingForSharedStateReason, shared, 2), "WorkspaceTemplateApply c-vpc: " + shared},
+		{"shared state of an older generation", apply(infrav1.WaitingForSharedStateReason, shared, 1), generic},
+	}
+	for _, c := range cases {
+		if got := WaitMessage(c.apply); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
