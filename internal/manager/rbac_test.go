@@ -16,6 +16,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
@@ -70,7 +71,19 @@ var allowList = []grant{
 	{"tf.m.upbound.io", "workspaces", "get list watch create patch delete"},
 	{"opentofu.upbound.io", "workspaces", "get list watch create patch delete"},
 	{"opentofu.m.upbound.io", "workspaces", "get list watch create patch delete"},
+	// Their ProviderConfigs, metadata only: whether the Terraform state is shared, for
+	// applies clusterctl move brought (workspaceapply/move.go).
+	{"tf.upbound.io", "providerconfigs", "get list watch"},
+	{"tf.m.upbound.io", "providerconfigs", "get list watch"},
+	{"opentofu.upbound.io", "providerconfigs", "get list watch"},
+	{"opentofu.m.upbound.io", "providerconfigs", "get list watch"},
+	// The namespace kube-system only (namedRule): its UID tells one management cluster
+	// from another.
+	{"", "namespaces", "get"},
 }
+
+// namedRule is the one rule allowed resourceNames: get of the namespace kube-system.
+var namedRule = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get"}}
 
 // key names a (group, resource) pair the way the messages print it.
 func key(group, resource string) string {
@@ -128,7 +141,7 @@ func forbidden(rules []rbacv1.PolicyRule) []string {
 		if len(r.NonResourceURLs) > 0 {
 			problems = append(problems, fmt.Sprintf("rule %d: nonResourceURLs %q", i, r.NonResourceURLs))
 		}
-		if len(r.ResourceNames) > 0 {
+		if len(r.ResourceNames) > 0 && !equality.Semantic.DeepEqual(r, namedRule) {
 			problems = append(problems, fmt.Sprintf("%s: resourceNames %q; extend this test's allow-list to check them", at, r.ResourceNames))
 		}
 		for _, v := range r.Verbs {
@@ -175,6 +188,8 @@ func TestForbiddenCatchesBroadRules(t *testing.T) {
 		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}, Verbs: []string{"escalate", "bind"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"a"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"default"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get", "list"}},
 	} {
 		if len(forbidden([]rbacv1.PolicyRule{r})) == 0 {
 			t.Errorf("forbidden accepts %+v", r)
@@ -182,6 +197,9 @@ func TestForbiddenCatchesBroadRules(t *testing.T) {
 	}
 	if p := forbidden([]rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}}}); len(p) != 0 {
 		t.Errorf("forbidden refuses CAPT's secrets rule: %q", p)
+	}
+	if p := forbidden([]rbacv1.PolicyRule{namedRule}); len(p) != 0 {
+		t.Errorf("forbidden refuses the get of kube-system: %q", p)
 	}
 }
 
@@ -338,6 +356,9 @@ func TestRoleOnAPIServer(t *testing.T) {
 		if a.Subresource != "" {
 			r += "/" + a.Subresource
 		}
+		if a.Name != "" {
+			r += " " + a.Name
+		}
 		if a.Namespace == "" {
 			return fmt.Sprintf("%s %s cluster-wide", a.Verb, key(a.Group, r))
 		}
@@ -362,12 +383,15 @@ func TestRoleOnAPIServer(t *testing.T) {
 	var grants []authorizationv1.ResourceAttributes
 	for _, g := range allowList {
 		res, sub, _ := strings.Cut(g.resource, "/")
-		ns := "default"
-		if res == "tokenreviews" || res == "subjectaccessreviews" {
+		ns, name := "default", ""
+		switch res {
+		case "tokenreviews", "subjectaccessreviews":
 			ns = ""
+		case "namespaces":
+			ns, name = "", metav1.NamespaceSystem
 		}
 		for _, v := range strings.Fields(g.verbs) {
-			grants = append(grants, authorizationv1.ResourceAttributes{Namespace: ns, Verb: v, Group: g.group, Resource: res, Subresource: sub})
+			grants = append(grants, authorizationv1.ResourceAttributes{Namespace: ns, Verb: v, Group: g.group, Resource: res, Subresource: sub, Name: name})
 		}
 	}
 	grants = append(grants, authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets"})
@@ -385,6 +409,8 @@ func TestRoleOnAPIServer(t *testing.T) {
 		{Namespace: "default", Verb: "delete", Group: "cluster.x-k8s.io", Resource: "clusters"},
 		{Namespace: "default", Verb: "create", Resource: "serviceaccounts", Subresource: "token"},
 		{Verb: "get", Resource: "nodes"},
+		{Verb: "get", Resource: "namespaces", Name: "default"},
+		{Verb: "list", Resource: "namespaces"},
 		{Verb: "impersonate", Resource: "users"},
 		{Verb: "create", Group: rbacv1.GroupName, Resource: "clusterrolebindings"},
 		{Verb: "escalate", Group: rbacv1.GroupName, Resource: "clusterroles"},
