@@ -165,6 +165,19 @@ func (l *RevisionLog) First(match func(Change) bool) (int64, bool) {
 	return 0, false
 }
 
+// Await waits until the log has a change that match accepts: a state a test read from the
+// API server reaches the watch an instant later, and a log stopped in between would miss
+// the change it is to order.
+func (l *RevisionLog) Await(t testing.TB, what string, match func(Change) bool) {
+	t.Helper()
+	Eventually(t, what+" seen by the watch", func() error {
+		if _, ok := l.First(match); !ok {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+}
+
 // Deleted matches the deletion of the object named name.
 func Deleted(name string) func(Change) bool {
 	return func(c Change) bool { return c.Type == watch.Deleted && c.Object.GetName() == name }

@@ -62,6 +62,7 @@ func TestDeletionOrder(t *testing.T) {
 	}
 	setWorkspaceFinalizers(t, cp, nil)
 	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	log.Await(t, "control plane gone", testenv.Deleted(cp.Name))
 	log.Stop()
 
 	log.InOrder(t,

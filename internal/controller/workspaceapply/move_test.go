@@ -64,8 +64,6 @@ func TestPausedClusterPausesWorkspace(t *testing.T) {
 		}
 		return nil
 	})
-	workspaces.Stop()
-	log.Stop()
 	paused := testenv.Step{What: "Workspace paused", Match: func(c testenv.Change) bool {
 		return c.Object.GetName() == w.Name && c.Object.GetAnnotations()[infrav1.CrossplanePausedAnnotation] == "true"
 	}}
@@ -73,6 +71,10 @@ func TestPausedClusterPausesWorkspace(t *testing.T) {
 		_, blocks := c.Object.GetAnnotations()[clusterctlv1.BlockMoveAnnotation]
 		return c.Object.GetName() == apply.Name && c.Type == watch.Modified && !blocks
 	}}
+	workspaces.Await(t, paused.What, paused.Match)
+	log.Await(t, released.What, released.Match)
+	workspaces.Stop()
+	log.Stop()
 	pausedAt, ok := workspaces.First(paused.Match)
 	releasedAt, ok2 := log.First(released.Match)
 	if !ok || !ok2 || pausedAt >= releasedAt {
@@ -162,6 +164,7 @@ func TestMovedApplyWaitsForSharedState(t *testing.T) {
 	}
 	declaredAt := mustRevision(t, pc.GetResourceVersion())
 	waitWorkspace(t, api, ns, apply.Name)
+	workspaces.Await(t, "Workspace created", func(c testenv.Change) bool { return c.Type == watch.Added && c.Object.GetName() == name })
 	createdAt, ok := workspaces.First(func(c testenv.Change) bool { return c.Type == watch.Added && c.Object.GetName() == name })
 	if !ok || createdAt <= declaredAt {
 		t.Errorf("Workspace created at revision %d (seen %v), state declared shared at %d", createdAt, ok, declaredAt)
