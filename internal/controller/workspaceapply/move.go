@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
+	"sigs.k8s.io/cluster-api/util/annotations"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -61,7 +62,7 @@ func (r *Reconciler) pauseWorkspace(ctx context.Context, apply *infrav1.Workspac
 			ctrl.LoggerFrom(ctx).V(2).Info("Paused Workspace with its Cluster", "workspace", name)
 		}
 		if r.ManagementClusterID != "" {
-			setAnnotation(apply, infrav1.WorkspaceManagementClusterAnnotation, r.ManagementClusterID)
+			annotations.AddAnnotations(apply, map[string]string{infrav1.WorkspaceManagementClusterAnnotation: r.ManagementClusterID})
 		}
 	}
 	delete(apply.Annotations, clusterctlv1.BlockMoveAnnotation)
@@ -72,7 +73,7 @@ func (r *Reconciler) pauseWorkspace(ctx context.Context, apply *infrav1.Workspac
 // puts block-move back on a live apply: a later move waits for the next pause again.
 func (r *Reconciler) resumeWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, name string) error {
 	if apply.DeletionTimestamp.IsZero() {
-		setAnnotation(apply, clusterctlv1.BlockMoveAnnotation, "")
+		annotations.AddAnnotations(apply, map[string]string{clusterctlv1.BlockMoveAnnotation: ""})
 	}
 	w, err := r.getWorkspace(ctx, apply, name)
 	if err != nil || w == nil || !ownedBy(w, apply) || w.Annotations[infrav1.PausedWithClusterAnnotation] != "true" {
@@ -90,8 +91,8 @@ func (r *Reconciler) resumeWorkspace(ctx context.Context, apply *infrav1.Workspa
 
 // annotateWorkspace sets (nil: removes) annotations of w by a merge patch, which never
 // creates a Workspace that was deleted meanwhile.
-func (r *Reconciler) annotateWorkspace(ctx context.Context, w *workspace.Workspace, annotations map[string]any) error {
-	data, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+func (r *Reconciler) annotateWorkspace(ctx context.Context, w *workspace.Workspace, values map[string]any) error {
+	data, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": values}})
 	if err != nil {
 		return err
 	}
@@ -168,13 +169,4 @@ func (r *Reconciler) providerConfigToApplies(ctx context.Context, _ client.Objec
 // where the apply is: it matters only to find a Workspace left on another cluster.
 func forgetManagementCluster(apply *infrav1.WorkspaceTemplateApply) {
 	delete(apply.Annotations, infrav1.WorkspaceManagementClusterAnnotation)
-}
-
-func setAnnotation(obj metav1.Object, key, value string) {
-	a := obj.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a[key] = value
-	obj.SetAnnotations(a)
 }
