@@ -17,8 +17,9 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 # Every real part the local stack and the end-to-end test run (eks-token-webhook: the
-# stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier).
-STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform eks-token-webhook
+# stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier;
+# kwok: the kubelet of the local node groups' fake Nodes).
+STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform eks-token-webhook kwok
 
 # DEV_ARGS are passed to `capt dev`: make dev DEV_ARGS=--delete
 DEV_ARGS ?=
@@ -35,8 +36,10 @@ dev-eks: stack-tools build ## as make dev, in EKS mode: CAPT builds the kubeconf
 # kept out of CAPT's go.mod): its tests run there.
 # test/move runs two whole stacks one after the other, and provider-terraform always binds
 # 127.0.0.1:8080: it runs alone, after the packages test/e2e is among.
+# bin/capt (build): the stacks' provider-terraform runs it as `capt dev-node` for the
+# local node group module's provisioners.
 .PHONY: test
-test: stack-tools ## run every test on a real kube-apiserver and etcd, and the e2e and move tests on the whole stack
+test: stack-tools build ## run every test on a real kube-apiserver and etcd, and the e2e and move tests on the whole stack
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/move$$')
 	go test $(GO_TEST_FLAGS) -timeout 30m ./test/move/
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
@@ -117,7 +120,7 @@ generate: ## regenerate deepcopy code and CRDs from the API types
 	cp config/rbac/role.yaml config/rbac/common/aggregated_role.yaml charts/capt/files/
 
 # The packages whose RBAC markers make each clusterctl provider's role.
-INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/controller/captcluster paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
+INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/controller/captcluster paths=./internal/controller/machinepool paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
 CONTROLPLANE_PATHS   := paths=./internal/manager paths=./internal/controller/controlplane
 
 .PHONY: verify-generate

@@ -1,5 +1,6 @@
 // Command capt is CAPT's single binary: `capt manager` runs the controllers, `capt dev`
-// runs them with the whole stack on one machine.
+// runs them with the whole stack on one machine, `capt dev-node` registers that stack's
+// fake worker Nodes for the local node group module.
 package main
 
 import (
@@ -20,6 +21,9 @@ Usage:
   capt manager [flags]   run the controllers (capt manager --help lists the flags)
   capt dev [flags]       run the whole stack on this machine and create a Cluster on it
                          (make dev builds the tools first; capt dev --help lists the flags)
+  capt dev-node apply|delete [flags]
+                         register or remove a fake worker Node of the local stack, for the
+                         local node group module (templates/local; capt dev-node --help)
 `
 
 func main() {
@@ -37,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runManager(args[1:], stdout, stderr)
 	case "dev":
 		return runDev(args[1:], stdout, stderr)
+	case "dev-node":
+		return runDevNode(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

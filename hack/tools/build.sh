@@ -17,7 +17,8 @@ bindir=${CAPT_BIN_DIR:-$root/bin}
 # name|version|package|extra ldflags (Kubernetes and Cluster API binaries built from a
 # module carry no version unless stamped; Cluster API refuses an API server of v0.0.0).
 # A tool with source of its own (eks-token-webhook: its version is aws-iam-authenticator's,
-# whose verifier it serves) is the package of its tools module.
+# whose verifier it serves) is the package of its tools module. kwok needs no stamp: its
+# version is a constant in its source (sigs.k8s.io/kwok/pkg/consts.Version).
 tools_table() {
 	cat <<'TABLE'
 kube-apiserver|v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/component-base/version.gitTreeState=clean
@@ -30,6 +31,7 @@ provider-terraform|v0.21.2|github.com/upbound/provider-terraform/cmd/provider|
 tofu|v1.12.6|github.com/opentofu/opentofu/cmd/tofu|-X github.com/opentofu/opentofu/version.dev=no
 terraform|v1.5.7|github.com/hashicorp/terraform|
 eks-token-webhook|v0.7.2|github.com/capt-dev/capt/hack/tools/eks-token-webhook|
+kwok|v0.7.0|sigs.k8s.io/kwok/cmd/kwok|
 TABLE
 }
 

@@ -87,6 +87,18 @@ func Available(ctx context.Context, c client.Reader, namespace, name string) (bo
 	return meta.IsStatusConditionTrue(cluster.Status.Conditions, clusterv1.ClusterAvailableCondition), nil
 }
 
+// MachinePoolRunning says Cluster API reports the MachinePool Running with all of its
+// replicas Ready: its Nodes matched by providerID in the workload cluster.
+func MachinePoolRunning(ctx context.Context, c client.Reader, namespace, name string) (bool, error) {
+	mp := &clusterv1.MachinePool{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, mp); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	want := ptr.Deref(mp.Spec.Replicas, 1)
+	return mp.Status.Phase == string(clusterv1.MachinePoolPhaseRunning) && ptr.Deref(mp.Status.ReadyReplicas, 0) == want &&
+		len(mp.Status.NodeRefs) == int(want), nil
+}
+
 // ConnectKubeconfig reads the kubeconfig secret CAPT published for the Cluster and asks
 // the cluster it points at for its version: the proof that it really connects.
 func ConnectKubeconfig(ctx context.Context, c client.Reader, namespace, cluster string) (data []byte, version string, err error) {

@@ -25,6 +25,8 @@ var kinds = []schema.GroupVersionKind{
 	clusterv1.GroupVersion.WithKind("Cluster"),
 	infrav1.GroupVersion.WithKind("CAPTCluster"),
 	controlplanev1.GroupVersion.WithKind("CAPTControlPlane"),
+	clusterv1.GroupVersion.WithKind("MachinePool"),
+	infrav1.GroupVersion.WithKind("CAPTMachinePool"),
 	infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
 	workspace.DefaultAPI().GroupVersionKind(),
 	{Version: "v1", Kind: "Secret"},
@@ -76,7 +78,7 @@ func Observe(ctx context.Context, c client.Reader, namespace, cluster string, sh
 func listOptions(kind, namespace, cluster string) []client.ListOption {
 	var opts []client.ListOption
 	switch kind {
-	case "WorkspaceTemplateApply", "Workspace":
+	case "WorkspaceTemplateApply", "Workspace", "MachinePool", "CAPTMachinePool":
 		opts = append(opts, client.MatchingLabels{clusterv1.ClusterNameLabel: cluster})
 	}
 	if kind != "Workspace" {
@@ -115,6 +117,11 @@ func summarize(u *unstructured.Unstructured, show []string) string {
 	}
 	if phase, _, _ := unstructured.NestedString(u.Object, "status", "phase"); phase != "" {
 		parts = append(parts, phase)
+	}
+	if u.GetKind() == "MachinePool" {
+		desired, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+		ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+		parts = append(parts, fmt.Sprintf("ready=%d/%d", ready, desired))
 	}
 	if u.GetKind() == "Secret" {
 		t, _, _ := unstructured.NestedString(u.Object, "type")

@@ -46,6 +46,15 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	say := func(format string, args ...any) { _, _ = fmt.Fprintf(out, format+"\n", args...) }
 	start := time.Now()
 
+	if o.CAPTBinary == "" {
+		// provider-terraform's Terraform runs `capt dev-node` (the local node group
+		// module): this very binary, whichever checkout's bin/ holds.
+		exe, err := os.Executable()
+		if err != nil {
+			return t, fmt.Errorf("finding the capt binary: %w", err)
+		}
+		o.CAPTBinary = exe
+	}
 	say("==> etcd and kube-apiserver (data in %s)", o.DataDir)
 	stack, err := localstack.StartAPIServer(o.Options)
 	if err != nil {
@@ -63,7 +72,7 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		say("    EKS mode: it also authenticates EKS tokens signed for %s in %s by %s (accepted for %s; eks-token-webhook)",
 			eks.ClusterName, eks.Region, eks.Credentials.ARN, eks.TokenLifetime)
 	}
-	say("==> kube-controller-manager, Cluster API core manager, provider-terraform (%s)", o.EngineName())
+	say("==> kube-controller-manager, KWOK, Cluster API core manager, provider-terraform (%s)", o.EngineName())
 	if err := stack.StartControllers(ctx); err != nil {
 		return t, err
 	}
@@ -89,11 +98,11 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	say("    started in %s; logs in %s", t.StartUp.Round(100*time.Millisecond), stack.Logs())
 
 	apiserver := APIServer{Endpoint: stack.Config.Host, CA: stack.Config.CAData}
-	files := []string{TemplatesFile(o.Root), ClusterFile(o.Root)}
+	files := []string{TemplatesFile(o.Root), ClusterFile(o.Root), MachinePoolFile(o.Root)}
 	w := &Watcher{Client: stack.Client, Namespace: Namespace, Cluster: ClusterName, Interval: o.Interval}
 	if eks != nil {
 		apiserver.EKSClusterName = eks.ClusterName
-		files = []string{TemplatesFile(o.Root), EKSTemplateFile(o.Root), EKSClusterFile(o.Root)}
+		files = []string{TemplatesFile(o.Root), EKSTemplateFile(o.Root), EKSClusterFile(o.Root), MachinePoolFile(o.Root)}
 		// Cluster API connects with the kubeconfig CAPT builds, its token minted by CAPT.
 		w.Show = []string{clusterv1.ClusterRemoteConnectionProbeCondition}
 		say("==> Cluster %s/%s from templates/local/eks (EKS-style outputs: CAPT builds the kubeconfig with a token it mints)", Namespace, ClusterName)
@@ -120,8 +129,15 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	}); err != nil {
 		return t, fmt.Errorf("waiting for Cluster API to report the Cluster Available (see its conditions above): %w", err)
 	}
+	say("==> Cluster Available in %s: Cluster API connects to it with the published kubeconfig", time.Since(provisioning).Round(100*time.Millisecond))
+	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
+		return MachinePoolRunning(ctx, stack.Client, Namespace, PoolName)
+	}); err != nil {
+		return t, fmt.Errorf("waiting for Cluster API to report MachinePool %s Running (see its conditions above): %w", PoolName, err)
+	}
 	t.Provisioning = time.Since(provisioning)
-	say("==> Cluster Available in %s: Cluster API connects to it with the published kubeconfig", t.Provisioning.Round(100*time.Millisecond))
+	say("==> MachinePool %s Running in %s: its Nodes (registered by the node group's Workspace, kept Ready by KWOK) matched by providerID",
+		PoolName, t.Provisioning.Round(100*time.Millisecond))
 
 	kubeconfigData, version, err := ConnectKubeconfig(ctx, stack.Client, Namespace, ClusterName)
 	if err != nil {
@@ -137,7 +153,8 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 	}
 	say("      kubectl --kubeconfig %s get namespaces", kubeconfigPath)
 	say("    the management cluster:")
-	say("      kubectl --kubeconfig %s get clusters,captclusters,captcontrolplanes,workspacetemplateapplies -A", stack.Kubeconfig)
+	say("      kubectl --kubeconfig %s get clusters,machinepools,captclusters,captcontrolplanes,captmachinepools,workspacetemplateapplies -A", stack.Kubeconfig)
+	say("      kubectl --kubeconfig %s get nodes -L %s", kubeconfigPath, "eks.amazonaws.com/nodegroup")
 
 	if !o.Delete {
 		if o.DeleteOnInterrupt {

@@ -28,6 +28,8 @@ import (
 const (
 	Namespace   = "capt-dev"
 	ClusterName = "local"
+	// PoolName is the sample's MachinePool and CAPTMachinePool (MachinePoolFile).
+	PoolName = "local-pool-0"
 	// apiserverSecret holds the variables file with the local kube-apiserver's endpoint,
 	// CA and token (in EKS mode: its EKS cluster name instead of a token), read by the
 	// local-controlplane (local-eks-controlplane) template.
@@ -188,6 +190,12 @@ func TemplatesFile(root string) string {
 // ClusterFile holds the sample's Cluster, CAPTCluster and CAPTControlPlane.
 func ClusterFile(root string) string {
 	return filepath.Join(root, "templates", "local", "cluster.yaml")
+}
+
+// MachinePoolFile holds the sample Cluster's worker pool: a MachinePool of 2 and its
+// CAPTMachinePool (local-nodegroup), named after ClusterName.
+func MachinePoolFile(root string) string {
+	return filepath.Join(root, "templates", "local", "machinepool.yaml")
 }
 
 // EKSTemplateFile holds the EKS-style control plane WorkspaceTemplate of EKS mode

@@ -32,11 +32,14 @@ const ProviderConfigName = "default"
 const stateNamespace = "crossplane-system"
 
 // startKubeControllerManager runs the garbage collector (owner references delete
-// dependents, as on a real cluster) and the namespace controller.
+// dependents, as on a real cluster), the namespace controller and the node lifecycle
+// controller: kube-apiserver taints every new Node node.kubernetes.io/not-ready, and it
+// is this controller that lifts the taint once the Node is Ready (KWOK's fake Nodes), as
+// on a real cluster; it also marks a Node whose lease KWOK no longer renews NotReady.
 func (s *Stack) startKubeControllerManager(_ context.Context) error {
 	_, err := s.startProcess("kube-controller-manager", []string{
 		"--kubeconfig=" + s.Kubeconfig,
-		"--controllers=garbagecollector,namespace",
+		"--controllers=garbagecollector,namespace,nodelifecycle",
 		"--leader-elect=false",
 		// Nothing needs its HTTPS endpoint here.
 		"--secure-port=0",
@@ -69,7 +72,7 @@ func (s *Stack) startClusterAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.waitHealthy(ctx, "http://127.0.0.1:"+health+"/readyz", startupTimeout)
+	return p.waitHealthy(ctx, "http://127.0.0.1:"+health+"/readyz")
 }
 
 // EngineName is the Terraform engine's binary: Engine, or OpenTofu by default.
@@ -106,7 +109,11 @@ func (s *Stack) StopProviderTerraform() error {
 
 // startProviderTerraform creates the ProviderConfig (Terraform state in Secrets, through
 // the kubernetes backend: local state does not work with provider-terraform) and runs
-// provider-terraform with the chosen engine linked as `terraform` on its PATH.
+// provider-terraform with the chosen engine linked as `terraform` on its PATH, and capt
+// as `capt` (the local node group module's provisioners run `capt dev-node`). The engine
+// runs with provider-terraform's environment (its internal/terraform starts every
+// command with os.Environ() and the Workspace's env), so local-exec provisioners see
+// this PATH and KUBECONFIG, the stack's admin kubeconfig.
 func (s *Stack) startProviderTerraform(ctx context.Context) error {
 	engine := s.EngineName()
 	if engine != "tofu" && engine != "terraform" {
@@ -124,13 +131,15 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 	if _, err := os.Stat(enginePath); err != nil {
 		return fmt.Errorf("%s not found in %s: run `make dev`, which builds it", engine, s.BinDir)
 	}
-	// A provider-terraform started again (StartProviderTerraform) finds the link there.
-	link := filepath.Join(engineDir, "terraform")
-	if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("replacing the Terraform engine's link: %w", err)
+	captPath, err := s.captBinary()
+	if err != nil {
+		return err
 	}
-	if err := os.Symlink(enginePath, link); err != nil {
+	if err := relink(enginePath, filepath.Join(engineDir, "terraform")); err != nil {
 		return fmt.Errorf("linking the Terraform engine: %w", err)
+	}
+	if err := relink(captPath, filepath.Join(engineDir, "capt")); err != nil {
+		return fmt.Errorf("linking capt: %w", err)
 	}
 	// An empty CLI configuration: no registry, no credentials helper, nothing from the host.
 	cliConfig := filepath.Join(work, "terraformrc")
@@ -168,7 +177,33 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 		return err
 	}
 	// It always serves metrics on :8080, and has no other endpoint to ask.
-	return p.waitHealthy(ctx, "http://"+providerTerraformMetrics+"/metrics", startupTimeout)
+	return p.waitHealthy(ctx, "http://"+providerTerraformMetrics+"/metrics")
+}
+
+// captBinary is the absolute path of the capt binary provider-terraform's Terraform
+// runs: Options.CAPTBinary, else BinDir/capt.
+func (s *Stack) captBinary() (string, error) {
+	path, hint := s.CAPTBinary, "Options.CAPTBinary"
+	if path == "" {
+		path, hint = filepath.Join(s.BinDir, "capt"), "run `make build` (make dev and make test do), which builds it"
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if info, err := os.Stat(path); err != nil || info.IsDir() {
+		return "", fmt.Errorf("capt binary %s not found (the local node group module runs `capt dev-node`): %s", path, hint)
+	}
+	return path, nil
+}
+
+// relink makes link a symbolic link to target, replacing what was there: a
+// provider-terraform started again (StartProviderTerraform) finds the links in place.
+func relink(target, link string) error {
+	if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Symlink(target, link)
 }
 
 // createProviderConfig creates the state namespace and the ProviderConfig "default". With

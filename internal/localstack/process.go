@@ -39,7 +39,7 @@ func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // WaitHealthy polls url until it answers 200 (a child's health endpoint).
 func (p *Process) WaitHealthy(ctx context.Context, url string) error {
-	return p.waitHealthy(ctx, url, startupTimeout)
+	return p.waitHealthy(ctx, url)
 }
 
 // startProcess runs bin/<name> with args in dir, logging to <logs>/<name>.log.
@@ -86,15 +86,15 @@ func (p *Process) stop() error {
 	}
 }
 
-// waitHealthy polls url until it answers 200, the process exits, or timeout passes.
+// waitHealthy polls url until it answers 200, the process exits, or startupTimeout passes.
 // A child's health endpoint is the only way to know it is up: there is nothing to watch.
-func (p *Process) waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
+func (p *Process) waitHealthy(ctx context.Context, url string) error {
 	httpClient := &http.Client{
 		Timeout: 2 * time.Second,
 		// Health endpoints of the local children serve self-signed certificates, if any.
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(startupTimeout)
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -114,7 +114,7 @@ func (p *Process) waitHealthy(ctx context.Context, url string, timeout time.Dura
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not healthy after %s; see %s", p.name, timeout, p.log.Name())
+			return fmt.Errorf("%s not healthy after %s; see %s", p.name, startupTimeout, p.log.Name())
 		}
 	}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// CAPTCRDDir, when set, is where CAPT's CRDs are installed from instead of
 	// config/crd/bases: charts/capt/crds, for CAPT as Helm installs it (test/move).
 	CAPTCRDDir string
+	// CAPTBinary is a capt binary, linked as `capt` on provider-terraform's PATH: the
+	// local node group module's provisioners run `capt dev-node` to register and remove
+	// their fake Nodes. Empty means BinDir/capt (make build; capt dev passes itself).
+	CAPTBinary string
 }
 
 // Stack is a running local management cluster.
@@ -185,13 +189,13 @@ func (s *Stack) writeAdminKubeconfig() error {
 }
 
 // StartControllers starts kube-controller-manager (garbage collector and namespace
-// controller), the Cluster API core manager and provider-terraform, and waits until each
-// answers its health check. With NoProviderTerraform it only creates provider-terraform's
-// ProviderConfig.
+// controller), KWOK (the kubelet of the fake worker Nodes), the Cluster API core manager
+// and provider-terraform, and waits until each answers its health check. With
+// NoProviderTerraform it only creates provider-terraform's ProviderConfig.
 func (s *Stack) StartControllers(ctx context.Context) error {
-	starts := []func(context.Context) error{s.startKubeControllerManager, s.startClusterAPI, s.startProviderTerraform}
+	starts := []func(context.Context) error{s.startKubeControllerManager, s.startKWOK, s.startClusterAPI, s.startProviderTerraform}
 	if s.NoProviderTerraform {
-		starts[2] = s.createProviderConfig
+		starts[3] = s.createProviderConfig
 	}
 	for _, start := range starts {
 		if err := start(ctx); err != nil {

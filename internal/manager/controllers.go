@@ -11,6 +11,7 @@ import (
 
 	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
+	"github.com/capt-dev/capt/internal/controller/machinepool"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -69,11 +70,30 @@ func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api 
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
 		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
 	}
+	if err := setupMachinePools(ctx, mgr, o, api); err != nil {
+		return err
+	}
 	if err := (&captcluster.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
 		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
 	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
 		return fmt.Errorf("setting up CAPTCluster controller: %w", err)
+	}
+	return nil
+}
+
+// setupMachinePools registers the CAPTMachinePool controller and the ClusterCache it
+// reads the workload clusters' Nodes through.
+func setupMachinePools(ctx context.Context, mgr ctrl.Manager, o *Options, api workspace.API) error {
+	cc, err := machinepool.NewClusterCache(ctx, mgr, o.WatchFilterValue, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool})
+	if err != nil {
+		return err
+	}
+	if err := (&machinepool.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captmachinepool-controller"),
+		ClusterCache: cc, API: api, WatchFilterValue: o.WatchFilterValue,
+	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool}); err != nil {
+		return fmt.Errorf("setting up CAPTMachinePool controller: %w", err)
 	}
 	return nil
 }

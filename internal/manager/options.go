@@ -77,6 +77,7 @@ const (
 type Concurrency struct {
 	CAPTCluster            int
 	CAPTControlPlane       int
+	CAPTMachinePool        int
 	WorkspaceTemplateApply int
 	WorkspaceTemplate      int
 }
@@ -122,6 +123,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Number of CAPTClusters reconciled at once.")
 	fs.IntVar(&o.Concurrency.CAPTControlPlane, "captcontrolplane-concurrency", 10,
 		"Number of CAPTControlPlanes reconciled at once.")
+	fs.IntVar(&o.Concurrency.CAPTMachinePool, "captmachinepool-concurrency", 10,
+		"Number of CAPTMachinePools reconciled at once.")
 	fs.IntVar(&o.Concurrency.WorkspaceTemplateApply, "workspacetemplateapply-concurrency", 10,
 		"Number of WorkspaceTemplateApplies reconciled at once.")
 	fs.IntVar(&o.Concurrency.WorkspaceTemplate, "workspacetemplate-concurrency", 2,
@@ -175,6 +178,7 @@ func (o *Options) Validate() error {
 	for name, n := range map[string]int{
 		"--captcluster-concurrency":            o.Concurrency.CAPTCluster,
 		"--captcontrolplane-concurrency":       o.Concurrency.CAPTControlPlane,
+		"--captmachinepool-concurrency":        o.Concurrency.CAPTMachinePool,
 		"--workspacetemplateapply-concurrency": o.Concurrency.WorkspaceTemplateApply,
 		"--workspacetemplate-concurrency":      o.Concurrency.WorkspaceTemplate,
 	} {

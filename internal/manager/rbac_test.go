@@ -60,6 +60,20 @@ var allowList = []grant{
 	{"infrastructure.cluster.x-k8s.io", "captclusters", "get list watch patch"},
 	{"infrastructure.cluster.x-k8s.io", "captclusters/status", "patch"},
 	{"infrastructure.cluster.x-k8s.io", "captclusters/finalizers", "update"},
+	// CAPTMachinePools (an EKS managed node group each): the CAPTMachinePool controller
+	// watches them and patches their finalizer and spec.providerIDList (the group's Nodes,
+	// the InfraMachinePool contract), and their status; update on /finalizers because the
+	// node group's WorkspaceTemplateApply has a controller reference to its pool
+	// (blockOwnerDeletion, which OwnerReferencesPermissionEnforcement allows only to who
+	// may update the owner's finalizers).
+	{"infrastructure.cluster.x-k8s.io", "captmachinepools", "get list watch patch"},
+	{"infrastructure.cluster.x-k8s.io", "captmachinepools/status", "patch"},
+	{"infrastructure.cluster.x-k8s.io", "captmachinepools/finalizers", "update"},
+	// Cluster API's MachinePool, owner of a CAPTMachinePool: read for its replicas and the
+	// autoscaler's annotation; patch because an autoscaler-owned pool
+	// (cluster.x-k8s.io/replicas-managed-by) copies the node group's observed size into
+	// MachinePool.spec.replicas.
+	{"cluster.x-k8s.io", "machinepools", "get list watch patch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplates", "get list watch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplates/status", "patch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplateapplies", "get list watch create patch delete"},

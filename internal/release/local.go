@@ -29,8 +29,11 @@ func LocalFlavor(root string) ([]byte, error) {
 
 var (
 	terraformInterpolation = regexp.MustCompile(`\$\{`)
-	localNames             = regexp.MustCompile(`\blocal(-vpc|-controlplane)?\b(\s*[,}]|$)`)
-	captDevNamespace       = regexp.MustCompile(`\bcapt-dev\b`)
+	// The names of templates/local's objects: the Cluster's (local) and its templates'
+	// (local-vpc, local-controlplane, local-nodegroup), each followed by the end of the
+	// line, ',' or '}', so that local-apiserver (the Secret `capt dev` writes) keeps its.
+	localNames       = regexp.MustCompile(`\blocal(-vpc|-controlplane|-nodegroup)?\b(\s*[,}]|$)`)
+	captDevNamespace = regexp.MustCompile(`\bcapt-dev\b`)
 )
 
 func localToFlavor(data []byte) []byte {
@@ -41,7 +44,8 @@ func localToFlavor(data []byte) []byte {
 		if bytes.HasPrefix(trimmed, []byte("#")) {
 			continue
 		}
-		// Only object names and references: "name: local", "{name: local-vpc}".
+		// Only object names and references: "name: local", "{name: local-vpc}",
+		// "name: local-nodegroup".
 		if bytes.Contains(line, []byte("name: local")) || bytes.Contains(line, []byte("name: local-")) {
 			line = localNames.ReplaceAll(line, []byte("$${CLUSTER_NAME}$1$2"))
 		}

@@ -24,6 +24,8 @@ func TestContractLabels(t *testing.T) {
 	for _, name := range []string{
 		"captclusters.infrastructure.cluster.x-k8s.io",
 		"captclustertemplates.infrastructure.cluster.x-k8s.io",
+		"captmachinepools.infrastructure.cluster.x-k8s.io",
+		"captmachinepooltemplates.infrastructure.cluster.x-k8s.io",
 		"captcontrolplanes.controlplane.cluster.x-k8s.io",
 		"captcontrolplanetemplates.controlplane.cluster.x-k8s.io",
 	} {
@@ -72,7 +74,7 @@ func TestControlPlanePrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	checkColumns(t, getTable(t, controlplanev1.GroupVersion, "captcontrolplanes", "printed"),
+	checkColumns(t, getTable(t, controlplanev1.GroupVersion, "captcontrolplanes"),
 		[]string{"Name", "Cluster", "Ready", "Phase", "Version", "Endpoint", "Age"},
 		[]any{"printed", "demo", "True", "Ready", "v1.31.2", "demo.example.com:443"})
 }
@@ -95,7 +97,7 @@ func TestWorkspaceTemplateApplyPrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	checkColumns(t, getTable(t, infrav1.GroupVersion, "workspacetemplateapplies", "printed"),
+	checkColumns(t, getTable(t, infrav1.GroupVersion, "workspacetemplateapplies"),
 		[]string{"Name", "Cluster", "Template", "Workspace", "Applied", "Ready", "Age"},
 		[]any{"printed", "demo", "eks", "default-printed-0123abcd", true})
 }
@@ -120,7 +122,9 @@ func checkColumns(t *testing.T, table *metav1.Table, wantNames []string, want []
 	}
 }
 
-func getTable(t *testing.T, gv schema.GroupVersion, resource, name string) *metav1.Table {
+// getTable reads the object named "printed" of resource as kubectl get does: a Table.
+func getTable(t *testing.T, gv schema.GroupVersion, resource string) *metav1.Table {
+	const name = "printed"
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
 	cfg.GroupVersion = &gv

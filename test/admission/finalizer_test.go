@@ -57,12 +57,18 @@ func TestFinalizerNamesDrawNoWarning(t *testing.T) {
 				WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}}}: {controlplanev1.CAPTControlPlaneFinalizer, controlplanev1.LegacyCAPTControlPlaneFinalizer},
 			&infrav1.WorkspaceTemplateApply{ObjectMeta: meta("wta"), Spec: infrav1.WorkspaceTemplateApplySpec{
 				TemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}}}: {infrav1.WorkspaceTemplateApplyFinalizer, infrav1.LegacyWorkspaceTemplateApplyFinalizer},
+			// A kind added after v0.1: no legacy name.
+			&infrav1.CAPTMachinePool{ObjectMeta: meta("cmp"), Spec: infrav1.CAPTMachinePoolSpec{
+				WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"}}}: {infrav1.CAPTMachinePoolFinalizer, ""},
 		}
 	}
 	for i, legacy := range []bool{false, true} {
 		for obj, names := range objects(fmt.Sprint(i)) {
 			name := names[0]
 			if legacy {
+				if names[1] == "" {
+					continue
+				}
 				name = names[1]
 			}
 			obj.SetFinalizers([]string{name})

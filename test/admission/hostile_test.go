@@ -41,6 +41,11 @@ func TestHostileValuesAdmission(t *testing.T) {
 			Spec: infrav1.WorkspaceSpec{ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: module,
 				Vars: []infrav1.Var{{Key: "v", Value: hostile}}, Env: []infrav1.EnvVar{{Name: "V", Value: hostile}}}}}}}
 	}
+	pool := func(labels map[string]infrav1.LabelValue, taint string) client.Object {
+		return &infrav1.CAPTMachinePool{Spec: infrav1.CAPTMachinePoolSpec{
+			WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"}, Labels: labels,
+			Taints: []infrav1.Taint{{Key: "dedicated", Value: taint, Effect: "NoSchedule"}}}}
+	}
 	cases := []struct {
 		name string
 		obj  client.Object
@@ -56,6 +61,16 @@ func TestHostileValuesAdmission(t *testing.T) {
 			refused: apierrors.IsInvalid, errHas: "spec.template.spec.forProvider.module: Too long"},
 		{name: "variables over etcd's limit", obj: apply(map[string]string{"a": strings.Repeat("m", 1<<20), "b": strings.Repeat("m", 1<<19)}),
 			refused: isInternal, errHas: "request is too large"},
+		// A node pool's labels and taints reach Terraform as data too, but EKS refuses what
+		// is not a Kubernetes label or taint: the CRD refuses it first, in few words.
+		{name: "hostile node label value", obj: pool(map[string]infrav1.LabelValue{"a": infrav1.LabelValue(hostile)}, "gpu"),
+			refused: apierrors.IsInvalid, errHas: "spec.labels.a"},
+		{name: "a megabyte node label value", obj: pool(map[string]infrav1.LabelValue{"a": infrav1.LabelValue(strings.Repeat("m ", 1<<19))}, "gpu"),
+			refused: apierrors.IsInvalid, errHas: "spec.labels.a: Too long"},
+		{name: "a megabyte node label key", obj: pool(map[string]infrav1.LabelValue{strings.Repeat("k", 1<<20): "v"}, "gpu"),
+			refused: apierrors.IsInvalid, errHas: "each key must be a Kubernetes label key"},
+		{name: "hostile taint value", obj: pool(nil, hostile),
+			refused: apierrors.IsInvalid, errHas: "spec.taints[0].value"},
 		{name: "variables over the API server's limit", obj: apply(map[string]string{"a": strings.Repeat("m", 4<<20)}),
 			refused: apierrors.IsRequestEntityTooLargeError, errHas: "limit is 3145728"},
 	}

@@ -1,6 +1,7 @@
 // Package e2e drives the whole local stack of `capt dev`: etcd and kube-apiserver,
-// kube-controller-manager, Cluster API's core manager, provider-terraform running
-// OpenTofu, and CAPT, all real and built from Go modules (make test builds them).
+// kube-controller-manager, KWOK, Cluster API's core manager, provider-terraform running
+// OpenTofu (and bin/capt, for the local node group module's provisioners), and CAPT, all
+// real and built from Go modules (make test builds them).
 package e2e
 
 import (

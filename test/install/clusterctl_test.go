@@ -122,11 +122,63 @@ func TestClusterctlArtifacts(t *testing.T) {
 					t.Errorf("%s: module keeps clusterctl's escape $${", o.GetName())
 				}
 			}
-			if len(objs) != 5 {
-				t.Errorf("%d objects, want 5 (two WorkspaceTemplates, Cluster, CAPTCluster, CAPTControlPlane)", len(objs))
-			}
+			checkFlavorObjects(t, flavor, objs)
 			apply(t, pointers(objs))
 		})
+	}
+}
+
+// flavorKinds is what each flavor creates, in order. eks (the default flavor): the
+// WorkspaceTemplates of the VPC, the control plane and the node group, the Cluster, its
+// CAPTCluster and CAPTControlPlane, and one worker pool (MachinePool and CAPTMachinePool).
+// local: templates/local's WorkspaceTemplates (local-vpc, local-controlplane,
+// local-nodegroup), the Cluster, its CAPTCluster and CAPTControlPlane.
+var flavorKinds = map[string][]string{
+	"cluster-template.yaml": {"WorkspaceTemplate", "WorkspaceTemplate", "WorkspaceTemplate",
+		"Cluster", "CAPTCluster", "CAPTControlPlane", "MachinePool", "CAPTMachinePool"},
+	"cluster-template-local.yaml": {"WorkspaceTemplate", "WorkspaceTemplate", "WorkspaceTemplate",
+		"Cluster", "CAPTCluster", "CAPTControlPlane"},
+}
+
+func init() { flavorKinds["cluster-template-eks.yaml"] = flavorKinds["cluster-template.yaml"] }
+
+// checkFlavorObjects checks a flavor's kinds, that every object is named after the
+// cluster (CLUSTER_NAME is demo), and that each reference to a WorkspaceTemplate, a
+// CAPTMachinePool or the Cluster names an object of the flavor.
+func checkFlavorObjects(t *testing.T, flavor string, objs []unstructured.Unstructured) {
+	t.Helper()
+	kinds := make([]string, 0, len(objs))
+	names := map[string]bool{}
+	for _, o := range objs {
+		kinds = append(kinds, o.GetKind())
+		names[o.GetKind()+"/"+o.GetName()] = true
+		if o.GetName() != "demo" && !strings.HasPrefix(o.GetName(), "demo-") {
+			t.Errorf("%s %s is not named after the cluster", o.GetKind(), o.GetName())
+		}
+	}
+	if want := flavorKinds[flavor]; !slices.Equal(kinds, want) {
+		t.Errorf("kinds %v, want %v", kinds, want)
+	}
+	refs := map[string][]string{
+		"CAPTCluster":      {"WorkspaceTemplate", "spec", "vpcTemplateRef", "name"},
+		"CAPTControlPlane": {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
+		"CAPTMachinePool":  {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
+		"MachinePool":      {"CAPTMachinePool", "spec", "template", "spec", "infrastructureRef", "name"},
+	}
+	for _, o := range objs {
+		ref, ok := refs[o.GetKind()]
+		if !ok {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(o.Object, ref[1:]...)
+		if !names[ref[0]+"/"+name] {
+			t.Errorf("%s %s: %s %q is not in the flavor", o.GetKind(), o.GetName(), strings.Join(ref[1:], "."), name)
+		}
+		if o.GetKind() == "MachinePool" {
+			if cluster, _, _ := unstructured.NestedString(o.Object, "spec", "clusterName"); !names["Cluster/"+cluster] {
+				t.Errorf("MachinePool %s: spec.clusterName %q is not the flavor's Cluster", o.GetName(), cluster)
+			}
+		}
 	}
 }
 

@@ -43,8 +43,10 @@ func TestHelmChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(chart.CRDObjects()); got != 6 {
-		t.Errorf("%d CRDs in crds/, want 6", got)
+	// CAPTCluster, CAPTMachinePool, CAPTControlPlane and their templates, WorkspaceTemplate
+	// and WorkspaceTemplateApply.
+	if got := len(chart.CRDObjects()); got != 8 {
+		t.Errorf("%d CRDs in crds/, want 8", got)
 	}
 	checkMoveLabels(t, chart.CRDObjects())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "capt-helm"}}

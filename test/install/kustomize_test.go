@@ -28,9 +28,9 @@ func TestKustomizations(t *testing.T) {
 		crds                                  []string
 	}{
 		{"default", "infrastructure-capt", "capt-system", "all", []string{
-			"captclusters", "captclustertemplates", "captcontrolplanes", "captcontrolplanetemplates", "workspacetemplateapplies", "workspacetemplates"}},
+			"captclusters", "captclustertemplates", "captcontrolplanes", "captcontrolplanetemplates", "captmachinepools", "captmachinepooltemplates", "workspacetemplateapplies", "workspacetemplates"}},
 		{"infrastructure", "infrastructure-capt", "capt-system", "infrastructure", []string{
-			"captclusters", "captclustertemplates", "workspacetemplateapplies", "workspacetemplates"}},
+			"captclusters", "captclustertemplates", "captmachinepools", "captmachinepooltemplates", "workspacetemplateapplies", "workspacetemplates"}},
 		{"controlplane", "control-plane-capt", "capt-control-plane-system", "controlplane", []string{
 			"captcontrolplanes", "captcontrolplanetemplates"}},
 	} {

@@ -104,6 +104,11 @@ const (
 	// AvailableReason: the control plane serves: endpoint and secrets are in place.
 	AvailableReason = "Available"
 
+	// WaitingForNodeGroupsDeletionReason: deletion waits, before it starts, for the
+	// Cluster's node group WorkspaceTemplateApplies (CAPTMachinePools) and their
+	// Workspaces to be gone: the control plane outlives its workers.
+	WaitingForNodeGroupsDeletionReason = "WaitingForNodeGroupsDeletion"
+
 	// ClearingEndpointReason: deletion is clearing the endpoint (CAPTEP-0041 step 1).
 	ClearingEndpointReason = "ClearingEndpoint"
 

@@ -32,6 +32,13 @@ const (
 	VPCReadyCondition = "VPCReady"
 )
 
+// Condition types of a CAPTMachinePool (and WorkspaceReadyCondition below).
+const (
+	// NodesReadyCondition is true when the node group has as many Nodes as it should, all
+	// Ready, in the workload cluster; Unknown when the workload cluster cannot be read.
+	NodesReadyCondition = "NodesReady"
+)
+
 // Condition types of a WorkspaceTemplate and a WorkspaceTemplateApply.
 const (
 	// TemplateValidCondition is true when the WorkspaceTemplate renders.
@@ -84,6 +91,38 @@ const (
 
 	// WaitingForControlPlaneDeletionReason: deletion waits for the Cluster's control plane to be gone.
 	WaitingForControlPlaneDeletionReason = "WaitingForControlPlaneDeletion"
+)
+
+// Reasons of a CAPTMachinePool.
+const (
+	// WaitingForControlPlaneReason: the node group waits for the Cluster's control plane
+	// to be initialized (a node group joins a running cluster).
+	WaitingForControlPlaneReason = "WaitingForControlPlane"
+
+	// WaitingForInfrastructureReason: the node group waits for the CAPTCluster's subnets.
+	WaitingForInfrastructureReason = "WaitingForInfrastructure"
+
+	// NodeGroupProvisioningReason: the node group Workspace is being applied.
+	NodeGroupProvisioningReason = "NodeGroupProvisioning"
+
+	// NodeGroupFailedReason: the node group Workspace reports a failure; the message
+	// carries its cause.
+	NodeGroupFailedReason = "NodeGroupFailed"
+
+	// NodeGroupOutputsInvalidReason: the node group Workspace is Ready but its
+	// node_group_name output is missing or malformed.
+	NodeGroupOutputsInvalidReason = "NodeGroupOutputsInvalid"
+
+	// ScalingInvalidReason: the desired size is outside spec.scaling; nothing is applied
+	// until one of them changes.
+	ScalingInvalidReason = "ScalingInvalid"
+
+	// WaitingForNodesReason: fewer Nodes of the node group are Ready than desired.
+	WaitingForNodesReason = "WaitingForNodes"
+
+	// WorkloadClusterUnreachableReason: the workload cluster's Nodes cannot be read (no
+	// connection through Cluster API's ClusterCache yet, or lost).
+	WorkloadClusterUnreachableReason = "WorkloadClusterUnreachable"
 )
 
 // Reasons of a WorkspaceTemplate and a WorkspaceTemplateApply.
@@ -240,6 +279,10 @@ const (
 	CAPTClusterFinalizer = "infrastructure.cluster.x-k8s.io/captcluster"
 	// LegacyCAPTClusterFinalizer is CAPTClusterFinalizer's name up to v0.1.
 	LegacyCAPTClusterFinalizer = "captcluster.infrastructure.cluster.x-k8s.io"
+
+	// CAPTMachinePoolFinalizer holds a CAPTMachinePool until its node group Workspace is
+	// destroyed.
+	CAPTMachinePoolFinalizer = "infrastructure.cluster.x-k8s.io/captmachinepool"
 
 	// WorkspaceTemplateApplyFinalizer holds a WorkspaceTemplateApply until its Workspace is gone.
 	WorkspaceTemplateApplyFinalizer = "infrastructure.cluster.x-k8s.io/workspacetemplateapply"

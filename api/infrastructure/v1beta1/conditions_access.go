@@ -19,3 +19,11 @@ func (c *CAPTCluster) GetConditions() []metav1.Condition { return c.Status.Condi
 
 // SetConditions sets the conditions.
 func (c *CAPTCluster) SetConditions(conditions []metav1.Condition) { c.Status.Conditions = conditions }
+
+// GetConditions returns the conditions, for Cluster API's conditions and patch helpers.
+func (m *CAPTMachinePool) GetConditions() []metav1.Condition { return m.Status.Conditions }
+
+// SetConditions sets the conditions.
+func (m *CAPTMachinePool) SetConditions(conditions []metav1.Condition) {
+	m.Status.Conditions = conditions
+}

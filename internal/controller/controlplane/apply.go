@@ -7,6 +7,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
 	"github.com/capt-dev/capt/internal/render"
 )
 
@@ -22,26 +23,26 @@ func outputsSecretName(cp *controlplanev1.CAPTControlPlane) string {
 
 // variables are what the control plane template receives (docs/controlplane.md).
 // version is the Kubernetes version this apply asks for (nextVersion).
-func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *infrastructure, version string) map[string]string {
+func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string) map[string]string {
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
 		"cluster_namespace":  cluster.Namespace,
 		"kubernetes_version": terraformVersion(version),
 	}
-	tags := maps.Clone(infra.tags)
+	tags := maps.Clone(infra.Tags)
 	if tags == nil {
 		tags = map[string]string{}
 	}
 	maps.Copy(tags, cp.Spec.AdditionalTags)
-	vars["tags"] = jsonText(tags)
-	if infra.region != "" {
-		vars["region"] = infra.region
+	vars["tags"] = clusterinfra.JSONText(tags)
+	if infra.Region != "" {
+		vars["region"] = infra.Region
 	}
-	if infra.vpcID != "" {
-		vars["vpc_id"] = infra.vpcID
+	if infra.VPCID != "" {
+		vars["vpc_id"] = infra.VPCID
 	}
-	vars["private_subnet_ids"] = jsonText(nonNil(infra.privateSubnetIDs))
-	vars["public_subnet_ids"] = jsonText(nonNil(infra.publicSubnetIDs))
+	vars["private_subnet_ids"] = clusterinfra.JSONText(nonNil(infra.PrivateSubnetIDs))
+	vars["public_subnet_ids"] = clusterinfra.JSONText(nonNil(infra.PublicSubnetIDs))
 
 	public, private, cidrs := true, false, []string{}
 	addons := []controlplanev1.Addon{}
@@ -53,8 +54,8 @@ func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, 
 	}
 	vars["endpoint_public_access"] = strconv.FormatBool(public)
 	vars["endpoint_private_access"] = strconv.FormatBool(private)
-	vars["public_access_cidrs"] = jsonText(cidrs)
-	vars["addons"] = jsonText(addons)
+	vars["public_access_cidrs"] = clusterinfra.JSONText(cidrs)
+	vars["addons"] = clusterinfra.JSONText(addons)
 	return vars
 }
 

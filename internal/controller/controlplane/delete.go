@@ -32,6 +32,18 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	log := ctrl.LoggerFrom(ctx)
 	cp := s.cp
 
+	// 0. The workers go first: a node group needs its control plane to drain and leave.
+	// Cluster API deletes MachinePools before the control plane, but a control plane
+	// deleted on its own (or by a Cluster API that does not wait) must wait too.
+	s.deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, "Looking for node groups of the Cluster")
+	if pools, err := r.nodeGroupApplies(ctx, cp, s.cluster); err != nil || len(pools) > 0 {
+		if len(pools) > 0 {
+			s.deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, fmt.Sprintf(
+				"Waiting for the node groups of the Cluster to be destroyed first: WorkspaceTemplateApply %s (%d left)", pools[0].Name, len(pools)))
+		}
+		return ctrl.Result{}, err
+	}
+
 	// 1. The endpoint, on the Cluster (skipped when the Cluster is gone) and here.
 	s.deleting(controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
 	cleared, err := r.clearClusterEndpoint(ctx, s.cluster)
@@ -123,6 +135,29 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	log.Info("Control plane deleted", "workspace", wsName)
 	finalizer.Remove(cp)
 	return ctrl.Result{}, nil
+}
+
+// nodeGroupApplies lists the Cluster's node group WorkspaceTemplateApplies (those a
+// CAPTMachinePool controls), found by the cluster-name label every apply carries.
+func (r *Reconciler) nodeGroupApplies(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster) ([]infrav1.WorkspaceTemplateApply, error) {
+	name := cp.Labels[clusterv1.ClusterNameLabel]
+	if cluster != nil {
+		name = cluster.Name
+	}
+	if name == "" {
+		return nil, nil
+	}
+	list := &infrav1.WorkspaceTemplateApplyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(cp.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
+		return nil, fmt.Errorf("listing the node groups of Cluster %s: %w", name, err)
+	}
+	var out []infrav1.WorkspaceTemplateApply
+	for _, a := range list.Items {
+		if ref := metav1.GetControllerOf(&a); ref != nil && ref.Kind == "CAPTMachinePool" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // ownedApplies lists the WorkspaceTemplateApplies this control plane controls.

@@ -268,3 +268,70 @@ func TestTwentyClustersAtOnce(t *testing.T) {
 		assertNothingLeft(t, ns, fmt.Sprintf("c%02d", i))
 	}
 }
+
+// TestDeletionWaitsForNodeGroups: a control plane deleted while a node group apply of its
+// Cluster (one a CAPTMachinePool controls) is left does not start CAPTEP-0041's steps:
+// the endpoint stays and its Deleting condition says what it waits for. Once the node
+// group apply is gone, the deletion runs and the control plane goes, after it by etcd
+// revision.
+func TestDeletionWaitsForNodeGroups(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	_, cp := readyCluster(t, ns, "workers")
+
+	// A node group apply of the same Cluster, held by its own finalizer as the
+	// WorkspaceTemplateApply controller holds it while its Workspace is destroyed.
+	pool := &infrav1.WorkspaceTemplateApply{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "workers-pool-nodegroup", Labels: map[string]string{clusterv1.ClusterNameLabel: "workers"},
+			Finalizers: []string{"test.capt.dev/destroying"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: infrav1.GroupVersion.String(), Kind: "CAPTMachinePool", Name: "workers-pool",
+				UID: "00000000-0000-0000-0000-000000000001", Controller: ptr.To(true)}}},
+		Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"}},
+	}
+	create(t, pool)
+	log := env.WatchRevisions(t, ns, &infrav1.WorkspaceTemplateApplyList{}, &controlplanev1.CAPTControlPlaneList{})
+	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	waitCP(t, cp, "waiting for the node groups", func(c *controlplanev1.CAPTControlPlane) error {
+		if err := condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.WaitingForNodeGroupsDeletionReason)(c); err != nil {
+			return err
+		}
+		return contains(cond(c, infrav1.DeletingCondition).Message, pool.Name)
+	})
+	testenv.Consistently(t, "nothing of the control plane is deleted meanwhile", 2*time.Second, func() error {
+		c := getCP(t, cp)
+		if c.Spec.ControlPlaneEndpoint.IsZero() {
+			return fmt.Errorf("the endpoint was cleared while a node group is left")
+		}
+		a := &infrav1.WorkspaceTemplateApply{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: applyName(cp)}, a); err != nil {
+			return err
+		}
+		if !a.DeletionTimestamp.IsZero() {
+			return fmt.Errorf("the control plane's apply is being deleted while a node group is left")
+		}
+		return nil
+	})
+	fresh := &infrav1.WorkspaceTemplateApply{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pool), fresh); err != nil {
+		t.Fatal(err)
+	}
+	fresh.Finalizers = nil
+	if err := env.Client.Update(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	setWorkspaceFinalizers(t, cp, nil)
+	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
+	log.Await(t, "control plane gone", testenv.Deleted(cp.Name))
+	log.Stop()
+	log.InOrder(t,
+		testenv.Step{What: "node group apply gone", Match: testenv.Deleted(pool.Name)},
+		testenv.Step{What: "control plane apply deleting", Match: testenv.Deleting(applyName(cp))},
+		testenv.Step{What: "control plane gone", Match: testenv.Deleted(cp.Name)},
+	)
+}

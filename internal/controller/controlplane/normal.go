@@ -17,6 +17,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -27,7 +28,7 @@ import (
 // the API server refuses, are retried after the error interval.
 func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
 	cp, cluster := s.cp, s.cluster
-	infra, waiting, err := r.readInfrastructure(ctx, cluster)
+	infra, waiting, err := clusterinfra.Read(ctx, r.Client, cluster)
 	if err != nil || waiting != "" {
 		s.waitingForInfra = waiting
 		return ctrl.Result{}, err
@@ -68,7 +69,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		var moduleKubeconfig, caPEM []byte
 		moduleKubeconfig, caPEM, prob = desiredSecrets(outputs)
 		if prob == nil {
-			if refreshAt, prob, err = r.publishKubeconfig(ctx, s, outputs, moduleKubeconfig, caPEM, infra.region); err != nil {
+			if refreshAt, prob, err = r.publishKubeconfig(ctx, s, outputs, moduleKubeconfig, caPEM, infra.Region); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
@@ -95,7 +96,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 // version counts as reached when the apply is Ready with it and, after a change, the
 // Workspace shows it (versionEvidence); the first version is the one the Workspace was
 // created with.
-func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
+func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterinfra.Infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
 	cp, cluster := s.cp, s.cluster
 	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false)
 	s.runningVersion = cp.Status.Version

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -22,6 +21,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
 	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 )
@@ -68,6 +68,14 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
+		// A deleting control plane waits for the Cluster's node group applies to be gone:
+		// their deletion, not their updates, ends the wait.
+		Watches(&infrav1.WorkspaceTemplateApply{}, handler.EnqueueRequestsFromMapFunc(r.clusterLabelToControlPlanes),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return false },
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTControlPlane", func() client.ObjectList { return &controlplanev1.CAPTControlPlaneList{} }))).
 		// The Cluster's spec (references, endpoint, paused) and annotations (paused)
 		// matter, not the status Cluster API keeps writing.
@@ -76,27 +84,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 				predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// What the control plane reads of its CAPTCluster: the spec, provisioned, the VPC;
 		// not its conditions.
-		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane), builder.WithPredicates(infrastructureChanged())).
+		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.captClusterToControlPlane), builder.WithPredicates(clusterinfra.Changed())).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
 	}
 	return nil
-}
-
-// infrastructureChanged passes the CAPTCluster events that change what readInfrastructure
-// reads: creations, deletions, and updates of the spec, of provisioned or of the VPC.
-func infrastructureChanged() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		old, okOld := e.ObjectOld.(*infrav1.CAPTCluster)
-		changed, okNew := e.ObjectNew.(*infrav1.CAPTCluster)
-		if !okOld || !okNew {
-			return true
-		}
-		return !equality.Semantic.DeepEqual(old.Spec, changed.Spec) ||
-			!equality.Semantic.DeepEqual(old.Status.Initialization, changed.Status.Initialization) ||
-			!equality.Semantic.DeepEqual(old.Status.VPC, changed.Status.VPC)
-	}}
 }
 
 // secretToControlPlane maps a Secret to the control planes that read or write it: a
@@ -134,6 +127,26 @@ func (r *Reconciler) captClusterToControlPlane(ctx context.Context, o client.Obj
 		return nil
 	}
 	return clusterToControlPlane(ctx, cluster)
+}
+
+// clusterLabelToControlPlanes maps an object labelled with its Cluster's name to the
+// control planes of that Cluster that are being deleted.
+func (r *Reconciler) clusterLabelToControlPlanes(ctx context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[clusterv1.ClusterNameLabel]
+	if name == "" {
+		return nil
+	}
+	list := &controlplanev1.CAPTControlPlaneList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if !list.Items[i].DeletionTimestamp.IsZero() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
 }
 
 func requests(items []controlplanev1.CAPTControlPlane) []reconcile.Request {

@@ -10,6 +10,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
 	"github.com/capt-dev/capt/internal/localstack"
 	"github.com/capt-dev/capt/internal/tfmodule"
 )
@@ -29,7 +30,7 @@ func TestAWSEKSModuleFits(t *testing.T) {
 	}
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
-	infra := &infrastructure{region: "eu-west-1", vpcID: "vpc-1", privateSubnetIDs: []string{"subnet-a"}}
+	infra := &clusterinfra.Infrastructure{Region: "eu-west-1", VPCID: "vpc-1", PrivateSubnetIDs: []string{"subnet-a"}}
 	passed := slices.Sorted(maps.Keys(variables(cp, cluster, infra, cp.Spec.Version)))
 	if err := m.Check(passed, controlplanev1.EndpointOutputs, controlplanev1.CAOutputs, controlplanev1.ClusterNameOutputs, controlplanev1.VersionOutputs); err != nil {
 		t.Errorf("templates/aws/eks with variables %v: %v", passed, err)

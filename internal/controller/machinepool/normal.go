@@ -1,0 +1,172 @@
+package machinepool
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// reconcileNormal waits for the Cluster's control plane and infrastructure, keeps the
+// node group's WorkspaceTemplateApply in sync with the pool and its MachinePool, reads
+// the node group's name from its Workspace, and the node group's Nodes from the workload
+// cluster. It records what it finds in s; the deferred status reads it. Every wait ends
+// with a watch event: the Cluster, the CAPTCluster, the apply, its Workspace, the Nodes,
+// ClusterCache's connection.
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
+	mp, owner, cluster := s.mp, s.owner, s.cluster
+	if !ptr.Deref(cluster.Status.Initialization.ControlPlaneInitialized, false) {
+		s.workspaceProblem = &problem{infrav1.WaitingForControlPlaneReason, fmt.Sprintf("Waiting for the control plane of Cluster %s to be initialized", cluster.Name)}
+		return nil
+	}
+	infra, waiting, err := clusterinfra.Read(ctx, r.Client, cluster)
+	if err != nil {
+		return err
+	}
+	if waiting != "" {
+		s.workspaceProblem = &problem{infrav1.WaitingForInfrastructureReason, "Waiting for " + waiting}
+		return nil
+	}
+	if len(mp.Spec.SubnetIDs) == 0 && len(infra.PrivateSubnetIDs) == 0 {
+		s.workspaceProblem = &problem{infrav1.WaitingForInfrastructureReason,
+			"No subnets for the node group: the Cluster's infrastructure reports no private subnets, and spec.subnetIDs is empty"}
+		return nil
+	}
+	// The size the Nodes are measured against: the MachinePool's, which an autoscaler's
+	// size is copied into (copyAutoscaledSize).
+	s.desired = ptr.To(ptr.Deref(owner.Spec.Replicas, 1))
+	sz, prob := desiredSize(mp, owner)
+	if prob != nil {
+		s.workspaceProblem = prob
+		return r.observeNodes(ctx, s)
+	}
+	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, mp, childapply.Spec{
+		Name:        applyName(mp),
+		ClusterName: cluster.Name,
+		TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
+		Variables:   variables(mp, owner, cluster, infra, sz),
+	})
+	if err != nil {
+		return err
+	}
+	mp.Status.WorkspaceTemplateApplyName = apply.Name
+	switch ready := childapply.Ready(apply); {
+	case ready == nil:
+		s.workspaceProblem = &problem{infrav1.NodeGroupProvisioningReason, childapply.WaitMessage(apply)}
+	case ready.Status == metav1.ConditionUnknown:
+		s.applyUnknown = ready
+	case ready.Status != metav1.ConditionTrue && childapply.IsFailure(ready.Reason):
+		s.workspaceProblem = &problem{infrav1.NodeGroupFailedReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
+	case ready.Status != metav1.ConditionTrue:
+		s.workspaceProblem = &problem{infrav1.NodeGroupProvisioningReason, childapply.WaitMessage(apply)}
+	default:
+		s.workspaceReady = true
+	}
+	// The Workspace's outputs are read while it applies a change too (a new size): the
+	// node group's name does not change, and its Nodes are worth reporting meanwhile.
+	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
+	if err != nil {
+		return err
+	}
+	if ws != nil {
+		group, prob := nodeGroupFromOutputs(ws)
+		switch {
+		case prob != nil && s.workspaceReady:
+			s.workspaceReady, s.workspaceProblem = false, prob
+		case prob == nil:
+			mp.Status.NodeGroupName = group
+		}
+	} else if s.workspaceReady {
+		s.workspaceReady, s.workspaceProblem = false, &problem{infrav1.NodeGroupProvisioningReason, "Waiting for the node group Workspace"}
+	}
+	if err := r.observeNodes(ctx, s); err != nil {
+		return err
+	}
+	if autoscaled(owner) && s.workspaceReady {
+		return r.copyAutoscaledSize(ctx, s, ws)
+	}
+	return nil
+}
+
+// observeNodes reads the Nodes of the node group once its name is known, and keeps
+// spec.providerIDList to what it saw.
+func (r *Reconciler) observeNodes(ctx context.Context, s *scope) error {
+	group := s.mp.Status.NodeGroupName
+	if group == "" {
+		return nil
+	}
+	n, unreachable, err := r.readNodes(ctx, s.cluster, group)
+	if err != nil {
+		return err
+	}
+	if unreachable != "" {
+		s.unreachable = unreachable
+		return nil
+	}
+	s.nodes = n
+	s.mp.Spec.ProviderIDList = n.providerIDs
+	return nil
+}
+
+// copyAutoscaledSize copies the node group's desired size, as the cloud reports it in
+// the Workspace's desired_size output, into the MachinePool's spec.replicas, as the
+// contract asks of a pool whose size an autoscaler owns. Nothing is written when they
+// agree, or when the Workspace reports no size.
+func (r *Reconciler) copyAutoscaledSize(ctx context.Context, s *scope, ws *workspace.Workspace) error {
+	if ws == nil {
+		return nil
+	}
+	// A module without the output, or with one that is not a size, leaves the
+	// MachinePool as it is: the autoscaler's own writes to it stand.
+	v, parseErr := strconv.ParseInt(workspace.ReadOutputs(ws, nil)[DesiredSizeOutput], 10, 32)
+	if parseErr != nil || v < 0 {
+		return nil //nolint:nilerr // not a failure of the pass: nothing to copy
+	}
+	observed := int32(v)
+	s.desired = &observed
+	owner := s.owner
+	if ptr.Deref(owner.Spec.Replicas, -1) == observed {
+		return nil
+	}
+	base := owner.DeepCopy()
+	owner.Spec.Replicas = &observed
+	if err := r.Client.Patch(ctx, owner, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("copying the node group's size into MachinePool %s: %w", owner.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Copied the autoscaled node group's size into the MachinePool", "MachinePool", klog.KObj(owner), "replicas", observed,
+		"managedBy", owner.Annotations[clusterv1.ReplicasManagedByAnnotation])
+	return nil
+}
+
+// nodeGroupName is what a node group's name looks like (EKS's rule, which is also a
+// label value's).
+var nodeGroupPattern = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$`)
+
+// nodeGroupFromOutputs reads the node group's name; a missing or malformed output is a
+// problem naming it, never quoting it.
+func nodeGroupFromOutputs(ws *workspace.Workspace) (string, *problem) {
+	if t := ws.OutputType(NodeGroupNameOutput); t != "" && t != "string" {
+		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a string", NodeGroupNameOutput, t)}
+	}
+	name := workspace.ReadOutputs(ws, nil)[NodeGroupNameOutput]
+	if name == "" {
+		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, "the node group Workspace has no output " + NodeGroupNameOutput}
+	}
+	if !nodeGroupPattern.MatchString(name) {
+		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, fmt.Sprintf(
+			"output %s is not a node group name (letters, digits, '-' and '_', at most 63 characters)", NodeGroupNameOutput)}
+	}
+	return name, nil
+}

@@ -1,0 +1,98 @@
+package machinepool
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
+	"sigs.k8s.io/cluster-api/util/predicates"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/patching"
+)
+
+const controllerName = "captmachinepool"
+
+// SetupWithManager watches the CAPTMachinePool, its node group WorkspaceTemplateApply
+// (owned), the apply's Workspace (through its owner annotation), the owner MachinePool
+// (replicas, annotations), the Cluster (pause, control plane initialized), the CAPTCluster
+// (subnets, region, tags), ClusterCache's connections to workload clusters, and, once
+// connected, each workload cluster's Nodes (readNodes).
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	log := mgr.GetLogger().WithName(controllerName)
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		Named(controllerName).
+		// A pool another controller manages (cluster.x-k8s.io/managed-by) is not CAPT's.
+		For(&infrav1.CAPTMachinePool{}, builder.WithPredicates(predicates.All(mgr.GetScheme(), log,
+			predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
+			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), patching.ChangedBeyondStatus())).
+		WithOptions(options).
+		Owns(&infrav1.WorkspaceTemplateApply{}).
+		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTMachinePool", func() client.ObjectList { return &infrav1.CAPTMachinePoolList{} }))).
+		// The MachinePool's spec (replicas, version) and annotations (the autoscaler's
+		// replicas-managed-by), not the status Cluster API keeps writing.
+		Watches(&clusterv1.MachinePool{}, handler.EnqueueRequestsFromMapFunc(
+			util.MachinePoolToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("CAPTMachinePool"))),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToPools),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, controlPlaneInitializedChanged()))).
+		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToPools),
+			builder.WithPredicates(clusterinfra.Changed())).
+		// Connect and disconnect of a workload cluster: a pool waiting to read its Nodes goes on.
+		WatchesRawSource(r.ClusterCache.GetClusterSource(controllerName, r.clusterToPools)).
+		Build(r)
+	if err != nil {
+		return fmt.Errorf("creating %s controller: %w", controllerName, err)
+	}
+	r.controller = c
+	return nil
+}
+
+// clusterToPools maps a Cluster, or an object labelled with its Cluster's name (the
+// CAPTCluster), to the pools of that Cluster.
+func (r *Reconciler) clusterToPools(ctx context.Context, o client.Object) []reconcile.Request {
+	name := o.GetName()
+	if _, ok := o.(*clusterv1.Cluster); !ok {
+		name = o.GetLabels()[clusterv1.ClusterNameLabel]
+	}
+	if name == "" {
+		return nil
+	}
+	list := &infrav1.CAPTMachinePoolList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// controlPlaneInitializedChanged passes the Cluster updates that initialize its control
+// plane: a pool's node group waits for it.
+func controlPlaneInitializedChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return true },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, okOld := e.ObjectOld.(*clusterv1.Cluster)
+			changed, okNew := e.ObjectNew.(*clusterv1.Cluster)
+			if !okOld || !okNew {
+				return true
+			}
+			return ptr.Deref(old.Status.Initialization.ControlPlaneInitialized, false) != ptr.Deref(changed.Status.Initialization.ControlPlaneInitialized, false)
+		},
+	}
+}
