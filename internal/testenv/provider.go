@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ type Provider struct {
 	delay   time.Duration
 	ca      string
 	onApply func(cluster string)
+	onReady func(ws *unstructured.Unstructured)
 
 	mu      sync.Mutex
 	pending map[string]bool
@@ -61,6 +63,10 @@ type ProviderOptions struct {
 	// OnApply, when set, is called just before a control plane Workspace's outputs are
 	// written, with the Workspace's cluster name.
 	OnApply func(cluster string)
+	// OnReady, when set, is called once a Workspace's outputs and Ready are written, with
+	// the Workspace as the API server returned it: a benchmark times from here, and plays
+	// what the apply brings about (a node group's Nodes registering).
+	OnReady func(ws *unstructured.Unstructured)
 }
 
 // StartProvider starts the simulated provider until ctx ends.
@@ -74,7 +80,7 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 		return nil, fmt.Errorf("creating the provider's client: %w", err)
 	}
 	api := o.API
-	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, ca: base64.StdEncoding.EncodeToString(caPEM),
+	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
 		pending: map[string]bool{}, held: map[hold]bool{}}
 	cacheOpts := cache.Options{Scheme: scheme}
 	if o.Resync > 0 {
@@ -221,7 +227,8 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		cluster := u.GetLabels()[clusterv1.ClusterNameLabel]
 		outputs := map[string]any{}
 		controlPlane := strings.Contains(u.GetName(), "-controlplane-")
-		if controlPlane {
+		switch {
+		case controlPlane:
 			endpoint := "https://" + cluster + ".eks.example.com"
 			outputs["cluster_endpoint"] = endpoint
 			outputs["cluster_certificate_authority_data"] = p.ca
@@ -230,7 +237,9 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 			// refreshes on a timer) has tests and a benchmark of its own; here it would
 			// add a refresh to the writes at rest that these runs count.
 			outputs["kubeconfig"] = moduleKubeconfig(cluster, endpoint, p.ca)
-		} else {
+		case isNodeGroup(u.GetName()):
+			outputs = nodeGroupOutputs(u)
+		default:
 			outputs["vpc_id"] = "vpc-" + cluster
 			outputs["private_subnet_ids"] = []any{"subnet-" + cluster + "-a", "subnet-" + cluster + "-b"}
 			outputs["availability_zones"] = []any{"zz-local-1a", "zz-local-1b"}
@@ -244,8 +253,33 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		if controlPlane && p.onApply != nil {
 			p.onApply(cluster)
 		}
-		return p.c.Status().Update(ctx, u)
+		if err := p.c.Status().Update(ctx, u); err != nil {
+			return err
+		}
+		if p.onReady != nil {
+			p.onReady(u)
+		}
+		return nil
 	})
+}
+
+// isNodeGroup says whether a Workspace is a CAPTMachinePool's node group: its apply is
+// <pool>-nodegroup, and a cluster-scoped Workspace's name adds the namespace and a hash.
+func isNodeGroup(name string) bool {
+	return strings.Contains(name, "-nodegroup-") || strings.HasSuffix(name, "-nodegroup")
+}
+
+// nodeGroupOutputs are the outputs of templates/aws/nodegroup that CAPT reads: the node
+// group's name and its desired size, from the variables CAPT passes (the minimum when
+// an autoscaler owns the size and desired_size is empty).
+func nodeGroupOutputs(u *unstructured.Unstructured) map[string]any {
+	vars, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider", "varmap")
+	str := func(k string) string { s, _ := vars[k].(string); return s }
+	size, err := strconv.ParseInt(str("desired_size"), 10, 32)
+	if err != nil {
+		size, _ = strconv.ParseInt(str("min_size"), 10, 32)
+	}
+	return map[string]any{"node_group_name": str("node_group_name"), "desired_size": size}
 }
 
 // moduleKubeconfig is a kubeconfig output for cluster at endpoint, trusting the base64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/cmd/clusterctl/client/tree"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -59,6 +61,9 @@ func TestMachinePoolScalesAndGoesFirst(t *testing.T) {
 			t.Fatalf("MachinePool not Running with %d replicas: %v", replicas, err)
 		}
 		checkPoolNodes(t, key, replicas)
+		if replicas == 2 {
+			checkDescribed(t, name, pool)
+		}
 	}
 	// The node group Workspace goes before the control plane's apply starts its deletion.
 	api := workspace.DefaultAPI()
@@ -141,5 +146,41 @@ func logPool(t *testing.T, key client.ObjectKey) {
 		for _, c := range mp.Status.Conditions {
 			t.Logf("MachinePool %s=%s (%s) %s", c.Type, c.Status, c.Reason, fmt.Sprint(c.Message))
 		}
+	}
+}
+
+// checkDescribed: clusterctl describe cluster (its own discovery, the tree it prints)
+// shows the pool under the Cluster's workers, with the CAPTMachinePool as its
+// infrastructure.
+func checkDescribed(t *testing.T, cluster, pool string) {
+	t.Helper()
+	objs, err := tree.Discovery(context.Background(), stack.Client, dev.Namespace, cluster, tree.DiscoverOptions{Echo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	var walk func(parent client.Object, depth int)
+	walk = func(parent client.Object, depth int) {
+		for _, child := range objs.GetObjectsByParent(parent.GetUID()) {
+			shown = append(shown, fmt.Sprintf("%s%s/%s", strings.Repeat("  ", depth), child.GetObjectKind().GroupVersionKind().Kind, child.GetName()))
+			walk(child, depth+1)
+		}
+	}
+	walk(objs.GetRoot(), 0)
+	t.Logf("clusterctl describe cluster %s:\n%s", cluster, strings.Join(shown, "\n"))
+	var mp client.Object
+	for _, o := range objs.GetObjectsByParent(objs.GetRoot().GetUID()) {
+		for _, w := range objs.GetObjectsByParent(o.GetUID()) {
+			if w.GetObjectKind().GroupVersionKind().Kind == "MachinePool" && w.GetName() == pool {
+				mp = w
+			}
+		}
+	}
+	if mp == nil {
+		t.Fatalf("clusterctl describe shows no MachinePool %s under the Cluster's workers", pool)
+	}
+	infra := objs.GetObjectsByParent(mp.GetUID())
+	if len(infra) != 1 || infra[0].GetObjectKind().GroupVersionKind().Kind != "CAPTMachinePool" {
+		t.Fatalf("clusterctl describe shows %v under MachinePool %s, want its CAPTMachinePool", shown, pool)
 	}
 }
