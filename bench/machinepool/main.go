@@ -10,7 +10,10 @@
 // kubelets. Each pool has a Cluster of its own, marked as core marks it once its control
 // plane is up, a provisioned CAPTCluster (an existing VPC with two private subnets), the
 // <cluster>-kubeconfig Secret, a MachinePool of -replicas and the CAPTMachinePool it
-// owns (internal/controller/machinepool's test fixture, N times). The simulated
+// owns (internal/controller/machinepool's test fixture, N times); once every pool
+// exists the Clusters are marked initialized, as core marks them when their control
+// planes are up (-fixture-order marks each right after its pool, as the fixture does:
+// see docs/benchmarks.md for the ClusterCache connection that order can miss). The simulated
 // provider-terraform (testenv.Provider) applies each node group Workspace -apply after
 // it appears and outputs node_group_name and desired_size from the variables CAPT
 // passed; as the Workspace turns Ready a simulated kubelet registers desired_size Nodes
@@ -29,10 +32,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,6 +75,7 @@ type config struct {
 	replicas        int32
 	rest, apply, hb time.Duration
 	docs            string
+	fixtureOrder    bool
 	managerArgs     []string
 	settle          time.Duration
 }
@@ -81,9 +87,10 @@ func main() {
 	apply := flag.Duration("apply", time.Second, "simulated apply time of a node group Workspace")
 	hb := flag.Duration("heartbeat", 30*time.Second, "how often the kubelets renew their Nodes' heartbeats during the rest window (0: never)")
 	syncPeriod := flag.Duration("sync-period", 10*time.Minute, "the manager's --sync-period (its resync reconciles every object)")
+	fixtureOrder := flag.Bool("fixture-order", false, "initialize each Cluster right after creating its pool, as the machinepool tests' fixture does, instead of once every pool exists")
 	docs := flag.String("docs", "", "rewrite the machinepool section of this markdown file (docs/benchmarks.md) with the table")
 	flag.Parse()
-	cfg := config{n: *n, replicas: int32(*replicas), rest: *rest, apply: *apply, hb: *hb, docs: *docs, settle: 2 * time.Second,
+	cfg := config{n: *n, replicas: int32(*replicas), rest: *rest, apply: *apply, hb: *hb, docs: *docs, fixtureOrder: *fixtureOrder, settle: 2 * time.Second,
 		managerArgs: []string{"--controllers=infrastructure", "--sync-period=" + syncPeriod.String()}}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "machinepool bench:", err)
@@ -222,6 +229,7 @@ func run(cfg config) error {
 		return err
 	}
 	defer func() { _ = env.Stop() }()
+	stopOnSignal(env)
 	requests := &benchkit.Requests{}
 	m, err := benchkit.StartManagerOn(ctx, requests.Wrap(env.Config), cfg.managerArgs...)
 	if err != nil {
@@ -267,15 +275,29 @@ func run(cfg config) error {
 	recBefore := reconciles()
 	start := time.Now()
 	m.Writes.Reset()
+	clusters := make([]*clusterv1.Cluster, cfg.n)
 	for i := range cfg.n {
-		if err := createPool(ctx, c, fmt.Sprintf("c%03d", i), cfg.replicas, kc); err != nil {
+		if clusters[i], err = createPool(ctx, c, fmt.Sprintf("c%03d", i), cfg.replicas, kc); err != nil {
 			return err
+		}
+		if cfg.fixtureOrder {
+			if err := initialize(ctx, c, clusters[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if !cfg.fixtureOrder {
+		for _, cluster := range clusters {
+			if err := initialize(ctx, c, cluster); err != nil {
+				return err
+			}
 		}
 	}
 	created := time.Since(start)
-	logf("created %d pools in %s", cfg.n, created.Round(time.Millisecond))
-	if err := waitFor(ctx, 10*time.Minute, func() bool { return tl.count(tl.poolReady) == cfg.n }); err != nil {
-		return fmt.Errorf("waiting for the pools' Nodes Ready (%d of %d): %w", tl.count(tl.poolReady), cfg.n, err)
+	logf("created %d pools and initialized their Clusters in %s", cfg.n, created.Round(time.Millisecond))
+	if err := waitFor(ctx, 5*time.Minute, func() bool { return tl.count(tl.poolReady) == cfg.n }); err != nil {
+		return fmt.Errorf("waiting for the pools' Nodes Ready (%d of %d; NodesReady of the others: %s): %w",
+			tl.count(tl.poolReady), cfg.n, notReady(ctx, c, tl), err)
 	}
 	allReady := time.Since(start)
 	logf("all %d pools report %d of %d Nodes Ready after %s", cfg.n, cfg.replicas, cfg.replicas, allReady.Round(time.Millisecond))
@@ -301,10 +323,10 @@ func run(cfg config) error {
 	m.Writes.Reset()
 	time.Sleep(cfg.rest)
 	restTo := time.Now()
-	restRec := diff(reconciles(), restRecBefore)
-	restByKind := m.Writes.String()
 	stopHeartbeats()
 	hbWG.Wait()
+	restRec := diff(reconciles(), restRecBefore)
+	restByKind := m.Writes.String()
 	rest := requestsIn(requests, restFrom, restTo)
 
 	wsToPool := tl.delays(tl.wsReady, tl.poolReady)
@@ -340,7 +362,7 @@ func run(cfg config) error {
 	row("of which the kubelet: Workspace Ready → last Node Ready written, p50 / p99", fmt.Sprintf("%s / %s", benchkit.Percentile(wsToNodes, 50), benchkit.Percentile(wsToNodes, 99)))
 	row("of which CAPT: last Node Ready written → pool reports it, p50 / p99", fmt.Sprintf("%s / %s", benchkit.Percentile(nodesToPool, 50), benchkit.Percentile(nodesToPool, 99)))
 	row("time from the first pool's creation until all report their Nodes Ready", allReady.Round(time.Millisecond).String())
-	row(fmt.Sprintf("time to create the %d pools' objects (6 per pool)", cfg.n), created.Round(time.Millisecond).String())
+	row(fmt.Sprintf("time to create the %d pools' objects (5 per pool) and mark their Clusters initialized", cfg.n), created.Round(time.Millisecond).String())
 	fmt.Print(b.String())
 	if cfg.docs != "" {
 		if err := writeDocs(cfg.docs, b.String()); err != nil {
@@ -374,33 +396,33 @@ func adminKubeconfig(env *testenv.Env) ([]byte, error) {
 }
 
 // createPool creates one pool's objects in the order of the machinepool tests' fixture:
-// Cluster, provisioned CAPTCluster, kubeconfig Secret, MachinePool, CAPTMachinePool, and
-// last the Cluster's status as core sets it once the control plane is up.
-func createPool(ctx context.Context, c client.Client, name string, replicas int32, kc []byte) error {
+// Cluster, provisioned CAPTCluster, kubeconfig Secret, MachinePool, CAPTMachinePool.
+// initialize then sets the Cluster's status as core sets it once the control plane is up.
+func createPool(ctx context.Context, c client.Client, name string, replicas int32, kc []byte) (*clusterv1.Cluster, error) {
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: clusterv1.ClusterSpec{InfrastructureRef: clusterv1.ContractVersionedObjectReference{
 			APIGroup: infrav1.GroupVersion.Group, Kind: "CAPTCluster", Name: name}}}
 	if err := c.Create(ctx, cluster); err != nil {
-		return err
+		return nil, err
 	}
 	cc := &infrav1.CAPTCluster{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{clusterv1.ClusterNameLabel: name}},
 		Spec:       infrav1.CAPTClusterSpec{Region: "us-west-2", ExistingVPCID: "vpc-0123456789abcdef0"},
 	}
 	if err := c.Create(ctx, cc); err != nil {
-		return err
+		return nil, err
 	}
 	cc.Status.Initialization.Provisioned = ptr.To(true)
 	cc.Status.VPC = &infrav1.VPCStatus{ID: "vpc-0123456789abcdef0", PrivateSubnetIDs: []string{"subnet-" + name + "-a", "subnet-" + name + "-b"}}
 	if err := c.Status().Update(ctx, cc); err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: kubeconfig.SecretName(name), Labels: map[string]string{clusterv1.ClusterNameLabel: name}},
 		Type:       clusterv1.ClusterSecretType,
 		Data:       map[string][]byte{"value": kc},
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	pool := name + "-pool"
 	owner := &clusterv1.MachinePool{
@@ -410,18 +432,47 @@ func createPool(ctx context.Context, c client.Client, name string, replicas int3
 				InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "CAPTMachinePool", Name: pool}}}},
 	}
 	if err := c.Create(ctx, owner); err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.Create(ctx, &infrav1.CAPTMachinePool{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pool, Labels: map[string]string{clusterv1.ClusterNameLabel: name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "MachinePool", Name: owner.Name, UID: owner.UID}}},
 		Spec: infrav1.CAPTMachinePoolSpec{WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"}},
 	}); err != nil {
-		return err
+		return nil, err
 	}
+	return cluster, nil
+}
+
+// initialize marks the Cluster as Cluster API core does once its infrastructure is
+// provisioned and its control plane initialized.
+func initialize(ctx context.Context, c client.Client, cluster *clusterv1.Cluster) error {
 	cluster.Status.Initialization.InfrastructureProvisioned = ptr.To(true)
 	cluster.Status.Initialization.ControlPlaneInitialized = ptr.To(true)
 	return c.Status().Update(ctx, cluster)
+}
+
+// notReady counts the pools that have not reported their Nodes Ready, by the reason of
+// their NodesReady condition.
+func notReady(ctx context.Context, c client.Client, tl *timeline) string {
+	list := &infrav1.CAPTMachinePoolList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return err.Error()
+	}
+	reasons := benchkit.Counts{}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, mp := range list.Items {
+		if _, ok := tl.poolReady[mp.Status.NodeGroupName]; ok && mp.Status.NodeGroupName != "" {
+			continue
+		}
+		r := "none"
+		if cnd := meta.FindStatusCondition(mp.Status.Conditions, infrav1.NodesReadyCondition); cnd != nil {
+			r = string(cnd.Status) + "/" + cnd.Reason
+		}
+		reasons[r]++
+	}
+	return reasons.String()
 }
 
 // watchPools records when each pool first reports desired Ready replicas with NodesReady
@@ -540,6 +591,17 @@ func (k *kubelet) heartbeats(ctx context.Context, interval time.Duration) int {
 			}
 		}
 	}
+}
+
+// stopOnSignal stops the API server and etcd when the bench is interrupted.
+func stopOnSignal(env *testenv.Env) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		_ = env.Stop()
+		os.Exit(130)
+	}()
 }
 
 const (

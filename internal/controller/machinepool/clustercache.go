@@ -23,7 +23,7 @@ import (
 // counts the new MachinePool's replicas into its status). The caches of the workload
 // clusters stop with the manager: ClusterCache runs them on a context of its own.
 func NewClusterCache(ctx context.Context, mgr ctrl.Manager, watchFilterValue string, options controller.Options) (clustercache.ClusterCache, error) {
-	pools := mgr.GetClient()
+	pools, live := mgr.GetClient(), mgr.GetAPIReader()
 	cc, err := clustercache.SetupWithManager(ctx, mgr, clustercache.Options{
 		// <cluster>-kubeconfig is read once per connection; Secrets are cached as metadata only.
 		SecretClient:     mgr.GetAPIReader(),
@@ -32,9 +32,12 @@ func NewClusterCache(ctx context.Context, mgr ctrl.Manager, watchFilterValue str
 			if !ptr.Deref(cluster.Status.Initialization.ControlPlaneInitialized, false) {
 				return false
 			}
-			list := &infrav1.CAPTMachinePoolList{}
-			err := pools.List(ctx, list, client.InNamespace(cluster.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name})
-			return err == nil && len(list.Items) > 0
+			has := func(r client.Reader, opts ...client.ListOption) bool {
+				list := &infrav1.CAPTMachinePoolList{}
+				opts = append(opts, client.InNamespace(cluster.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name})
+				return r.List(ctx, list, opts...) == nil && len(list.Items) > 0
+			}
+			return has(pools) || has(live, client.Limit(1))
 		},
 		Client: clustercache.ClientOptions{UserAgent: "capt-manager"},
 	}, options)
