@@ -46,8 +46,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -265,7 +263,7 @@ func run(cfg config) error {
 	}); err != nil {
 		return err
 	}
-	kc, err := adminKubeconfig(env)
+	kc, err := testenv.Kubeconfig(env.Config)
 	if err != nil {
 		return err
 	}
@@ -381,18 +379,6 @@ func nodeGroupOf(u *unstructured.Unstructured) (group string, size int64, ok boo
 	}
 	size, _, _ = unstructured.NestedInt64(u.Object, "status", "atProvider", "outputs", "desired_size")
 	return group, size, true
-}
-
-// adminKubeconfig is a kubeconfig of the bench's API server with its admin credentials:
-// each Cluster's <cluster>-kubeconfig, so the workload cluster is the same API server.
-func adminKubeconfig(env *testenv.Env) ([]byte, error) {
-	cfg := env.Config
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["bench"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["bench"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["bench"] = &clientcmdapi.Context{Cluster: "bench", AuthInfo: "bench"}
-	kc.CurrentContext = "bench"
-	return clientcmd.Write(*kc)
 }
 
 // createPool creates one pool's objects in the order of the machinepool tests' fixture:

@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -18,6 +16,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/testenv"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -150,13 +149,7 @@ func (s *scenario) createPool() {
 // this API server: the workload cluster whose Nodes the pool reads.
 func (s *scenario) createKubeconfig() {
 	s.t.Helper()
-	cfg := stack.Config
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[s.name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos[s.name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts[s.name] = &clientcmdapi.Context{Cluster: s.name, AuthInfo: s.name}
-	kc.CurrentContext = s.name
-	data, err := clientcmd.Write(*kc)
+	data, err := testenv.Kubeconfig(stack.Config)
 	if err != nil {
 		s.t.Fatal(err)
 	}
