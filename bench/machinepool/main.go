@@ -595,21 +595,7 @@ const (
 	docsEnd   = "<!-- machinepool bench: end -->"
 )
 
-// writeDocs replaces the machinepool section of a markdown file, between its markers.
+// writeDocs replaces the benchmark's section of a markdown file, between its markers.
 func writeDocs(path, section string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	text := string(data)
-	begin, end := strings.Index(text, docsBegin), strings.Index(text, docsEnd)
-	if begin < 0 || end < begin {
-		return fmt.Errorf("%s has no section between %q and %q", path, docsBegin, docsEnd)
-	}
-	stamp := fmt.Sprintf("Measured %s by `make bench-machinepool`.\n\n", time.Now().UTC().Format("2006-01-02"))
-	text = text[:begin+len(docsBegin)] + "\n" + stamp + section + text[end:]
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return benchkit.WriteDocs(path, docsBegin, docsEnd, "make bench-machinepool", section)
 }
