@@ -165,11 +165,17 @@ type supervisor struct {
 	errs []error
 	done chan struct{}
 	quit chan struct{}
+
+	stopOnce sync.Once
+	crashes  []write
 }
 
 func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 	t.Helper()
 	s := &supervisor{runs: []*captRun{startCAPT(t, w, o)}, done: make(chan struct{}), quit: make(chan struct{})}
+	// A test that failed before its stop still stops the manager, and says why one did
+	// not restart (a manager that could not stop is the likeliest cause of its failure).
+	t.Cleanup(func() { s.stop(t) })
 	go func() {
 		defer close(s.done)
 		for {
@@ -204,26 +210,28 @@ func supervise(t testing.TB, w *writeLog, o runOptions) *supervisor {
 // stop stops the supervision and the manager running now; it returns the writes after
 // which a run crashed, one per crash. A run that crashed counts even if it was not
 // restarted: a crash after the lifecycle's last write needs no restart to converge, and
-// the supervision may stop before it restarts the manager.
+// the supervision may stop before it restarts the manager. Later calls return the first
+// call's crashes.
 func (s *supervisor) stop(t testing.TB) []write {
 	t.Helper()
-	close(s.quit)
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, err := range s.errs {
-		t.Error(err)
-	}
-	s.runs[len(s.runs)-1].stop(t)
-	var crashes []write
-	for _, run := range s.runs {
-		select {
-		case <-run.crashed:
-			crashes = append(crashes, run.crashedAfter)
-		default:
+	s.stopOnce.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, err := range s.errs {
+			t.Error(err)
 		}
-	}
-	return crashes
+		s.runs[len(s.runs)-1].stop(t)
+		for _, run := range s.runs {
+			select {
+			case <-run.crashed:
+				s.crashes = append(s.crashes, run.crashedAfter)
+			default:
+			}
+		}
+	})
+	return s.crashes
 }
 
 // writeLog records every write of every run of a scenario, across crashes.
