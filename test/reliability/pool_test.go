@@ -57,37 +57,21 @@ func TestCrashAfterEachPoolWrite(t *testing.T) {
 			points = append(points, wr)
 		}
 	}
-	crashed, notReached, lost, failed := 0, 0, 0, 0
+	var tally crashTally
 	for i, step := range points {
-		ok := t.Run("after "+step.step(), func(t *testing.T) {
-			s := newPoolScenario(t, fmt.Sprintf("pool-crash-%02d", i))
-			w := newWriteLog()
-			sup := supervise(t, w, runOptions{crash: func(_ int, wr write) bool { return wr.step() == step.step() }})
-			s.createPool()
-			s.waitPoolReady()
-			s.deletePool()
-			crashes := sup.stop(t)
-			crashed += len(crashes)
-			if twice := w.deletedMoreThanOnce(); len(twice) > 0 {
-				t.Errorf("deleted more than once: %s", strings.Join(twice, ", "))
-			}
-			lost += s.checkNotRecreated()
-			if !checkCrashedAfter(t, step, crashes, w) {
-				notReached++
-				t.Skipf("this lifecycle wrote only %d %s %s: no %s, so no crash to test",
-					w.count(step.verb, step.kind), step.verb, step.kind, step.step())
-			}
-		})
-		if !ok {
-			failed++
-		}
+		tally.crashAfter(t, step, func(t *testing.T) *scenario { return newPoolScenario(t, fmt.Sprintf("pool-crash-%02d", i)) },
+			func(s *scenario) {
+				s.createPool()
+				s.waitPoolReady()
+				s.deletePool()
+			}, nil)
 	}
 	report.add(row{
 		fault: "manager crash right after a write of a worker pool's lifecycle, restarted",
 		tries: len(points),
 		outcome: fmt.Sprintf("%d crashes, each right after its write (%d not reached); %d converged: Ready with its Nodes, "+
-			"deleted with its Workspace, nothing deleted or created twice", crashed, notReached, len(points)-failed),
-		lost: lost,
+			"deleted with its Workspace, nothing deleted or created twice", tally.crashed, tally.notReached, len(points)-tally.failed),
+		lost: tally.lost,
 	})
 }
 

@@ -41,42 +41,60 @@ func TestCrashAfterEachWrite(t *testing.T) {
 			points = append(points, n)
 		}
 	}
-	crashed, notReached, lost, failed := 0, 0, 0, 0
+	var tally crashTally
 	for _, n := range points {
-		step := writes[n-1]
-		ok := t.Run("after "+step.step(), func(t *testing.T) {
-			s := newScenario(t, fmt.Sprintf("crash-%03d", n))
-			w := newWriteLog()
-			sup := supervise(t, w, runOptions{crash: func(_ int, wr write) bool { return wr.step() == step.step() }})
-			s.createCluster()
-			s.waitProvisioned()
-			s.deleteAsClusterAPI()
-			s.checkNothingLeft()
-			crashes := sup.stop(t)
-			crashed += len(crashes)
-			if twice := w.deletedMoreThanOnce(); len(twice) > 0 {
-				t.Errorf("deleted more than once: %s", strings.Join(twice, ", "))
-			}
-			lost += s.checkNotRecreated()
-			s.checkDeletionOrder()
-			if !checkCrashedAfter(t, step, crashes, w) {
-				notReached++
-				t.Skipf("this lifecycle wrote only %d %s %s: no %s, so no crash to test",
-					w.count(step.verb, step.kind), step.verb, step.kind, step.step())
-			}
-		})
-		if !ok {
-			failed++
-		}
+		tally.crashAfter(t, writes[n-1], func(t *testing.T) *scenario { return newScenario(t, fmt.Sprintf("crash-%03d", n)) },
+			func(s *scenario) {
+				s.createCluster()
+				s.waitProvisioned()
+				s.deleteAsClusterAPI()
+				s.checkNothingLeft()
+			}, (*scenario).checkDeletionOrder)
 	}
 	report.add(row{
 		fault: "manager crash right after a write (creation and deletion), restarted",
 		tries: len(points),
 		outcome: fmt.Sprintf("%d crashes, each right after its write (%d not reached: their lifecycle wrote a patch fewer); "+
 			"%d converged: provisioned, deleted in CAPTEP-0041 order, nothing left, nothing deleted or created twice",
-			crashed, notReached, len(points)-failed),
-		lost: lost,
+			tally.crashed, tally.notReached, len(points)-tally.failed),
+		lost: tally.lost,
 	})
+}
+
+// crashTally counts what the subtests of a crash-after-each-write test saw, for its
+// report row.
+type crashTally struct{ crashed, notReached, lost, failed int }
+
+// crashAfter runs one lifecycle as a subtest named after step, under a supervisor that
+// crashes the manager right after step and starts it again: lifecycle drives the new
+// scenario to its end, then the lifecycle must have crashed exactly once, right after
+// step, deleted nothing twice and created nothing again; check (if any) adds the test's
+// own checks once the manager has stopped.
+func (c *crashTally) crashAfter(t *testing.T, step write, newScenario func(*testing.T) *scenario, lifecycle, check func(*scenario)) {
+	t.Helper()
+	ok := t.Run("after "+step.step(), func(t *testing.T) {
+		s := newScenario(t)
+		w := newWriteLog()
+		sup := supervise(t, w, runOptions{crash: func(_ int, wr write) bool { return wr.step() == step.step() }})
+		lifecycle(s)
+		crashes := sup.stop(t)
+		c.crashed += len(crashes)
+		if twice := w.deletedMoreThanOnce(); len(twice) > 0 {
+			t.Errorf("deleted more than once: %s", strings.Join(twice, ", "))
+		}
+		c.lost += s.checkNotRecreated()
+		if check != nil {
+			check(s)
+		}
+		if !checkCrashedAfter(t, step, crashes, w) {
+			c.notReached++
+			t.Skipf("this lifecycle wrote only %d %s %s: no %s, so no crash to test",
+				w.count(step.verb, step.kind), step.verb, step.kind, step.step())
+		}
+	})
+	if !ok {
+		c.failed++
+	}
 }
 
 // checkCrashedAfter fails unless the manager crashed exactly once, right after step. Only
