@@ -1,30 +1,44 @@
 // Command mutate is CAPT's mutation test (make mutate): it breaks, one at a time, each
 // promise listed in hack/mutate/mutations.txt (a proposal's or a doc's) and checks that a
-// test notices. The source tree is never written: each mutated file is handed to the go
-// command through -overlay, so the mutation exists only inside that one test build, and
-// people editing the same checkout meanwhile see nothing of it.
+// test notices. The source tree is never written: mutated files are handed to the go
+// command through -overlay, so a mutation exists only inside the test build, and people
+// editing the same checkout meanwhile see nothing of it.
+//
+// The mutations that test the same packages form a group. Each group's mutations are
+// compiled into one test binary per package at once (mutant schemata, schema.go): the
+// function a mutation lies in runs the mutated copy of its body when the binary's
+// CAPT_MUTANT names that mutation, and its own body otherwise, so a package is compiled
+// and linked once per run instead of once per mutation. A mutation that lies outside any
+// function body (or in a function with a label) keeps an overlay and a go test of its
+// own, as every mutation does with -schemata=false.
 //
 // For each mutation:
 //
 //   - the find snippet must occur exactly once in the file, else STALE (the code moved on
 //     and the list must follow);
-//   - the mutated file and an overlay JSON are written to a temporary directory, and
-//     `go test -json -count=1 -vet=off -overlay=... -timeout T [-run R] <packages>` runs
-//     with KUBEBUILDER_ASSETS=<repo>/bin and CAPT_MUTATE=1;
+//   - its tests run, -run R of its packages, with KUBEBUILDER_ASSETS=<repo>/bin and
+//     CAPT_MUTATE=1: the group's test binary through `go tool test2json`, in the package's
+//     directory, with CAPT_MUTANT=<id> (or `go test -json -count=1 -vet=off -overlay=...`);
 //   - a failing test, or a test binary that fails otherwise (at its -timeout too), is
-//     KILLED; a mutation that does not compile is INVALID (it tells nothing); every test
-//     passing is SURVIVED; a package in which run matches no test is STALE; go test
-//     giving no verdict at all is ERROR.
+//     KILLED; a mutation that does not compile is INVALID (it tells nothing: when a
+//     group's schemata do not build, each of its mutations gets an overlay of its own,
+//     which says which); every test passing is SURVIVED; a package in which run matches
+//     no test is STALE; no verdict at all is ERROR.
 //
-// Before the mutations, the same packages are tested without any (the baseline): a test
-// that already fails would make every mutation look killed, so mutate stops there.
+// Mutations run -parallel at a time (4: most of a mutation's time is its tests waiting
+// for an API server), each test binary with an API server of its own; a group's
+// mutations run while the next group builds.
+//
+// Before the mutations, the same packages are tested without any (the baseline: the
+// groups' test binaries with the switch off): a test that already fails would make every
+// mutation look killed, so mutate stops there.
 //
 // It prints one line per mutation (id, result, seconds, which tests failed), then the
 // kill ratio and the total time, and exits 1 unless every mutation was killed.
 //
 // Usage:
 //
-//	go run ./hack/mutate [-only REGEX] [-list] [-timeout 5m] [-baseline=false] [-mutations FILE]
+//	go run ./hack/mutate [-only REGEX] [-list] [-timeout 5m] [-baseline=false] [-parallel 4] [-schemata=false] [-mutations FILE]
 package main
 
 import (
@@ -39,6 +53,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -52,8 +67,13 @@ func run() int {
 	list := flag.Bool("list", false, "print the mutations and whether each still applies, and exit")
 	timeout := flag.Duration("timeout", 5*time.Minute, "go test -timeout of a mutation without its own")
 	baseline := flag.Bool("baseline", true, "first test the packages without mutation; stop if that fails")
+	parallel := flag.Int("parallel", 4, "how many mutations run at a time")
+	switched := flag.Bool("schemata", true, "build each package's mutations into one test binary, each behind a switch (false: an overlay and a build per mutation)")
 	file := flag.String("mutations", "hack/mutate/mutations.txt", "the list of mutations (a relative path is from the repository root)")
 	flag.Parse()
+	if *parallel < 1 {
+		return fail(fmt.Errorf("-parallel %d: want at least 1", *parallel))
+	}
 
 	root, err := repoRoot()
 	if err != nil {
@@ -94,27 +114,116 @@ func run() int {
 	r := &runner{root: root, work: work, timeout: *timeout, env: testEnv(root)}
 
 	start := time.Now()
+	groups := groupByPackages(mutations)
+	built := make([]compiled, len(groups))
+	// build builds group i's schemata (or, without -schemata, nothing: each mutation
+	// then gets an overlay of its own) and says so.
+	build := func(i int) bool {
+		if !*switched {
+			return true
+		}
+		g := groups[i]
+		c, took, err := r.build(ctx, g)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mutate: building %s: %v; logs in %s\n", strings.Join(g.packages, " "), err, work)
+			return false
+		}
+		built[i] = c
+		out.printf("%-40s %-8s %6.1fs  %d of %d mutations switched in one test binary\n",
+			"build "+strings.Join(g.packages, " "), "built", took.Seconds(), len(c.switched), len(g.mutations))
+		for _, m := range g.mutations {
+			if why, ok := c.own[m]; ok {
+				out.printf("%-40s %-8s %6s   an overlay of its own: %s\n", "  "+m.ID, "", "", why)
+			}
+		}
+		return true
+	}
+	// With a baseline every binary is built first: the baseline runs them with the
+	// switch off. Without, a group's mutations run while the next group builds.
+	var baselineTime time.Duration
+	nextBuild := 0
 	if *baseline {
-		if ok, err := r.baseline(ctx, mutations); err != nil || !ok {
+		for ; nextBuild < len(groups); nextBuild++ {
+			if !build(nextBuild) {
+				return 130
+			}
+		}
+		bstart := time.Now()
+		if ok, err := r.baseline(ctx, mutations, built, groups); err != nil || !ok {
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "mutate:", err)
 			}
 			fmt.Fprintf(os.Stderr, "mutate: logs in %s\n", work)
 			return 2
 		}
+		baselineTime = time.Since(bstart)
 	}
-	baselineTime := time.Since(start)
 
-	counts := map[string]int{}
-	for i := range mutations {
-		m := &mutations[i]
-		res, detail, took, err := r.mutate(ctx, m)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "mutate: %s: %v; logs in %s\n", m.ID, err, work)
-			return 130
+	type job struct {
+		m *mutation
+		c *compiled
+	}
+	jobs := make(chan job)
+	buildFailed := make(chan struct{})
+	go func() {
+		defer close(jobs)
+		for i := range groups {
+			if i >= nextBuild && !build(i) {
+				close(buildFailed)
+				return
+			}
+			for _, m := range groups[i].mutations {
+				select {
+				case jobs <- job{m: m, c: &built[i]}:
+				case <-ctx.Done():
+					return
+				}
+			}
 		}
-		counts[res]++
-		fmt.Printf("%-40s %-8s %6.1fs  %s\n", m.ID, res, took.Seconds(), describe(res, detail, m))
+	}()
+	var (
+		mu          sync.Mutex
+		counts      = map[string]int{}
+		interrupted error
+		wg          sync.WaitGroup
+	)
+	for range *parallel {
+		wg.Go(func() {
+			for j := range jobs {
+				var (
+					res, detail string
+					took        time.Duration
+					err         error
+				)
+				if j.c.switched[j.m] {
+					res, detail, took, err = r.mutateSwitched(ctx, j.m, j.c.binaries)
+				} else {
+					res, detail, took, err = r.mutate(ctx, j.m)
+				}
+				mu.Lock()
+				if err != nil {
+					if interrupted == nil {
+						interrupted = fmt.Errorf("%s: %w", j.m.ID, err)
+					}
+				} else {
+					counts[res]++
+				}
+				mu.Unlock()
+				if err == nil {
+					out.printf("%-40s %-8s %6.1fs  %s\n", j.m.ID, res, took.Seconds(), describe(res, detail, j.m))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case <-buildFailed:
+		return 130
+	default:
+	}
+	if interrupted != nil {
+		fmt.Fprintf(os.Stderr, "mutate: %v; logs in %s\n", interrupted, work)
+		return 130
 	}
 
 	total := time.Since(start)
@@ -124,7 +233,7 @@ func run() int {
 			fmt.Printf(", %d %s", counts[res], strings.ToLower(res))
 		}
 	}
-	fmt.Printf("; total %s (baseline %s)\n", total.Round(time.Second), baselineTime.Round(time.Second))
+	fmt.Printf("; total %s (baseline %s; %d at a time)\n", total.Round(time.Second), baselineTime.Round(time.Second), *parallel)
 	if counts[Killed] != len(mutations) {
 		fmt.Printf("logs of every run: %s\n", work)
 		return 1
@@ -133,7 +242,18 @@ func run() int {
 	return 0
 }
 
-// runner runs mutations one at a time: the machine is shared.
+// out serialises the result lines of mutations running at the same time.
+var out lockedStdout
+
+type lockedStdout struct{ mu sync.Mutex }
+
+func (l *lockedStdout) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Printf(format, args...)
+}
+
+// runner runs mutations.
 type runner struct {
 	root, work string
 	timeout    time.Duration
@@ -184,10 +304,55 @@ func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string
 	return result, detail, took, nil
 }
 
+// build builds a group's schemata, logging to <work>/<group>.build.log.
+func (r *runner) build(ctx context.Context, g *group) (compiled, time.Duration, error) {
+	start := time.Now()
+	log, err := os.Create(filepath.Join(r.work, groupDirName(g.packages)+".build.log"))
+	if err != nil {
+		return compiled{}, 0, err
+	}
+	defer func() { _ = log.Close() }()
+	c, err := r.buildGroup(ctx, g, log)
+	return c, time.Since(start), err
+}
+
+// mutateSwitched runs the tests of one mutation compiled into its package's test
+// binaries, with the switch on it. An error means the run was interrupted.
+func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[string]string) (result, detail string, took time.Duration, err error) {
+	start := time.Now()
+	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
+	if err != nil {
+		return Error, err.Error(), time.Since(start), nil
+	}
+	defer func() { _ = log.Close() }()
+	timeout := m.Timeout
+	if timeout == 0 {
+		timeout = r.timeout
+	}
+	env := append(slices.Clone(r.env), mutantEnv+"="+m.ID)
+	v, err := runBinaries(ctx, binaryRun{testRun: testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: env, log: log}, binaries: binaries})
+	took = time.Since(start)
+	switch {
+	case ctx.Err() != nil:
+		return "", "", took, ctx.Err()
+	case err != nil:
+		return Error, err.Error(), took, nil
+	}
+	result, detail = classify(v)
+	return result, detail, took, nil
+}
+
 // baseline tests each package the mutations test, without mutation, once, with the
-// union of the -run regexes the mutations give it. It reports false when a test fails or
-// does not build.
-func (r *runner) baseline(ctx context.Context, mutations []mutation) (bool, error) {
+// union of the -run regexes the mutations give it: a package with schemata runs its
+// test binary with the switch off, the others go test. It reports false when a test
+// fails or does not build.
+func (r *runner) baseline(ctx context.Context, mutations []mutation, built []compiled, groups []*group) (bool, error) {
+	binaries := map[string]string{}
+	for i := range groups {
+		for pkg, bin := range built[i].binaries {
+			binaries[pkg] = bin
+		}
+	}
 	type pkgRuns struct {
 		pkg  string
 		runs []string
@@ -227,7 +392,13 @@ func (r *runner) baseline(ctx context.Context, mutations []mutation) (bool, erro
 			run = "(" + strings.Join(p.runs, ")|(") + ")"
 		}
 		start := time.Now()
-		v, err := goTest(ctx, testRun{root: r.root, packages: []string{p.pkg}, run: run, timeout: r.timeout, env: r.env, log: log})
+		tr := testRun{root: r.root, packages: []string{p.pkg}, run: run, timeout: r.timeout, env: r.env, log: log}
+		var v verdict
+		if _, ok := binaries[p.pkg]; ok {
+			v, err = runBinaries(ctx, binaryRun{testRun: tr, binaries: binaries})
+		} else {
+			v, err = goTest(ctx, tr)
+		}
 		if err != nil {
 			return false, fmt.Errorf("baseline %s: %w", p.pkg, err)
 		}
@@ -307,7 +478,7 @@ func readOrEmpty(path string) string {
 // which tests that wait long may read to wait less (see docs/reliability.md).
 func testEnv(root string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "KUBEBUILDER_ASSETS=") || strings.HasPrefix(kv, "CAPT_MUTATE=")
+		return strings.HasPrefix(kv, "KUBEBUILDER_ASSETS=") || strings.HasPrefix(kv, "CAPT_MUTATE=") || strings.HasPrefix(kv, mutantEnv+"=")
 	})
 	return append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1")
 }

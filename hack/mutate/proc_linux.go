@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -35,8 +36,9 @@ func ownProcessGroup(cmd *exec.Cmd) {
 // reapOrphans stops the processes the last go test, whose process group is group, left
 // behind: first what is left of that group, then, once it is empty (only then are the
 // test binary's children re-parented here, see becomeSubreaper), the processes that are
-// now this process's children: SIGTERM, then SIGKILL after 10 s. It only ever signals
-// descendants of this process, by their id or their group.
+// now this process's children, but for the commands other runs are running (see
+// startCommand): SIGTERM, then SIGKILL after 10 s. It only ever signals descendants of
+// this process, by their id or their group, and only ever waits for those it signals.
 func reapOrphans(log io.Writer, group int) {
 	if group > 0 {
 		for deadline := time.Now().Add(10 * time.Second); syscall.Kill(-group, 0) == nil && time.Now().Before(deadline); {
@@ -71,19 +73,46 @@ func reapOrphans(log io.Writer, group int) {
 	}
 }
 
-// reapExited collects the exit status of every child that has exited: a test binary
-// whose go test was killed ends as a zombie child of this process.
+// reapExited collects the exit status of every orphan that has exited: a test binary
+// whose go test was killed ends as a zombie child of this process. It never waits for
+// a command a run started: that run's own Wait collects it.
 func reapExited() {
-	for {
+	for _, pid := range children() {
 		var status syscall.WaitStatus
-		if pid, err := syscall.Wait4(-1, &status, syscall.WNOHANG, nil); pid <= 0 || err != nil {
-			return
-		}
+		_, _ = syscall.Wait4(pid, &status, syscall.WNOHANG, nil)
 	}
 }
 
-// children lists the processes whose parent is this process.
+// started are the commands runs are running (startCommand), which are this process's
+// children but no orphans.
+var started = struct {
+	sync.Mutex
+	pids map[int]bool
+}{pids: map[int]bool{}}
+
+// startCommand starts cmd and records it as running until done is called; children
+// does not list it meanwhile. The lock is held across the start, so that no other run
+// takes the new child for an orphan before it is recorded.
+func startCommand(cmd *exec.Cmd) (done func(), err error) {
+	started.Lock()
+	defer started.Unlock()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+	started.pids[pid] = true
+	return func() {
+		started.Lock()
+		defer started.Unlock()
+		delete(started.pids, pid)
+	}, nil
+}
+
+// children lists the processes whose parent is this process, but for the commands runs
+// are running.
 func children() []int {
+	started.Lock()
+	defer started.Unlock()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -108,7 +137,7 @@ func children() []int {
 		if len(fields) < 2 {
 			continue
 		}
-		if ppid, err := strconv.Atoi(string(fields[1])); err == nil && ppid == self {
+		if ppid, err := strconv.Atoi(string(fields[1])); err == nil && ppid == self && !started.pids[pid] {
 			pids = append(pids, pid)
 		}
 	}

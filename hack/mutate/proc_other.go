@@ -15,3 +15,10 @@ func becomeSubreaper() error { return nil }
 func ownProcessGroup(*exec.Cmd) {}
 
 func reapOrphans(io.Writer, int) {}
+
+func startCommand(cmd *exec.Cmd) (done func(), err error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() {}, nil
+}

@@ -81,38 +81,99 @@ func goTest(ctx context.Context, r testRun) (verdict, error) {
 		args = append(args, "-run", r.run)
 	}
 	args = append(args, r.packages...)
-	ctx, cancel := context.WithTimeout(ctx, r.timeout+graceAfterTimeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // go test with the list's packages and regex
-	cmd.Dir = r.root
-	cmd.Env = r.env
-	cmd.Stdout = io.MultiWriter(&stdout, r.log)
-	cmd.Stderr = io.MultiWriter(&stderr, r.log)
-	ownProcessGroup(cmd)
-	// A process the test binary started and left running may hold the output pipes.
-	cmd.WaitDelay = 30 * time.Second
-	fmt.Fprintf(r.log, "$ go %s\n", strings.Join(args, " "))
-	runErr := cmd.Run()
-	group := 0
-	if cmd.Process != nil {
-		group = cmd.Process.Pid // the group's leader: see ownProcessGroup
+	stdout, stderr, runErr, err := runCommand(ctx, r.root, r.env, r.log, r.timeout+graceAfterTimeout, "go", args...)
+	if err != nil {
+		return verdict{}, err
 	}
-	reapOrphans(r.log, group)
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return verdict{}, fmt.Errorf("go test did not finish within %s", r.timeout+graceAfterTimeout)
-		}
-		return verdict{}, ctx.Err()
-	}
-	v := parseEvents(&stdout, r.root)
+	v := parseEvents(bytes.NewReader(stdout), r.root)
 	if len(v.packages) == 0 && v.buildError == "" && v.goError == "" {
-		v.goError = firstLine(stderr.String())
+		v.goError = firstLine(string(stderr))
 		if v.goError == "" && runErr != nil {
 			v.goError = runErr.Error()
 		}
 	}
 	return v, nil
+}
+
+// graceAfterBinaryTimeout is how much longer than its -test.timeout a test binary may
+// take in all (its TestMain stopping the API server) before it is stopped.
+const graceAfterBinaryTimeout = 2 * time.Minute
+
+// binaryRun is one run of a test binary built in advance (a package's schemata).
+type binaryRun struct {
+	testRun
+	binaries map[string]string // package (as the list names it) → its test binary
+}
+
+// runBinaries runs each package's test binary through test2json, in the package's
+// directory as go test does, and reads their verdict as goTest's.
+func runBinaries(ctx context.Context, r binaryRun) (verdict, error) {
+	var all bytes.Buffer
+	var exits []string
+	for _, pkg := range r.packages {
+		bin, ok := r.binaries[pkg]
+		if !ok {
+			return verdict{goError: "no test binary for " + pkg + " (no test files?)"}, nil
+		}
+		args := []string{"tool", "test2json", "-p", pkg, "-t", bin, "-test.v=test2json", "-test.count=1", "-test.timeout", r.timeout.String()}
+		if r.run != "" {
+			args = append(args, "-test.run", r.run)
+		}
+		stdout, stderr, runErr, err := runCommand(ctx, filepath.Join(r.root, filepath.FromSlash(pkg)), r.env, r.log, r.timeout+graceAfterBinaryTimeout, "go", args...)
+		if err != nil {
+			return verdict{}, err
+		}
+		all.Write(stdout)
+		v := parseEvents(bytes.NewReader(stdout), r.root)
+		if v.packages[pkg] == nil {
+			// A test binary that dies (a panic, its -test.timeout) prints no final
+			// PASS or FAIL: go test would add the package's FAIL, so does this.
+			if runErr == nil {
+				return verdict{goError: pkg + ": the test binary gave no verdict: " + firstLine(string(stderr))}, nil
+			}
+			exits = append(exits, fmt.Sprintf(`{"Action":"fail","Package":%q}`, pkg))
+		}
+	}
+	for _, e := range exits {
+		all.WriteString(e + "\n")
+	}
+	return parseEvents(&all, r.root), nil
+}
+
+// runCommand runs name with args in dir, in a process group of its own, and returns
+// what it printed and how it exited (runErr); err is set only when ctx ended or the
+// command outlived limit.
+func runCommand(ctx context.Context, dir string, env []string, log io.Writer, limit time.Duration, name string, args ...string) (stdout, stderr []byte, runErr, err error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // go test or a test binary, with the list's packages and regex
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = io.MultiWriter(&out, log)
+	cmd.Stderr = io.MultiWriter(&errOut, log)
+	ownProcessGroup(cmd)
+	// A process the test binary started and left running may hold the output pipes.
+	cmd.WaitDelay = 30 * time.Second
+	fmt.Fprintf(log, "$ (cd %s && %s %s)\n", dir, name, strings.Join(args, " "))
+	if done, err := startCommand(cmd); err != nil {
+		runErr = err
+	} else {
+		runErr = cmd.Wait()
+		done()
+	}
+	group := 0
+	if cmd.Process != nil {
+		group = cmd.Process.Pid // the group's leader: see ownProcessGroup
+	}
+	reapOrphans(log, group)
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, nil, nil, fmt.Errorf("%s did not finish within %s", name, limit)
+		}
+		return nil, nil, nil, ctx.Err()
+	}
+	return out.Bytes(), errOut.Bytes(), runErr, nil
 }
 
 // parseEvents reads go test -json's events.
