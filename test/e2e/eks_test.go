@@ -60,6 +60,7 @@ const capiProbeFalseAfter = 50*time.Second + 30*time.Second + 10*time.Second
 // because CAPT replaces the token while old ones are refused; that people get the exec
 // kubeconfig; and that the Cluster is deleted in order, every secret with it.
 func TestEKSTokenReachesClusterAPI(t *testing.T) {
+	t.Parallel()
 	eks := stack.EKSAuth
 	if eks == nil {
 		t.Fatal("the e2e stack is not in EKS mode (main_test.go)")

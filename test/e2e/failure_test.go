@@ -28,6 +28,7 @@ const failureMessage = "control plane quota exhausted"
 // and, through Cluster API, on the Cluster. Pointing the control plane at the working
 // template recovers it without deleting or re-creating anything.
 func TestFailedApplyRecovers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const name = "broken"
 	w := createCluster(t, name, map[string]string{"CAPTControlPlane": "local-controlplane-failing"})
@@ -80,8 +81,11 @@ const vpcFailureMessage = "NAT gateway quota exhausted"
 // alike. Fixing the module in its WorkspaceTemplate recovers the Cluster without
 // deleting or re-creating anything.
 func TestFailedVPCRecovers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	const name = "broken-vpc"
+	// Not "broken-…": the view of the Cluster "broken" (TestFailedApplyRecovers, running
+	// beside this one) takes the Secrets whose names start with "broken-" for its own.
+	const name = "failing-vpc"
 	key := client.ObjectKey{Namespace: dev.Namespace, Name: name}
 
 	// The sample's VPC template with one resource more, that fails.

@@ -26,6 +26,7 @@ const restPeriod = 2 * time.Minute
 // API and a user see once it is provisioned, leaves it at rest, and deletes it in the
 // order of CAPTEP-0041.
 func TestClusterLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if err := dev.ApplyFiles(ctx, stack.Client, dev.ClusterFile(root)); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 // group's Workspace is gone before the control plane's apply starts its deletion (by
 // etcd revision), and nothing is left, Nodes included.
 func TestMachinePoolScalesAndGoesFirst(t *testing.T) {
+	t.Parallel()
 	const name = "workers"
 	pool := name + "-pool-0"
 	ctx := context.Background()

@@ -6,9 +6,11 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +40,29 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// parallelTests is how many of the package's tests run at a time: all of them. Each
+// has a Cluster (or a Workspace) of its own, names apart, and spends its time waiting on
+// the stack (OpenTofu runs, provider-terraform's polls, Cluster API's probes, token
+// lifetimes), so that running them together takes about as long as the longest alone.
+// go test's own default (-parallel GOMAXPROCS) would run two at a time; an explicit
+// -parallel wins.
+const parallelTests = 10
+
+func setParallel() error {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if explicit {
+		return nil
+	}
+	return flag.Set("test.parallel", strconv.Itoa(parallelTests))
+}
+
 func run(m *testing.M) int {
+	if err := setParallel(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	var err error
 	root, err = localstack.RepoRoot()
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 // taint). Scaling 2 → 3 → 1 adds and removes the Nodes of the highest indexes; a label
 // change reaches the Nodes; deleting the Workspace removes every Node.
 func TestLocalNodeGroupNodes(t *testing.T) {
+	t.Parallel()
 	ctx := within(t, 4*time.Minute)
 	tmpl := &unstructured.Unstructured{}
 	tmpl.SetGroupVersionKind(schema.GroupVersionKind{Group: "infrastructure.cluster.x-k8s.io", Version: "v1beta1", Kind: "WorkspaceTemplate"})

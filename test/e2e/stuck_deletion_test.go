@@ -45,6 +45,7 @@ const (
 // Workspace's Terraform state is left as it was, holding the resources the destroy did
 // not remove. The test then deletes that state itself.
 func TestStuckDeletionAbandoned(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const name = "stuck"
 	key := client.ObjectKey{Namespace: dev.Namespace, Name: name}

@@ -35,6 +35,7 @@ import (
 // write is recorded by a watch and checked by its etcd revision, not by when a poll
 // happened to see it.
 func TestUpgradeStepsThreeMinors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const (
 		name   = "upgrade"
