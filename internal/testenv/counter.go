@@ -171,6 +171,22 @@ func (w *WriteCounter) String() string {
 // ReconcileTotal returns controller-runtime's count of reconciles of a controller in
 // this process, from its metrics registry.
 func ReconcileTotal(controller string) float64 {
+	return ReconcileResult(controller, "")
+}
+
+// Reconcile results as controller-runtime's metrics label them: a pass that ended with
+// an error, with a RequeueAfter (a timer that will bring another pass with no event),
+// with Requeue, or with nothing more to do.
+const (
+	ResultError        = "error"
+	ResultRequeueAfter = "requeue_after"
+	ResultRequeue      = "requeue"
+	ResultSuccess      = "success"
+)
+
+// ReconcileResult returns controller-runtime's count of a controller's reconciles in
+// this process that ended with result (one of the Result constants; "" counts all).
+func ReconcileResult(controller, result string) float64 {
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		return -1
@@ -181,10 +197,17 @@ func ReconcileTotal(controller string) float64 {
 			continue
 		}
 		for _, m := range f.GetMetric() {
+			ofController, withResult := false, result == ""
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == controller {
-					total += m.GetCounter().GetValue()
+				switch l.GetName() {
+				case "controller":
+					ofController = l.GetValue() == controller
+				case "result":
+					withResult = withResult || l.GetValue() == result
 				}
+			}
+			if ofController && withResult {
+				total += m.GetCounter().GetValue()
 			}
 		}
 	}
