@@ -42,6 +42,12 @@ type Provider struct {
 	mu      sync.Mutex
 	pending map[string]bool
 	held    map[hold]bool
+
+	// The watch: its cache runs on a context of its own, which Reconnect ends.
+	ctx       context.Context
+	cfg       *rest.Config
+	cacheOpts cache.Options
+	stopCache context.CancelFunc
 }
 
 // hold is one step held back for one Workspace.
@@ -82,33 +88,57 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	api := o.API
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
 		pending: map[string]bool{}, held: map[hold]bool{}}
-	cacheOpts := cache.Options{Scheme: scheme}
+	p.ctx, p.cfg, p.cacheOpts = ctx, cfg, cache.Options{Scheme: scheme}
 	if o.Resync > 0 {
-		cacheOpts.SyncPeriod = &o.Resync
+		p.cacheOpts.SyncPeriod = &o.Resync
 	}
-	ch, err := cache.New(cfg, cacheOpts)
-	if err != nil {
-		return nil, fmt.Errorf("creating the provider's cache: %w", err)
+	if err := p.watch(); err != nil {
+		return nil, err
 	}
-	informer, err := ch.GetInformer(ctx, api.NewObject())
+	return p, nil
+}
+
+// watch starts the provider's cache of Workspaces, and with it the handling of each.
+func (p *Provider) watch() error {
+	ctx, cancel := context.WithCancel(p.ctx)
+	ch, err := cache.New(p.cfg, p.cacheOpts)
 	if err != nil {
-		return nil, fmt.Errorf("watching Workspaces: %w", err)
+		cancel()
+		return fmt.Errorf("creating the provider's cache: %w", err)
+	}
+	informer, err := ch.GetInformer(ctx, p.api.NewObject())
+	if err != nil {
+		cancel()
+		return fmt.Errorf("watching Workspaces: %w", err)
 	}
 	on := func(obj any) {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
-			p.handle(ctx, u)
+			p.handle(p.ctx, u)
 		}
 	}
 	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: on, UpdateFunc: func(_, obj any) { on(obj) },
 	}); err != nil {
-		return nil, fmt.Errorf("watching Workspaces: %w", err)
+		cancel()
+		return fmt.Errorf("watching Workspaces: %w", err)
 	}
 	go func() { _ = ch.Start(ctx) }()
 	if !ch.WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("the provider's cache did not sync")
+		cancel()
+		return fmt.Errorf("the provider's cache did not sync")
 	}
-	return p, nil
+	p.stopCache = cancel
+	return nil
+}
+
+// Reconnect drops the provider's watch and lists and watches afresh. A test that
+// restarts kube-apiserver calls it after each restart: client-go's reflectors back off
+// between relists, up to 30-60 s once they have failed a few times, and the provider
+// outlives many restarts, so its watch would otherwise come back whenever its backoff
+// says, while what the test is about is how the controllers under test come back.
+func (p *Provider) Reconnect() error {
+	p.stopCache()
+	return p.watch()
 }
 
 // HoldDestroy keeps (true) or lets go (false) the finalizer of a Workspace being

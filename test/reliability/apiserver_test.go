@@ -83,10 +83,15 @@ func TestAPIServerRestart(t *testing.T) {
 	})
 }
 
-// restartAPIServer restarts kube-apiserver and returns etcd's revision right after it.
+// restartAPIServer restarts kube-apiserver, reconnects the simulated provider (a test
+// double: CAPT's manager must reconnect by itself) and returns etcd's revision right
+// after it.
 func (s *scenario) restartAPIServer() int64 {
 	s.t.Helper()
 	restart(s.t)
+	if err := provider.Reconnect(); err != nil {
+		s.t.Fatalf("reconnecting the simulated provider: %v", err)
+	}
 	rev, err := currentRevision(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
