@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
+
+// startTimeout bounds how long etcd or kube-apiserver may take to start.
+const startTimeout = 2 * time.Minute
 
 // NewEnvironment is the etcd and kube-apiserver of binDir, with every CRD CAPT works
 // with (from the checkout at root and the modules in its go.mod) and CAPT's scheme. The
@@ -26,8 +30,12 @@ func NewEnvironment(root, binDir string) (*envtest.Environment, error) {
 		return nil, err
 	}
 	return &envtest.Environment{
-		BinaryAssetsDirectory: binDir,
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: crdDirs, ErrorIfPathMissing: true, Scheme: scheme},
-		Scheme:                scheme,
+		// A deadline against a hang, not a speed limit: envtest's 20 s default was
+		// exceeded by a kube-apiserver restarted while the tests of other packages ran
+		// beside it on two cores (make test runs several at a time).
+		ControlPlaneStartTimeout: startTimeout,
+		BinaryAssetsDirectory:    binDir,
+		CRDInstallOptions:        envtest.CRDInstallOptions{Paths: crdDirs, ErrorIfPathMissing: true, Scheme: scheme},
+		Scheme:                   scheme,
 	}, nil
 }
