@@ -18,18 +18,23 @@ help: ## list the targets
 
 # Every real part the local stack and the end-to-end test run (eks-token-webhook: the
 # stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier;
-# kwok: the kubelet of the local node groups' fake Nodes).
-STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu terraform eks-token-webhook kwok
+# kwok: the kubelet of the local node groups' fake Nodes). Terraform 1.5.7 is only for
+# `capt dev --engine=terraform`: no test runs it, so make test does not build it.
+STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu eks-token-webhook kwok
+DEV_TOOLS   := $(STACK_TOOLS) terraform
+# What the packages without the whole stack need: envtest's two, and the token webhook
+# internal/localstack's EKS-mode test runs.
+UNIT_TOOLS  := kube-apiserver etcd eks-token-webhook
 
 # DEV_ARGS are passed to `capt dev`: make dev DEV_ARGS=--delete
 DEV_ARGS ?=
 
 .PHONY: dev
-dev: stack-tools build ## run the whole stack locally and create a Cluster on it (capt dev; DEV_ARGS=--delete)
+dev: dev-tools build ## run the whole stack locally and create a Cluster on it (capt dev; DEV_ARGS=--delete)
 	$(BIN)/capt dev $(DEV_ARGS)
 
 .PHONY: dev-eks
-dev-eks: stack-tools build ## as make dev, in EKS mode: CAPT builds the kubeconfig from endpoint, CA and an EKS token it mints (capt dev --eks)
+dev-eks: dev-tools build ## as make dev, in EKS mode: CAPT builds the kubeconfig from endpoint, CA and an EKS token it mints (capt dev --eks)
 	$(BIN)/capt dev --eks $(DEV_ARGS)
 
 # The EKS token webhook is a module of its own (aws-iam-authenticator brings aws-sdk-go v1,
@@ -38,10 +43,23 @@ dev-eks: stack-tools build ## as make dev, in EKS mode: CAPT builds the kubeconf
 # 127.0.0.1:8080: it runs alone, after the packages test/e2e is among.
 # bin/capt (build): the stacks' provider-terraform runs it as `capt dev-node` for the
 # local node group module's provisioners.
+# test/e2e and test/reliability come first on go test's command line: go test starts the
+# packages' test binaries in that order, and they are the longest; the others run beside
+# them. TEST_P of them run at a time (go test's -p; its default is the number of cores,
+# 2): most of a package's time is waiting for API servers and the stack, not computing.
+# With CAPT_SOAK=1 in the environment (make test CAPT_SOAK=1, as .ci/run does),
+# test/reliability tries every fault as often as make test-soak does.
+TEST_P ?= 3
+FIRST  := ./test/e2e ./test/reliability
 .PHONY: test
 test: stack-tools build ## run every test on a real kube-apiserver and etcd, and the e2e and move tests on the whole stack
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/move$$')
+	go test -p $(TEST_P) $(GO_TEST_FLAGS) $(FIRST) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$' -e '/test/reliability$$')
 	go test $(GO_TEST_FLAGS) -timeout 30m ./test/move/
+	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: unit-tools ## the fast inner loop: every test but the whole-stack packages (test/e2e, test/move), on a real kube-apiserver and etcd
+	go test -p $(TEST_P) $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$')
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-soak
@@ -57,8 +75,16 @@ test-tools: ## build kube-apiserver and etcd into bin/ if missing
 	$(TOOLS) kube-apiserver etcd
 
 .PHONY: stack-tools
-stack-tools: ## build every tool of the local stack into bin/ if missing (one at a time: 2 cores)
+stack-tools: ## build every tool the whole-stack tests run into bin/ if missing (one at a time: 2 cores)
 	$(TOOLS) $(STACK_TOOLS)
+
+.PHONY: dev-tools
+dev-tools: ## build every tool of the local stack, Terraform 1.5.7 included (capt dev --engine=terraform), into bin/ if missing
+	$(TOOLS) $(DEV_TOOLS)
+
+.PHONY: unit-tools
+unit-tools: ## build the tools of make test-unit into bin/ if missing
+	$(TOOLS) $(UNIT_TOOLS)
 
 .PHONY: bench
 bench: test-tools build ## scale figures at 10, 100 and 1000 clusters (about 25 minutes); rewrites the scale section of docs/benchmarks.md
@@ -90,7 +116,7 @@ bench-eks: test-tools ## EKS token refresh figures: CPU per mint, then 1000 clus
 MUTATE_ARGS ?=
 
 .PHONY: mutate
-mutate: test-tools ## break each promise of hack/mutate/mutations.txt in a test build (-overlay) and check a test fails (70 mutations, about 33 minutes)
+mutate: test-tools ## break each promise of hack/mutate/mutations.txt and check a test fails (70 mutations compiled into one test binary per package, 4 at a time: about 9 minutes)
 	go run ./hack/mutate $(MUTATE_ARGS)
 
 .PHONY: build
