@@ -20,7 +20,9 @@ help: ## list the targets
 # stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier;
 # kwok: the kubelet of the local node groups' fake Nodes). Terraform 1.5.7 is only for
 # `capt dev --engine=terraform`: no test runs it, so make test does not build it.
-STACK_TOOLS := kube-apiserver etcd kube-controller-manager capi-manager provider-terraform tofu eks-token-webhook kwok
+# Longest build first (hack/tools/build.sh builds two at a time, in this order), and
+# kube-controller-manager after kube-apiserver, whose packages it shares.
+STACK_TOOLS := tofu kube-apiserver kube-controller-manager kwok provider-terraform capi-manager etcd eks-token-webhook
 DEV_TOOLS   := $(STACK_TOOLS) terraform
 # What the packages without the whole stack need: envtest's two, and the token webhook
 # internal/localstack's EKS-mode test runs.
@@ -81,6 +83,12 @@ stack-tools: ## build every tool the whole-stack tests run into bin/ if missing 
 .PHONY: dev-tools
 dev-tools: ## build every tool of the local stack, Terraform 1.5.7 included (capt dev --engine=terraform), into bin/ if missing
 	$(TOOLS) $(DEV_TOOLS)
+
+# Every tool .ci/run needs (the stack's, the linter, controller-gen), built in one call
+# so that two build at a time from the start (on a machine with them built: links only).
+.PHONY: ci-tools
+ci-tools: ## build every tool .ci/run runs into bin/ if missing (two at a time)
+	$(TOOLS) tofu kube-apiserver kube-controller-manager golangci-lint kwok provider-terraform controller-gen capi-manager etcd eks-token-webhook
 
 .PHONY: unit-tools
 unit-tools: ## build the tools of make test-unit into bin/ if missing
@@ -159,10 +167,12 @@ verify-generate: generate ## fail when generated files differ from what is commi
 		git diff --stat -- api config charts; git ls-files --others --exclude-standard -- api config charts; \
 		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
 
+# go vet in the configuration of make build and make image (CGO_ENABLED=0, -trimpath):
+# the packages it compiles for their export data are then the ones those builds link.
 .PHONY: lint
 lint: ## go vet and golangci-lint
 	$(TOOLS) golangci-lint
-	go vet ./...
+	CGO_ENABLED=0 go vet -trimpath ./...
 	$(BIN)/golangci-lint run ./...
 
 .PHONY: verify

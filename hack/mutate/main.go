@@ -474,14 +474,26 @@ func readOrEmpty(path string) string {
 	return string(b)
 }
 
-// testEnv is the tests' environment: envtest's binaries from bin/, and CAPT_MUTATE=1,
-// which tests that wait long may read to wait less (see docs/reliability.md).
+// testEnv is the tests' environment: envtest's binaries from bin/, CAPT_MUTATE=1,
+// which tests that wait long may read to wait less (see docs/reliability.md), and
+// CGO_ENABLED=0 (with buildFlags' -trimpath: see there).
 func testEnv(root string) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "KUBEBUILDER_ASSETS=") || strings.HasPrefix(kv, "CAPT_MUTATE=") || strings.HasPrefix(kv, mutantEnv+"=")
+		for _, k := range []string{"KUBEBUILDER_ASSETS=", "CAPT_MUTATE=", mutantEnv + "=", "CGO_ENABLED="} {
+			if strings.HasPrefix(kv, k) {
+				return true
+			}
+		}
+		return false
 	})
-	return append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1")
+	return append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1", "CGO_ENABLED=0")
 }
+
+// buildFlags (with CGO_ENABLED=0 in testEnv) build the tests as make build, make image
+// and make lint's go vet build CAPT: one compile configuration, so that the packages
+// CAPT's tests import are compiled once on a machine with an empty build cache, not
+// once more here (the race detector's configuration, make test's, is another anyway).
+var buildFlags = []string{"-trimpath"}
 
 // repoRoot is the directory of the go.mod above the working directory.
 func repoRoot() (string, error) {

@@ -73,7 +73,7 @@ const graceAfterTimeout = 10 * time.Minute
 
 // goTest runs go test -json and reads its verdict. ctx ending stops it.
 func goTest(ctx context.Context, r testRun) (verdict, error) {
-	args := []string{"test", "-json", "-count=1", "-vet=off", "-timeout", r.timeout.String()}
+	args := append([]string{"test", "-json", "-count=1", "-vet=off", "-timeout", r.timeout.String()}, buildFlags...)
 	if r.overlay != "" {
 		args = append(args, "-overlay", r.overlay)
 	}

@@ -254,7 +254,8 @@ func (r *runner) buildGroup(ctx context.Context, g *group, log io.Writer) (compi
 	}
 	for _, pkg := range g.packages {
 		bin := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test")
-		args := []string{"test", "-c", "-vet=off", "-overlay", overlay, "-o", bin, pkg}
+		args := append([]string{"test", "-c", "-vet=off", "-overlay", overlay, "-o", bin}, buildFlags...)
+		args = append(args, pkg)
 		_, stderr, runErr, err := runCommand(ctx, r.root, r.env, log, graceAfterTimeout, "go", args...)
 		if err != nil {
 			return compiled{}, err

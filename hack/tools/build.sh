@@ -67,4 +67,25 @@ build_one() {
 }
 
 [[ $# -gt 0 ]] || { echo "usage: $0 TOOL..." >&2; exit 2; }
-for t in "$@"; do build_one "$t"; done
+# Up to CAPT_TOOLS_JOBS builds at a time (2 by default), started in the order given: a
+# build spends much of its time not computing (module downloads, the single-threaded
+# link, the tail of a dependency chain), which the other build fills. Callers name the
+# longest first, and kube-controller-manager after kube-apiserver: it starts when an
+# earlier build ends, and then compiles only what kube-apiserver's build has not (they
+# share k8s.io/kubernetes). Every build is waited for; the first failure is the exit status.
+jobs=${CAPT_TOOLS_JOBS:-2}
+rc=0
+running=0
+reap_one() {
+	local status=0
+	wait -n || status=$?
+	((rc != 0)) || rc=$status
+	running=$((running - 1))
+}
+for t in "$@"; do
+	((running < jobs)) || reap_one
+	build_one "$t" &
+	running=$((running + 1))
+done
+while ((running > 0)); do reap_one; done
+exit "$rc"
