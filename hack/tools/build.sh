@@ -2,6 +2,7 @@
 # Builds the real tools CAPT tests and runs against, from Go modules, once per version.
 #
 #   hack/tools/build.sh kube-apiserver etcd ...
+#   hack/tools/build.sh tofu kube-apiserver+kube-controller-manager ...   (+: one after the other)
 #
 # Each tool has its own tools module under hack/tools/<name> (their dependency graphs
 # conflict: kube-apiserver replaces every k8s.io staging module, provider-terraform pins
@@ -68,11 +69,16 @@ build_one() {
 
 [[ $# -gt 0 ]] || { echo "usage: $0 TOOL..." >&2; exit 2; }
 # Up to CAPT_TOOLS_JOBS builds at a time (2 by default), started in the order given: a
-# build spends much of its time not computing (module downloads, the single-threaded
+# build spends part of its time not computing (module downloads, the single-threaded
 # link, the tail of a dependency chain), which the other build fills. Callers name the
-# longest first, and kube-controller-manager after kube-apiserver: it starts when an
-# earlier build ends, and then compiles only what kube-apiserver's build has not (they
-# share k8s.io/kubernetes). Every build is waited for; the first failure is the exit status.
+# longest first. Tools joined by + build one after the other in one job:
+# kube-apiserver+kube-controller-manager, whose second reuses the packages the first
+# compiled (k8s.io/kubernetes), instead of compiling them again beside it. Every build is
+# waited for; the first failure is the exit status.
+build_chain() {
+	local t
+	for t in ${1//+/ }; do build_one "$t" || return; done
+}
 jobs=${CAPT_TOOLS_JOBS:-2}
 rc=0
 running=0
@@ -82,9 +88,9 @@ reap_one() {
 	((rc != 0)) || rc=$status
 	running=$((running - 1))
 }
-for t in "$@"; do
+for chain in "$@"; do
 	((running < jobs)) || reap_one
-	build_one "$t" &
+	build_chain "$chain" &
 	running=$((running + 1))
 done
 while ((running > 0)); do reap_one; done
