@@ -199,7 +199,17 @@ func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 		wait = 0
 	}
 	time.AfterFunc(wait, func() {
-		err := do()
+		// A hold set while the step waited stops it too: HoldApply is "no apply from
+		// now on", and the release hands the Workspace over again. (Checking only when
+		// scheduling let an apply scheduled before the hold overwrite the not-Ready
+		// status a test wrote after it.)
+		p.mu.Lock()
+		held := p.held[hold{key, step}]
+		p.mu.Unlock()
+		var err error
+		if !held {
+			err = do()
+		}
 		p.mu.Lock()
 		delete(p.pending, id)
 		p.mu.Unlock()

@@ -101,6 +101,18 @@ func TestWorkspaceFlipsReady(t *testing.T) {
 		if err := provider.HoldApply(ctx, ws, false); err != nil {
 			t.Fatal(err)
 		}
+		// WorkspaceReady back to True, not only provisioned (the control plane stays
+		// Available through a failed apply of its existing Workspace): each flip is seen
+		// both ways, and the apply the release started has happened before the next hold.
+		testenv.Eventually(t, "WorkspaceReady turns true", func() error {
+			if err := stack.Client.Get(ctx, client.ObjectKeyFromObject(cp), cp); err != nil {
+				return err
+			}
+			if !conditions.IsTrue(cp, controlplanev1.WorkspaceReadyCondition) {
+				return fmt.Errorf("WorkspaceReady is %+v", conditions.Get(cp, controlplanev1.WorkspaceReadyCondition))
+			}
+			return nil
+		})
 		testenv.Eventually(t, "provisioned again", s.provisioned)
 	}
 	time.Sleep(time.Second)
