@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,7 +90,7 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	api := o.API
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
 		pending: map[string]bool{}, held: map[hold]bool{}}
-	p.ctx, p.cfg, p.cacheOpts = ctx, cfg, cache.Options{Scheme: scheme}
+	p.ctx, p.cfg, p.cacheOpts = quiet(ctx), cfg, cache.Options{Scheme: scheme}
 	if o.Resync > 0 {
 		p.cacheOpts.SyncPeriod = &o.Resync
 	}
@@ -141,6 +143,15 @@ func (p *Provider) Reconnect() error {
 	return p.watch()
 }
 
+// quiet gives the double's requests a logger of their own that writes nothing. Without
+// one, client-go logs through klog's global logger: the double's logs are not CAPT's
+// (at -v=10 they would carry request bodies into the canary test's capture), and tests
+// replace that global logger (logging.Setup) while the double still works for another
+// test, which the race detector reported as a data race.
+func quiet(ctx context.Context) context.Context {
+	return klog.NewContext(ctx, logr.Discard())
+}
+
 // HoldDestroy keeps (true) or lets go (false) the finalizer of a Workspace being
 // deleted: a destroy that never finishes, until released.
 func (p *Provider) HoldDestroy(ctx context.Context, key types.NamespacedName, held bool) error {
@@ -153,6 +164,7 @@ func (p *Provider) HoldApply(ctx context.Context, key types.NamespacedName, held
 }
 
 func (p *Provider) hold(ctx context.Context, h hold, held bool) error {
+	ctx = quiet(ctx)
 	p.mu.Lock()
 	p.held[h] = held
 	p.mu.Unlock()
@@ -169,6 +181,7 @@ func (p *Provider) hold(ctx context.Context, h hold, held bool) error {
 
 // handle schedules what provider-terraform would do next with the Workspace, once.
 func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
+	ctx = quiet(ctx)
 	key := client.ObjectKeyFromObject(u)
 	w, err := workspace.FromUnstructured(u)
 	if err != nil {
