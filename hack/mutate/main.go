@@ -281,17 +281,6 @@ func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string
 	if err != nil {
 		return Error, err.Error(), time.Since(start), nil
 	}
-	result, detail, took, err = r.runTests(ctx, m, start, func(log io.Writer, timeout time.Duration) (verdict, error) {
-		return goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.env, log: log})
-	})
-	// Compiler messages name the overlay's copy: name the file of the checkout.
-	detail = strings.ReplaceAll(detail, filepath.Join(dir, filepath.Base(path)), m.File)
-	return result, detail, took, err
-}
-
-// runTests runs a mutation's tests with run, logging to <work>/<id>.log, and classifies
-// what they said. An error means the run was interrupted.
-func (r *runner) runTests(ctx context.Context, m *mutation, start time.Time, run func(log io.Writer, timeout time.Duration) (verdict, error)) (result, detail string, took time.Duration, err error) {
 	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
 	if err != nil {
 		return Error, err.Error(), time.Since(start), nil
@@ -301,7 +290,7 @@ func (r *runner) runTests(ctx context.Context, m *mutation, start time.Time, run
 	if timeout == 0 {
 		timeout = r.timeout
 	}
-	v, err := run(log, timeout)
+	v, err := goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.env, log: log})
 	took = time.Since(start)
 	switch {
 	case ctx.Err() != nil:
@@ -310,6 +299,8 @@ func (r *runner) runTests(ctx context.Context, m *mutation, start time.Time, run
 		return Error, err.Error(), took, nil
 	}
 	result, detail = classify(v)
+	// Compiler messages name the overlay's copy: name the file of the checkout.
+	detail = strings.ReplaceAll(detail, filepath.Join(dir, filepath.Base(path)), m.File)
 	return result, detail, took, nil
 }
 
@@ -328,10 +319,27 @@ func (r *runner) build(ctx context.Context, g *group) (compiled, time.Duration, 
 // mutateSwitched runs the tests of one mutation compiled into its package's test
 // binaries, with the switch on it. An error means the run was interrupted.
 func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[string]string) (result, detail string, took time.Duration, err error) {
+	start := time.Now()
+	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
+	if err != nil {
+		return Error, err.Error(), time.Since(start), nil
+	}
+	defer func() { _ = log.Close() }()
+	timeout := m.Timeout
+	if timeout == 0 {
+		timeout = r.timeout
+	}
 	env := append(slices.Clone(r.env), mutantEnv+"="+m.ID)
-	return r.runTests(ctx, m, time.Now(), func(log io.Writer, timeout time.Duration) (verdict, error) {
-		return runBinaries(ctx, binaryRun{testRun: testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: env, log: log}, binaries: binaries})
-	})
+	v, err := runBinaries(ctx, binaryRun{testRun: testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: env, log: log}, binaries: binaries})
+	took = time.Since(start)
+	switch {
+	case ctx.Err() != nil:
+		return "", "", took, ctx.Err()
+	case err != nil:
+		return Error, err.Error(), took, nil
+	}
+	result, detail = classify(v)
+	return result, detail, took, nil
 }
 
 // baseline tests each package the mutations test, without mutation, once, with the
