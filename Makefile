@@ -18,12 +18,13 @@ help: ## list the targets
 
 # Every real part the local stack and the end-to-end test run (eks-token-webhook: the
 # stack's EKS mode, EKS's token authentication with aws-iam-authenticator's verifier;
-# kwok: the kubelet of the local node groups' fake Nodes). Terraform 1.5.7 is only for
+# kwok: the kubelet of the local node groups' fake Nodes; aws-standin: hashicorp/aws's
+# schema served to OpenTofu, for the shipped templates/aws modules). Terraform 1.5.7 is only for
 # `capt dev --engine=terraform`: no test runs it, so make test does not build it.
 # Longest build first (hack/tools/build.sh builds two at a time, in this order), and
 # kube-controller-manager right after kube-apiserver in the same job (+), reusing the
 # packages it compiled.
-STACK_TOOLS := kube-apiserver+kube-controller-manager tofu kwok provider-terraform capi-manager etcd eks-token-webhook
+STACK_TOOLS := kube-apiserver+kube-controller-manager tofu kwok provider-terraform capi-manager etcd eks-token-webhook aws-standin
 DEV_TOOLS   := $(STACK_TOOLS) terraform
 # What the packages without the whole stack need: envtest's two, and the token webhook
 # internal/localstack's EKS-mode test runs.
@@ -59,10 +60,11 @@ test: stack-tools build ## run every test on a real kube-apiserver and etcd, and
 	go test -p $(TEST_P) $(GO_TEST_FLAGS) $(FIRST) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$' -e '/test/reliability$$')
 	go test $(GO_TEST_FLAGS) -timeout 30m ./test/move/
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
+	cd hack/tools/aws-standin && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-unit
-test-unit: unit-tools ## the fast inner loop: every test but the whole-stack packages (test/e2e, test/move), on a real kube-apiserver and etcd
-	go test -p $(TEST_P) $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$')
+test-unit: unit-tools ## the fast inner loop: every test but the whole-stack packages (test/e2e, test/move) and the AWS modules' (test/awsmodules: OpenTofu), on a real kube-apiserver and etcd
+	go test -p $(TEST_P) $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$' -e '/test/awsmodules$$')
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-soak
@@ -89,7 +91,7 @@ dev-tools: ## build every tool of the local stack, Terraform 1.5.7 included (cap
 # so that two build at a time from the start (on a machine with them built: links only).
 .PHONY: ci-tools
 ci-tools: ## build every tool .ci/run runs into bin/ if missing (two at a time)
-	$(TOOLS) kube-apiserver+kube-controller-manager tofu golangci-lint kwok provider-terraform controller-gen capi-manager etcd eks-token-webhook
+	$(TOOLS) kube-apiserver+kube-controller-manager tofu golangci-lint kwok provider-terraform controller-gen capi-manager etcd eks-token-webhook aws-standin
 
 .PHONY: unit-tools
 unit-tools: ## build the tools of make test-unit into bin/ if missing
@@ -178,6 +180,7 @@ lint: ## go vet and golangci-lint
 	$(TOOLS) golangci-lint
 	$(NORACE_ENV) go vet ./...
 	$(NORACE_ENV) $(BIN)/golangci-lint run ./...
+	cd hack/tools/aws-standin && $(NORACE_ENV) go vet ./... && $(NORACE_ENV) $(BIN)/golangci-lint run ./...
 
 .PHONY: verify
 verify: verify-generate lint ## every check CI runs besides the tests

@@ -19,7 +19,8 @@ bindir=${CAPT_BIN_DIR:-$root/bin}
 # module carry no version unless stamped; Cluster API refuses an API server of v0.0.0).
 # A tool with source of its own (eks-token-webhook: its version is aws-iam-authenticator's,
 # whose verifier it serves) is the package of its tools module. kwok needs no stamp: its
-# version is a constant in its source (sigs.k8s.io/kwok/pkg/consts.Version).
+# version is a constant in its source (sigs.k8s.io/kwok/pkg/consts.Version). aws-standin's
+# version is that of hashicorp/aws, whose schema it serves (hack/tools/aws-standin).
 tools_table() {
 	cat <<'TABLE'
 kube-apiserver|v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/component-base/version.gitTreeState=clean
@@ -33,6 +34,7 @@ tofu|v1.12.6|github.com/opentofu/opentofu/cmd/tofu|-X github.com/opentofu/opento
 terraform|v1.5.7|github.com/hashicorp/terraform|
 eks-token-webhook|v0.7.2|github.com/capt-dev/capt/hack/tools/eks-token-webhook|
 kwok|v0.7.0|sigs.k8s.io/kwok/cmd/kwok|
+aws-standin|v6.25.0|github.com/capt-dev/capt/hack/tools/aws-standin|
 TABLE
 }
 
@@ -48,7 +50,7 @@ build_one() {
 	# The key covers the module graph, the table line (package, version stamps) and the
 	# tool's own source, if it has any (a change to it must rebuild; tests are not built).
 	key=$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$line"
-		find "$dir" -name '*.go' ! -name '*_test.go' -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum |
+		find "$dir" \( -name '*.go' ! -name '*_test.go' -o -name postbuild.sh \) -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum |
 			sed "s|  $dir/|  |") | sha256sum | cut -c1-12)
 	out=$cache/$name-$version-$key/$name
 	mkdir -p "$(dirname "$out")" "$bindir"
@@ -63,6 +65,11 @@ build_one() {
 			# few hundred MB more of the 24 GiB); a tool build is bound by their CPU, and
 			# GOGC changes neither the binary nor the build cache's keys.
 			(cd "$dir" && GOGC=400 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
+			# A tool that needs more than its binary (aws-standin: the schema it serves)
+			# makes it beside the binary, before the binary appears.
+			if [[ -x $dir/postbuild.sh ]]; then
+				"$dir/postbuild.sh" "$out.tmp" "$(dirname "$out")"
+			fi
 			mv "$out.tmp" "$out"
 			echo "built $name in $(($(date +%s) - start))s" >&2
 		fi

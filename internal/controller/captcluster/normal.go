@@ -26,7 +26,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		Name:        applyName(cc),
 		ClusterName: s.cluster.Name,
 		TemplateRef: childapply.TemplateRef(*cc.Spec.VPCTemplateRef, cc.Namespace),
-		Variables:   vpcVariables(cc, s.cluster),
+		Variables:   VPCVariables(cc, s.cluster),
 		Retain:      cc.Spec.RetainVPCOnDelete,
 	})
 	if err != nil {

@@ -31,7 +31,7 @@ func TestAWSVPCModuleFits(t *testing.T) {
 		{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1"}},
 		{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1", VPCConfig: &infrav1.VPCConfig{CIDR: "10.1.0.0/16", EnableNATGateway: true}}},
 	} {
-		passed := slices.Sorted(maps.Keys(vpcVariables(cc, cluster)))
+		passed := slices.Sorted(maps.Keys(VPCVariables(cc, cluster)))
 		if err := m.Check(passed, []string{VPCIDOutput}, []string{PrivateSubnetIDsOutput}, []string{PublicSubnetIDsOutput}, []string{AvailabilityZonesOutput}); err != nil {
 			t.Errorf("templates/aws/vpc with variables %v: %v", passed, err)
 		}

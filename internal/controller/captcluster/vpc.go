@@ -27,8 +27,9 @@ const (
 // applyName is the CAPTCluster's VPC WorkspaceTemplateApply.
 func applyName(cc *infrav1.CAPTCluster) string { return render.ChildName(cc.Name, "vpc") }
 
-// vpcVariables are what the VPC template receives (docs/captcluster.md).
-func vpcVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[string]string {
+// VPCVariables are what the VPC template receives (docs/captcluster.md); test/awsmodules
+// plans templates/aws/vpc with them.
+func VPCVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[string]string {
 	tags := maps.Clone(cc.Spec.AdditionalTags)
 	if tags == nil {
 		tags = map[string]string{}

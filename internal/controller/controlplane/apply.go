@@ -21,9 +21,10 @@ func outputsSecretName(cp *controlplanev1.CAPTControlPlane) string {
 	return render.ChildName(cp.Name, "controlplane-outputs")
 }
 
-// variables are what the control plane template receives (docs/controlplane.md).
+// Variables are what the control plane template receives (docs/controlplane.md);
+// test/awsmodules plans templates/aws/eks with them.
 // version is the Kubernetes version this apply asks for (nextVersion).
-func variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string) map[string]string {
+func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string) map[string]string {
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
 		"cluster_namespace":  cluster.Namespace,

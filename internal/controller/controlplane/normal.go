@@ -108,7 +108,7 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 			Name:             applyName(cp),
 			ClusterName:      cluster.Name,
 			TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
-			Variables:        variables(cp, cluster, infra, next),
+			Variables:        Variables(cp, cluster, infra, next),
 			ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
 		})
 		if err != nil {

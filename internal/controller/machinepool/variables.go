@@ -153,3 +153,14 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// TemplateVariables are the variables a pass renders for the node group template, the
+// size included, or the problem that stops it (test/awsmodules plans
+// templates/aws/nodegroup with them).
+func TemplateVariables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure) (map[string]string, error) {
+	sz, prob := desiredSize(mp, owner)
+	if prob != nil {
+		return nil, fmt.Errorf("%s: %s", prob.reason, prob.message)
+	}
+	return variables(mp, owner, cluster, infra, sz), nil
+}

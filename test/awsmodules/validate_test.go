@@ -1,0 +1,117 @@
+package awsmodules
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShippedModulesValidate: every templates/aws module is valid against hashicorp/aws
+// 6.25.0's schema (every argument, block, type and required argument).
+func TestShippedModulesValidate(t *testing.T) {
+	for _, name := range []string{"vpc", "eks", "nodegroup"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := module(t, name)
+			valid, diags := validate(t, dir)
+			if !valid {
+				t.Fatalf("templates/aws/%s is not valid:\n%s", name, errorsOf(diags))
+			}
+			for _, d := range diags {
+				t.Logf("templates/aws/%s: %s", name, d)
+			}
+		})
+	}
+}
+
+// TestBrokenModuleNamesWhatIsWrong: a module that uses what hashicorp/aws does not have,
+// a wrong type, or leaves out a required argument fails validation with the file, the
+// line and the argument: the stand-in's schema is what OpenTofu checks against, not a
+// schema that accepts anything.
+func TestBrokenModuleNamesWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// edit changes templates/aws/eks/main.tf.
+		old, new string
+		// want are the words the error must hold; line is the line it must name.
+		want []string
+		line string
+	}{
+		{
+			name: "an argument the resource does not have",
+			old:  "  role_arn = aws_iam_role.cluster.arn\n",
+			new:  "  role_arn = aws_iam_role.cluster.arn\n  kubernetes_flavour = \"vanilla\"\n",
+			want: []string{"Unsupported argument", "kubernetes_flavour"}, line: `kubernetes_flavour = "vanilla"`,
+		},
+		{
+			name: "a wrong type",
+			old:  "    endpoint_public_access  = var.endpoint_public_access\n",
+			new:  "    endpoint_public_access  = [\"yes\"]\n",
+			want: []string{"Incorrect attribute value type", "endpoint_public_access"}, line: `endpoint_public_access  = ["yes"]`,
+		},
+		{
+			name: "a required argument left out",
+			old:  "  role_arn = aws_iam_role.cluster.arn\n",
+			new:  "",
+			want: []string{"Missing required argument", "role_arn"}, line: `resource "aws_eks_cluster" "this" {`,
+		},
+		{
+			name: "a block in place of an argument of another block",
+			old:  "    authentication_mode                         = \"API_AND_CONFIG_MAP\"\n",
+			new:  "    authentication_mode                         = \"API_AND_CONFIG_MAP\"\n    mode {}\n",
+			want: []string{"Unsupported block type", "mode"}, line: `mode {}`,
+		},
+		{
+			name: "a resource type the provider does not have",
+			old:  `resource "aws_eks_addon" "this" {`,
+			new:  `resource "aws_eks_addons" "this" {`,
+			want: []string{"Invalid resource type", "aws_eks_addons"}, line: `resource "aws_eks_addons" "this" {`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := module(t, "eks")
+			file := filepath.Join(dir, "main.tf")
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(src), tc.old) {
+				t.Fatalf("templates/aws/eks/main.tf no longer has %q: update the test", tc.old)
+			}
+			edited := strings.Replace(string(src), tc.old, tc.new, 1)
+			if err := os.WriteFile(file, []byte(edited), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			wantLine := 0
+			for i, l := range strings.Split(edited, "\n") {
+				if strings.TrimSpace(l) == tc.line {
+					wantLine = i + 1
+					break
+				}
+			}
+			if wantLine == 0 {
+				t.Fatalf("no line %q in the edited module", tc.line)
+			}
+			valid, diags := validate(t, dir)
+			if valid {
+				t.Fatal("the broken module validates")
+			}
+			for _, d := range diags {
+				if d.Severity != "error" || d.Range == nil {
+					continue
+				}
+				text := d.Summary + " " + d.Detail
+				ok := d.Range.Filename == "main.tf" && d.Range.Start.Line == wantLine
+				for _, w := range tc.want {
+					ok = ok && strings.Contains(text, w)
+				}
+				if ok {
+					return
+				}
+			}
+			t.Fatalf("no error at main.tf:%d with %q; got:\n%s", wantLine, tc.want, errorsOf(diags))
+		})
+	}
+}
