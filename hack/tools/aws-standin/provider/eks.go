@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -30,8 +29,9 @@ func EKSFromEnv() *EKS {
 	return e
 }
 
-// applied plays AWS's side of a creation or an update.
-func (p *Server) applied(_ context.Context, typeName string, _ tftypes.Value, state tftypes.Value) (tftypes.Value, error) {
+// applied plays AWS's side of a creation or an update: an EKS cluster's endpoint, CA,
+// platform version and OIDC issuer.
+func (p *Server) applied(typeName string, state tftypes.Value) (tftypes.Value, error) {
 	if typeName != "aws_eks_cluster" {
 		return state, nil
 	}
@@ -65,6 +65,3 @@ func (p *Server) applied(_ context.Context, typeName string, _ tftypes.Value, st
 	})
 	return o.build(), nil
 }
-
-// deleted plays AWS's side of a deletion.
-func (p *Server) deleted(context.Context, string, tftypes.Value) error { return nil }

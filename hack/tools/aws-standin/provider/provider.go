@@ -230,7 +230,7 @@ func (p *Server) planTagsAll(b *schema.Block, v tftypes.Value) (tftypes.Value, e
 // ApplyResourceChange creates, updates or deletes in the stand-in's AWS: the planned
 // state with every unknown given its stand-in value, and AWS's side effects where the
 // local stack plays them (EKS).
-func (p *Server) ApplyResourceChange(ctx context.Context, req *tfprotov5.ApplyResourceChangeRequest) (*tfprotov5.ApplyResourceChangeResponse, error) {
+func (p *Server) ApplyResourceChange(_ context.Context, req *tfprotov5.ApplyResourceChangeRequest) (*tfprotov5.ApplyResourceChangeResponse, error) {
 	b, diags := p.resource(req.TypeName)
 	if diags != nil {
 		return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: diags}, nil
@@ -240,21 +240,15 @@ func (p *Server) ApplyResourceChange(ctx context.Context, req *tfprotov5.ApplyRe
 	if err != nil {
 		return nil, fmt.Errorf("planned state of %s: %w", req.TypeName, err)
 	}
-	prior, err := req.PriorState.Unmarshal(typ)
-	if err != nil {
-		return nil, fmt.Errorf("prior state of %s: %w", req.TypeName, err)
-	}
 	if planned.IsNull() {
-		if err := p.deleted(ctx, req.TypeName, prior); err != nil {
-			return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: errDiag("Deleting "+req.TypeName, err.Error())}, nil
-		}
+		// A deletion: nothing of the stand-in's AWS outlives its state.
 		return &tfprotov5.ApplyResourceChangeResponse{NewState: req.PlannedState}, nil
 	}
 	newState, err := p.fill(req.TypeName, b, planned)
 	if err != nil {
 		return nil, err
 	}
-	if newState, err = p.applied(ctx, req.TypeName, prior, newState); err != nil {
+	if newState, err = p.applied(req.TypeName, newState); err != nil {
 		return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: errDiag("Applying "+req.TypeName, err.Error())}, nil
 	}
 	dv, err := tfprotov5.NewDynamicValue(typ, newState)

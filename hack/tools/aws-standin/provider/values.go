@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -119,6 +120,9 @@ type attrVisitor func(path []string, name string, a *schema.Attribute, v tftypes
 // walk applies visit to every attribute of block b in value v, nested blocks included,
 // and returns the rebuilt value. Null and unknown blocks are left as they are.
 func walk(b *schema.Block, v tftypes.Value, path []string, visit attrVisitor) (tftypes.Value, error) {
+	// Each step gets a path of its own: an append to path would share its array
+	// between siblings.
+	at := func(step string) []string { return append(slices.Clip(path), step) }
 	if v.IsNull() || !v.IsKnown() {
 		return v, nil
 	}
@@ -127,7 +131,7 @@ func walk(b *schema.Block, v tftypes.Value, path []string, visit attrVisitor) (t
 		return v, fmt.Errorf("%v: %w", path, err)
 	}
 	for _, n := range sortedKeys(b.Attributes) {
-		nv, err := visit(append(path, n), n, b.Attributes[n], o.attrs[n])
+		nv, err := visit(at(n), n, b.Attributes[n], o.attrs[n])
 		if err != nil {
 			return v, err
 		}
@@ -137,7 +141,7 @@ func walk(b *schema.Block, v tftypes.Value, path []string, visit attrVisitor) (t
 		nb := b.Blocks[n]
 		cur := o.attrs[n]
 		if nb.Nesting == schema.NestingSingle {
-			nv, err := walk(nb.Block, cur, append(path, n), visit)
+			nv, err := walk(nb.Block, cur, at(n), visit)
 			if err != nil {
 				return v, err
 			}
@@ -152,7 +156,7 @@ func walk(b *schema.Block, v tftypes.Value, path []string, visit attrVisitor) (t
 			return v, fmt.Errorf("%v.%s: %w", path, n, err)
 		}
 		for i, e := range elems {
-			ne, err := walk(nb.Block, e, append(path, fmt.Sprintf("%s[%d]", n, i)), visit)
+			ne, err := walk(nb.Block, e, at(fmt.Sprintf("%s[%d]", n, i)), visit)
 			if err != nil {
 				return v, err
 			}
