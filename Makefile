@@ -89,9 +89,14 @@ dev-tools: ## build every tool of the local stack, Terraform 1.5.7 included (cap
 
 # Every tool .ci/run needs (the stack's, the linter, controller-gen), built in one call
 # so that two build at a time from the start (on a machine with them built: links only).
+# The tools modules share k8s.io v0.36.3 and its dependencies' versions with CAPT's own
+# go.mod (docs/development.md, "Tools share compiled packages"), so whichever builds
+# k8s.io/api, client-go and apimachinery first compiles them for all. kube-apiserver
+# starts first and golangci-lint, which shares none of them, beside it: the others start
+# once the API server's build has compiled them, instead of compiling them beside it.
 .PHONY: ci-tools
 ci-tools: ## build every tool .ci/run runs into bin/ if missing (two at a time)
-	$(TOOLS) kube-apiserver+kube-controller-manager tofu golangci-lint kwok provider-terraform controller-gen capi-manager etcd eks-token-webhook aws-standin
+	$(TOOLS) kube-apiserver+kube-controller-manager golangci-lint tofu capi-manager kwok provider-terraform etcd controller-gen eks-token-webhook aws-standin
 
 .PHONY: unit-tools
 unit-tools: ## build the tools of make test-unit into bin/ if missing

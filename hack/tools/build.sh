@@ -6,7 +6,10 @@
 #
 # Each tool has its own tools module under hack/tools/<name> (their dependency graphs
 # conflict: kube-apiserver replaces every k8s.io staging module, provider-terraform pins
-# older ones). A binary is built into the user cache dir, keyed by tool, version and the
+# older ones). Where a graph can take them, the tools modules require the versions CAPT's
+# own go.mod has (k8s.io v0.36.3, golang.org/x, grpc, otel): the build cache then holds
+# one compiled copy of those packages for every tool and for CAPT, instead of one per
+# tool (docs/development.md, "Tools share compiled packages"). A binary is built into the user cache dir, keyed by tool, version and the
 # hash of its go.mod/go.sum, and linked into bin/. A fresh clone on a machine that built
 # it before only links; a fresh machine builds.
 set -euo pipefail
@@ -33,7 +36,7 @@ provider-terraform|v0.21.2|github.com/upbound/provider-terraform/cmd/provider|
 tofu|v1.12.6|github.com/opentofu/opentofu/cmd/tofu|-X github.com/opentofu/opentofu/version.dev=no
 terraform|v1.5.7|github.com/hashicorp/terraform|
 eks-token-webhook|v0.7.2|github.com/capt-dev/capt/hack/tools/eks-token-webhook|
-kwok|v0.7.0|sigs.k8s.io/kwok/cmd/kwok|
+kwok|v0.8.0|sigs.k8s.io/kwok/cmd/kwok|
 aws-standin|v6.25.0|github.com/capt-dev/capt/hack/tools/aws-standin|
 TABLE
 }
