@@ -41,6 +41,10 @@ dev: dev-tools build ## run the whole stack locally and create a Cluster on it (
 dev-eks: dev-tools build ## as make dev, in EKS mode: CAPT builds the kubeconfig from endpoint, CA and an EKS token it mints (capt dev --eks)
 	$(BIN)/capt dev --eks $(DEV_ARGS)
 
+.PHONY: dev-aws
+dev-aws: dev-tools build ## as make dev-eks, with the clusterctl eks flavor and the shipped templates/aws modules against the AWS provider stand-in (capt dev --aws; docs/aws.md)
+	$(BIN)/capt dev --aws $(DEV_ARGS)
+
 # The EKS token webhook is a module of its own (aws-iam-authenticator brings aws-sdk-go v1,
 # kept out of CAPT's go.mod): its tests run there.
 # test/move runs two whole stacks one after the other, and provider-terraform always binds

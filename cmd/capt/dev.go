@@ -36,8 +36,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Interval, "interval", 500*time.Millisecond, "How often the progress view looks at the objects.")
 	eks := fs.Bool("eks", false, "EKS mode: kube-apiserver also authenticates EKS tokens (aws-iam-authenticator's verifier, a local stand-in for STS), the control plane template gives only EKS's outputs, and CAPT mints the kubeconfig's token with a test identity.")
 	eksTokenLifetime := fs.Duration("eks-token-lifetime", localstack.EKSTokenLifetime, "With --eks: how long after signing the local EKS accepts a token (at most EKS's 15m).")
+	fs.BoolVar(&o.AWS, "aws", false, "The clusterctl eks flavor, with the shipped templates/aws modules as this checkout has them, applied against the AWS provider stand-in (hashicorp/aws 6.25.0's schema; docs/aws.md): what CAPT will do on AWS. Implies --eks.")
+	fs.StringVar(&o.AWSVersion, "aws-kubernetes-version", "v1.33.1", "With --aws: the Cluster's Kubernetes version (KUBERNETES_VERSION).")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	if o.AWS {
+		*eks = true
 	}
 	if *eks {
 		if *eksTokenLifetime <= 0 || *eksTokenLifetime > localstack.EKSTokenLifetime {

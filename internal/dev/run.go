@@ -22,6 +22,8 @@ type Options struct {
 	DeleteOnInterrupt bool
 	// Interval between two looks of the progress view.
 	Interval time.Duration
+	// AWSVersion is the Kubernetes version of the AWS sample (Options.AWS).
+	AWSVersion string
 	Out      io.Writer
 }
 
@@ -99,55 +101,75 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 
 	apiserver := APIServer{Endpoint: stack.Config.Host, CA: stack.Config.CAData}
 	files := []string{TemplatesFile(o.Root), ClusterFile(o.Root), MachinePoolFile(o.Root)}
-	w := &Watcher{Client: stack.Client, Namespace: Namespace, Cluster: ClusterName, Interval: o.Interval}
+	namespace, cluster, pool := Namespace, ClusterName, PoolName
+	if o.AWS {
+		namespace, cluster, pool = AWSNamespace, AWSClusterName, AWSPoolName
+	}
+	w := &Watcher{Client: stack.Client, Namespace: namespace, Cluster: cluster, Interval: o.Interval}
 	if eks != nil {
-		apiserver.EKSClusterName = eks.ClusterName
-		files = []string{TemplatesFile(o.Root), EKSTemplateFile(o.Root), EKSClusterFile(o.Root), MachinePoolFile(o.Root)}
 		// Cluster API connects with the kubeconfig CAPT builds, its token minted by CAPT.
 		w.Show = []string{clusterv1.ClusterRemoteConnectionProbeCondition}
-		say("==> Cluster %s/%s from templates/local/eks (EKS-style outputs: CAPT builds the kubeconfig with a token it mints)", Namespace, ClusterName)
-	} else {
-		say("==> Cluster %s/%s from templates/local", Namespace, ClusterName)
+	}
+	switch {
+	case o.AWS:
+		say("==> Cluster %s/%s from the clusterctl eks flavor: the shipped templates/aws modules against the AWS provider stand-in (docs/aws.md)", namespace, cluster)
+	case eks != nil:
+		apiserver.EKSClusterName = eks.ClusterName
+		files = []string{TemplatesFile(o.Root), EKSTemplateFile(o.Root), EKSClusterFile(o.Root), MachinePoolFile(o.Root)}
+		say("==> Cluster %s/%s from templates/local/eks (EKS-style outputs: CAPT builds the kubeconfig with a token it mints)", namespace, cluster)
+	default:
+		say("==> Cluster %s/%s from templates/local", namespace, cluster)
 	}
 	provisioning := time.Now()
 	w.Printer = &Printer{Out: out, Start: provisioning}
-	if err := PrepareNamespace(ctx, stack.Client, apiserver); err != nil {
-		return t, err
-	}
-	if err := ApplyFiles(ctx, stack.Client, files...); err != nil {
-		return t, err
+	if o.AWS {
+		// The modules as this checkout has them, fetched with git as from GitHub.
+		repo, err := ModulesRepo(o.Root, filepath.Join(o.DataDir, "modules"))
+		if err != nil {
+			return t, err
+		}
+		if err := CreateAWSSample(ctx, stack.Client, o.Root, namespace, repo, o.AWSVersion, eks); err != nil {
+			return t, err
+		}
+	} else {
+		if err := PrepareNamespace(ctx, stack.Client, apiserver); err != nil {
+			return t, err
+		}
+		if err := ApplyFiles(ctx, stack.Client, files...); err != nil {
+			return t, err
+		}
 	}
 	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
-		return Provisioned(ctx, stack.Client, Namespace, ClusterName)
+		return Provisioned(ctx, stack.Client, namespace, cluster)
 	}); err != nil {
 		return t, fmt.Errorf("waiting for the Cluster to be provisioned: %w", err)
 	}
 	say("==> Cluster provisioned and control plane initialized in %s; waiting for Cluster API to report it Available",
 		time.Since(provisioning).Round(100*time.Millisecond))
 	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
-		return Available(ctx, stack.Client, Namespace, ClusterName)
+		return Available(ctx, stack.Client, namespace, cluster)
 	}); err != nil {
 		return t, fmt.Errorf("waiting for Cluster API to report the Cluster Available (see its conditions above): %w", err)
 	}
 	say("==> Cluster Available in %s: Cluster API connects to it with the published kubeconfig", time.Since(provisioning).Round(100*time.Millisecond))
 	if _, err := w.Until(ctx, func(Snapshot) (bool, error) {
-		return MachinePoolRunning(ctx, stack.Client, Namespace, PoolName)
+		return MachinePoolRunning(ctx, stack.Client, namespace, pool)
 	}); err != nil {
-		return t, fmt.Errorf("waiting for Cluster API to report MachinePool %s Running (see its conditions above): %w", PoolName, err)
+		return t, fmt.Errorf("waiting for Cluster API to report MachinePool %s Running (see its conditions above): %w", pool, err)
 	}
 	t.Provisioning = time.Since(provisioning)
 	say("==> MachinePool %s Running in %s: its Nodes (registered by the node group's Workspace, kept Ready by KWOK) matched by providerID",
-		PoolName, t.Provisioning.Round(100*time.Millisecond))
+		pool, t.Provisioning.Round(100*time.Millisecond))
 
-	kubeconfigData, version, err := ConnectKubeconfig(ctx, stack.Client, Namespace, ClusterName)
+	kubeconfigData, version, err := ConnectKubeconfig(ctx, stack.Client, namespace, cluster)
 	if err != nil {
 		return t, err
 	}
-	kubeconfigPath := filepath.Join(o.DataDir, ClusterName+".kubeconfig")
+	kubeconfigPath := filepath.Join(o.DataDir, cluster+".kubeconfig")
 	if err := os.WriteFile(kubeconfigPath, kubeconfigData, 0o600); err != nil {
 		return t, fmt.Errorf("writing the Cluster's kubeconfig: %w", err)
 	}
-	say("    the kubeconfig secret %s/%s-kubeconfig connects (server %s). Use it:", Namespace, ClusterName, version)
+	say("    the kubeconfig secret %s/%s-kubeconfig connects (server %s). Use it:", namespace, cluster, version)
 	if eks != nil {
 		say("    (its user is an EKS token CAPT minted: the stack accepts it for %s after signing)", eks.TokenLifetime)
 	}
@@ -168,7 +190,7 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		}
 	}
 
-	say("==> deleting Cluster %s/%s (CAPTEP-0041: endpoint, then WorkspaceTemplateApply, then Workspace)", Namespace, ClusterName)
+	say("==> deleting Cluster %s/%s (CAPTEP-0041: endpoint, then WorkspaceTemplateApply, then Workspace)", namespace, cluster)
 	deleteCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {

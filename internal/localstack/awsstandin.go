@@ -46,3 +46,34 @@ func AWSStandInConfig(binDir, dir string) (string, error) {
 	}
 	return cfg, nil
 }
+
+// awsDir holds the stand-in's installation for provider-terraform.
+func (s *Stack) awsDir() string { return filepath.Join(s.DataDir, "provider-terraform", "aws") }
+
+// awsCLIConfig is the CLI configuration awsStandIn writes: the ProviderConfig
+// AWSProviderConfigName gives it to every Workspace (provider-terraform's init reads only
+// the Workspace directory's .terraformrc).
+func (s *Stack) awsCLIConfig() string { return filepath.Join(s.awsDir(), "terraformrc") }
+
+// awsStandIn installs the AWS stand-in for provider-terraform under awsDir and returns its
+// CLI configuration and the environment that lets the stand-in play AWS with this
+// stack: the endpoint and CA an aws_eks_cluster answers with (the stack's own: CAPT's
+// kubeconfig for it then reaches this kube-apiserver, through the EKS token webhook in
+// EKS mode), and the capt that registers a node group's instances as Nodes (linked in
+// engineDir; it reaches the stack through provider-terraform's KUBECONFIG).
+func (s *Stack) awsStandIn(engineDir string) (string, []string, error) {
+	dir := s.awsDir()
+	cfg, err := AWSStandInConfig(s.BinDir, dir)
+	if err != nil {
+		return "", nil, err
+	}
+	ca := filepath.Join(dir, "eks-ca.pem")
+	if err := os.WriteFile(ca, s.Config.CAData, 0o600); err != nil {
+		return "", nil, fmt.Errorf("writing the stack's CA for the AWS stand-in: %w", err)
+	}
+	return cfg, []string{
+		"AWS_STANDIN_EKS_ENDPOINT=" + s.Config.Host,
+		"AWS_STANDIN_EKS_CA_FILE=" + ca,
+		"AWS_STANDIN_CAPT=" + filepath.Join(engineDir, "capt"),
+	}, nil
+}

@@ -28,6 +28,10 @@ const startupTimeout = 2 * time.Minute
 // ProviderConfigName is the provider-terraform ProviderConfig the local templates use.
 const ProviderConfigName = "default"
 
+// AWSProviderConfigName is the ProviderConfig the shipped templates/aws WorkspaceTemplates
+// and the clusterctl eks flavor name by default; a stack with Options.AWS has it.
+const AWSProviderConfigName = "aws"
+
 // stateNamespace holds provider-terraform's Terraform state (kubernetes backend).
 const stateNamespace = "crossplane-system"
 
@@ -141,12 +145,19 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 	if err := relink(captPath, filepath.Join(engineDir, "capt")); err != nil {
 		return fmt.Errorf("linking capt: %w", err)
 	}
-	// An empty CLI configuration: no registry, no credentials helper, nothing from the host.
+	// An empty CLI configuration: no registry, no credentials helper, nothing from the
+	// host. With the AWS stand-in: hashicorp/aws from its mirror, and nothing else.
 	cliConfig := filepath.Join(work, "terraformrc")
 	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
 		return fmt.Errorf("writing Terraform CLI configuration: %w", err)
 	}
-	if err := s.createProviderConfig(ctx); err != nil {
+	var awsEnv []string
+	if s.AWS {
+		if cliConfig, awsEnv, err = s.awsStandIn(engineDir); err != nil {
+			return err
+		}
+	}
+	if err := s.createProviderConfigs(ctx); err != nil {
 		return err
 	}
 	poll := s.ProviderTerraformPoll
@@ -164,7 +175,7 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 		"--poll-jitter=0s",
 		"--max-reconcile-rate=5",
 		"--timeout=5m",
-	}, work, []string{
+	}, work, append([]string{
 		"KUBECONFIG=" + s.Kubeconfig,
 		// Relative: provider-terraform also creates it under /tmp, an absolute path doubles up.
 		"XP_TF_DIR=workspaces",
@@ -172,7 +183,7 @@ func (s *Stack) startProviderTerraform(ctx context.Context) error {
 		"TF_CLI_CONFIG_FILE=" + cliConfig,
 		"CHECKPOINT_DISABLE=1",
 		"TF_IN_AUTOMATION=1",
-	})
+	}, awsEnv...))
 	if err != nil {
 		return err
 	}
@@ -206,10 +217,11 @@ func relink(target, link string) error {
 	return os.Symlink(target, link)
 }
 
-// createProviderConfig creates the state namespace and the ProviderConfig "default". With
-// StateKubeconfig the state lives on that API server (the namespace is created there too)
-// and the ProviderConfig says it is shared.
-func (s *Stack) createProviderConfig(ctx context.Context) error {
+// createProviderConfigs creates the state namespace and the ProviderConfig "default",
+// and "aws" with the AWS stand-in: the same state backend, each its own state Secrets.
+// With StateKubeconfig the state lives on that API server (the namespace is created
+// there too) and the ProviderConfigs say it is shared.
+func (s *Stack) createProviderConfigs(ctx context.Context) error {
 	if err := createStateNamespace(ctx, s.Client); err != nil {
 		return err
 	}
@@ -228,34 +240,54 @@ func (s *Stack) createProviderConfig(ctx context.Context) error {
 			return fmt.Errorf("on the state API server: %w", err)
 		}
 	}
-	backend := strings.Join([]string{
-		`terraform {`,
-		`  backend "kubernetes" {`,
-		fmt.Sprintf(`    config_path   = %q`, statePath),
-		fmt.Sprintf(`    namespace     = %q`, stateNamespace),
-		`    secret_suffix = "providerconfig-default"`,
-		`  }`,
-		`}`,
-	}, "\n")
-	pc := &unstructured.Unstructured{}
-	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
-	pc.SetName(ProviderConfigName)
-	if s.StateKubeconfig != "" {
-		// Every stack given this state server finds what another applied: CAPT may then
-		// create again a Workspace that clusterctl move left behind on the source.
-		pc.SetAnnotations(map[string]string{infrav1.SharedTerraformStateAnnotation: "true"})
+	names := []string{ProviderConfigName}
+	if s.AWS {
+		names = append(names, AWSProviderConfigName)
 	}
-	if err := unstructured.SetNestedField(pc.Object, backend, "spec", "configuration"); err != nil {
-		return err
-	}
-	if err := unstructured.SetNestedField(pc.Object, false, "spec", "pluginCache"); err != nil {
-		return err
-	}
-	if err := s.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating ProviderConfig %s: %w", ProviderConfigName, err)
+	for _, name := range names {
+		backend := strings.Join([]string{
+			`terraform {`,
+			`  backend "kubernetes" {`,
+			fmt.Sprintf(`    config_path   = %q`, statePath),
+			fmt.Sprintf(`    namespace     = %q`, stateNamespace),
+			fmt.Sprintf(`    secret_suffix = %q`, StateSecretSuffix(name)),
+			`  }`,
+			`}`,
+		}, "\n")
+		pc := &unstructured.Unstructured{}
+		pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
+		pc.SetName(name)
+		if s.StateKubeconfig != "" {
+			// Every stack given this state server finds what another applied: CAPT may
+			// then create again a Workspace that clusterctl move left behind on the source.
+			pc.SetAnnotations(map[string]string{infrav1.SharedTerraformStateAnnotation: "true"})
+		}
+		if err := unstructured.SetNestedField(pc.Object, backend, "spec", "configuration"); err != nil {
+			return err
+		}
+		if err := unstructured.SetNestedField(pc.Object, false, "spec", "pluginCache"); err != nil {
+			return err
+		}
+		if name == AWSProviderConfigName {
+			// provider-terraform runs `init` with TF_CLI_CONFIG_FILE=./.terraformrc, the
+			// Workspace's directory, where it writes the ProviderConfig's credentials: the
+			// stand-in's CLI configuration goes there, as a platform team's would.
+			creds := []any{map[string]any{"filename": ".terraformrc", "source": "Filesystem",
+				"fs": map[string]any{"path": s.awsCLIConfig()}}}
+			if err := unstructured.SetNestedSlice(pc.Object, creds, "spec", "credentials"); err != nil {
+				return err
+			}
+		}
+		if err := s.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating ProviderConfig %s: %w", name, err)
+		}
 	}
 	return nil
 }
+
+// StateSecretSuffix is the kubernetes backend's secret_suffix of ProviderConfig name: the
+// state of Terraform workspace W is the Secret tfstate-W-<suffix> in crossplane-system.
+func StateSecretSuffix(providerConfig string) string { return "providerconfig-" + providerConfig }
 
 // createStateNamespace creates the namespace of the Terraform state Secrets.
 func createStateNamespace(ctx context.Context, c client.Client) error {

@@ -33,7 +33,18 @@ func (s *Stack) startKWOK(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// KWOK v0.8 has no stages of its own: hack/tools/kwok/postbuild.sh writes those v0.7
+	// used by default beside the binary, from KWOK's module.
+	bin, err := filepath.EvalSymlinks(filepath.Join(s.BinDir, kwokName))
+	if err != nil {
+		return fmt.Errorf("kwok not found in %s: run `make dev`, which builds it: %w", s.BinDir, err)
+	}
+	stages := filepath.Join(filepath.Dir(bin), "stages.yaml")
+	if _, err := os.Stat(stages); err != nil {
+		return fmt.Errorf("KWOK's stages (hack/tools/kwok/postbuild.sh writes them when it builds kwok): %w", err)
+	}
 	p, err := s.startProcess(kwokName, []string{
+		"--config=" + stages,
 		// KWOK falls back to the in-cluster configuration, silently, when this file is
 		// missing: it is always there (StartAPIServer writes it).
 		"--kubeconfig=" + s.Kubeconfig,

@@ -53,6 +53,13 @@ type Options struct {
 	// CAPTCRDDir, when set, is where CAPT's CRDs are installed from instead of
 	// config/crd/bases: charts/capt/crds, for CAPT as Helm installs it (test/move).
 	CAPTCRDDir string
+	// AWS makes the AWS provider stand-in (bin/aws-standin, hack/tools/aws-standin) the
+	// hashicorp/aws provider-terraform's engine installs, and lets it play AWS's answers
+	// with this stack: an aws_eks_cluster gets the stack's endpoint and CA, an
+	// aws_eks_node_group's instances become Nodes (capt dev-node; KWOK keeps them
+	// Ready). It also creates the ProviderConfig AWSProviderConfigName the shipped
+	// templates/aws WorkspaceTemplates name (docs/aws.md).
+	AWS bool
 	// CAPTBinary is a capt binary, linked as `capt` on provider-terraform's PATH: the
 	// local node group module's provisioners run `capt dev-node` to register and remove
 	// their fake Nodes. Empty means BinDir/capt (make build; capt dev passes itself).
@@ -195,7 +202,7 @@ func (s *Stack) writeAdminKubeconfig() error {
 func (s *Stack) StartControllers(ctx context.Context) error {
 	starts := []func(context.Context) error{s.startKubeControllerManager, s.startKWOK, s.startClusterAPI, s.startProviderTerraform}
 	if s.NoProviderTerraform {
-		starts[3] = s.createProviderConfig
+		starts[3] = s.createProviderConfigs
 	}
 	for _, start := range starts {
 		if err := start(ctx); err != nil {

@@ -79,6 +79,8 @@ func run(m *testing.M) int {
 		// Re-plan often, so the rest check also covers provider-terraform's polls.
 		ProviderTerraformPoll: 30 * time.Second,
 		EKS:                   &localstack.EKSOptions{TokenLifetime: eksTokenLifetime},
+		// The AWS stand-in, for the shipped templates/aws modules (aws_test.go).
+		AWS: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

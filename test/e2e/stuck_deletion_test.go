@@ -277,8 +277,14 @@ func stateSelector(name string) client.MatchingLabels {
 // gzipped JSON, and returns the addresses of its resources; false when there is none.
 func readState(t *testing.T, name string) (map[string]bool, bool) {
 	t.Helper()
+	return readStateOf(t, name, stateSuffix)
+}
+
+// readStateOf is readState for the ProviderConfig whose backend has secret suffix suffix.
+func readStateOf(t *testing.T, name, suffix string) (map[string]bool, bool) {
+	t.Helper()
 	secret := &corev1.Secret{}
-	err := stack.Client.Get(context.Background(), client.ObjectKey{Namespace: stateNamespace, Name: "tfstate-" + name + "-" + stateSuffix}, secret)
+	err := stack.Client.Get(context.Background(), client.ObjectKey{Namespace: stateNamespace, Name: "tfstate-" + name + "-" + suffix}, secret)
 	if apierrors.IsNotFound(err) {
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -30,17 +31,33 @@ func EKSFromEnv() *EKS {
 }
 
 // applied plays AWS's side of a creation or an update: an EKS cluster's endpoint, CA,
-// platform version and OIDC issuer.
-func (p *Server) applied(typeName string, state tftypes.Value) (tftypes.Value, error) {
-	if typeName != "aws_eks_cluster" {
-		return state, nil
+// platform version and OIDC issuer; a node group's instances (Nodes).
+func (p *Server) applied(ctx context.Context, typeName string, prior, state tftypes.Value) (tftypes.Value, error) {
+	switch typeName {
+	case "aws_eks_cluster":
+		return p.clusterApplied(state)
+	case "aws_eks_node_group":
+		return state, p.nodes.reconcileNodes(ctx, p.region, prior, state)
 	}
+	return state, nil
+}
+
+// removed plays AWS's side of a deletion: a node group's instances go.
+func (p *Server) removed(ctx context.Context, typeName string, prior tftypes.Value) error {
+	if typeName != "aws_eks_node_group" {
+		return nil
+	}
+	return p.nodes.reconcileNodes(ctx, p.region, prior, tftypes.NewValue(prior.Type(), nil))
+}
+
+// clusterApplied is an EKS cluster as AWS answers once it is created or updated.
+func (p *Server) clusterApplied(state tftypes.Value) (tftypes.Value, error) {
 	o, err := asObj(state)
 	if err != nil {
 		return state, err
 	}
 	endpoint, ca := p.eks.Endpoint, p.eks.CAData
-	seed := hashOf(typeName, o.str("name"))
+	seed := hashOf("aws_eks_cluster", o.str("name"))
 	if endpoint == "" {
 		endpoint = fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(seed[:32]), p.region)
 	}

@@ -33,10 +33,13 @@ type Server struct {
 	region      string
 	defaultTags map[string]string
 	eks         *EKS
+	nodes       *Nodes
 }
 
 // New serves s.
-func New(s *schema.Schema) *Server { return &Server{schema: s, eks: EKSFromEnv()} }
+func New(s *schema.Schema) *Server {
+	return &Server{schema: s, eks: EKSFromEnv(), nodes: NodesFromEnv()}
+}
 
 var _ tfprotov5.ProviderServer = (*Server)(nil)
 
@@ -230,7 +233,7 @@ func (p *Server) planTagsAll(b *schema.Block, v tftypes.Value) (tftypes.Value, e
 // ApplyResourceChange creates, updates or deletes in the stand-in's AWS: the planned
 // state with every unknown given its stand-in value, and AWS's side effects where the
 // local stack plays them (EKS).
-func (p *Server) ApplyResourceChange(_ context.Context, req *tfprotov5.ApplyResourceChangeRequest) (*tfprotov5.ApplyResourceChangeResponse, error) {
+func (p *Server) ApplyResourceChange(ctx context.Context, req *tfprotov5.ApplyResourceChangeRequest) (*tfprotov5.ApplyResourceChangeResponse, error) {
 	b, diags := p.resource(req.TypeName)
 	if diags != nil {
 		return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: diags}, nil
@@ -240,15 +243,25 @@ func (p *Server) ApplyResourceChange(_ context.Context, req *tfprotov5.ApplyReso
 	if err != nil {
 		return nil, fmt.Errorf("planned state of %s: %w", req.TypeName, err)
 	}
+	prior := tftypes.NewValue(typ, nil)
+	if req.PriorState != nil {
+		if prior, err = req.PriorState.Unmarshal(typ); err != nil {
+			return nil, fmt.Errorf("prior state of %s: %w", req.TypeName, err)
+		}
+	}
 	if planned.IsNull() {
-		// A deletion: nothing of the stand-in's AWS outlives its state.
+		// A deletion: nothing of the stand-in's AWS outlives its state but the Nodes it
+		// played.
+		if err := p.removed(ctx, req.TypeName, prior); err != nil {
+			return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: errDiag("Deleting "+req.TypeName, err.Error())}, nil
+		}
 		return &tfprotov5.ApplyResourceChangeResponse{NewState: req.PlannedState}, nil
 	}
 	newState, err := p.fill(req.TypeName, b, planned)
 	if err != nil {
 		return nil, err
 	}
-	if newState, err = p.applied(req.TypeName, newState); err != nil {
+	if newState, err = p.applied(ctx, req.TypeName, prior, newState); err != nil {
 		return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: errDiag("Applying "+req.TypeName, err.Error())}, nil
 	}
 	dv, err := tfprotov5.NewDynamicValue(typ, newState)

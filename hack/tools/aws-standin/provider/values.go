@@ -39,6 +39,23 @@ func (o *obj) str(name string) string {
 	return s
 }
 
+// num is a known whole-number attribute.
+func (o *obj) num(name string) (int, bool) {
+	v, ok := o.attrs[name]
+	if !ok || !v.IsKnown() || v.IsNull() {
+		return 0, false
+	}
+	var f big.Float
+	if err := v.As(&f); err != nil {
+		return 0, false
+	}
+	n, acc := f.Int64()
+	if acc != big.Exact {
+		return 0, false
+	}
+	return int(n), true
+}
+
 // strMap is a known map(string) attribute; nil when null, unknown or absent.
 func (o *obj) strMap(name string) map[string]string {
 	v, ok := o.attrs[name]
