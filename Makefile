@@ -10,7 +10,8 @@ TOOLS := hack/tools/build.sh
 # envtest looks for kube-apiserver and etcd here.
 export KUBEBUILDER_ASSETS := $(BIN)
 
-GO_TEST_FLAGS ?= -race -count=1
+# -ldflags=-w: test binaries without DWARF, linked about a sixth faster (.ci/run).
+GO_TEST_FLAGS ?= -race -count=1 -ldflags=-w
 
 .PHONY: help
 help: ## list the targets

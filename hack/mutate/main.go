@@ -493,7 +493,9 @@ func testEnv(root string) []string {
 // and make lint's go vet build CAPT: one compile configuration, so that the packages
 // CAPT's tests import are compiled once on a machine with an empty build cache, not
 // once more here (the race detector's configuration, make test's, is another anyway).
-var buildFlags = []string{"-trimpath"}
+// -ldflags=-w leaves DWARF out of each mutant's test binary: a link about a quarter
+// shorter, 70 times; it changes no compiled package.
+var buildFlags = []string{"-trimpath", "-ldflags=-w"}
 
 // repoRoot is the directory of the go.mod above the working directory.
 func repoRoot() (string, error) {

@@ -31,7 +31,9 @@ const (
 )
 
 // EKSFlavorFile is the clusterctl eks flavor (the default one).
-func EKSFlavorFile(root string) string { return filepath.Join(root, "templates", "clusterctl", "eks.yaml") }
+func EKSFlavorFile(root string) string {
+	return filepath.Join(root, "templates", "clusterctl", "eks.yaml")
+}
 
 // ModulesRepo makes, under dir, a git repository holding root's templates/aws on branch
 // main and returns its file:// URL: provider-terraform fetches the shipped modules from

@@ -24,7 +24,7 @@ type Options struct {
 	Interval time.Duration
 	// AWSVersion is the Kubernetes version of the AWS sample (Options.AWS).
 	AWSVersion string
-	Out      io.Writer
+	Out        io.Writer
 }
 
 // Timings are the figures of one run.

@@ -46,7 +46,7 @@ func fakeCAPT(t *testing.T, exit int) (bin, log string) {
 	log = filepath.Join(dir, "calls")
 	bin = filepath.Join(dir, "capt")
 	script := "#!/bin/sh\necho \"$*\" >> " + log + "\necho 'no API server here' >&2\nexit " + string(rune('0'+exit)) + "\n"
-	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil { //nolint:gosec // a test's own script
+	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return bin, log
@@ -54,7 +54,7 @@ func fakeCAPT(t *testing.T, exit int) (bin, log string) {
 
 func calls(t *testing.T, log string) []string {
 	t.Helper()
-	data, err := os.ReadFile(log) //nolint:gosec // the test's own file
+	data, err := os.ReadFile(log)
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -108,11 +108,24 @@ func TestNodeGroupNodesFollowTheSize(t *testing.T) {
 		t.Fatalf("deletion ran %q", got)
 	}
 
+	// A renamed group is another group: its instances are new, all the old ones go.
+	if err := n.reconcileNodes(ctx, "us-west-2", nodeGroupValue("workers", 1), nodeGroupValue("others", 1)); err != nil {
+		t.Fatal(err)
+	}
+	other, err := readNodeGroup(nodeGroupValue("others", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got = calls(t, log)[5:]; len(got) != 2 || !strings.HasPrefix(got[0], "dev-node apply --name "+other.nodeName("us-west-2", 0)+" ") ||
+		got[1] != "dev-node delete --name "+name(0) || other.nodeName("us-west-2", 0) == name(0) {
+		t.Fatalf("renaming ran %q", got)
+	}
+
 	if err := (&Nodes{}).reconcileNodes(ctx, "us-west-2", null, nodeGroupValue("workers", 2)); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(t, log); len(got) != 5 {
-		t.Errorf("without AWS_STANDIN_CAPT, %d calls ran", len(got)-5)
+	if got := calls(t, log); len(got) != 7 {
+		t.Errorf("without AWS_STANDIN_CAPT, %d calls ran", len(got)-7)
 	}
 }
 
