@@ -6,8 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -180,15 +178,5 @@ func createAWSCluster(t *testing.T) *dev.Watcher {
 	if err := dev.CreateAWSSample(ctx, stack.Client, root, awsNamespace, repo, awsFrom, stack.EKSAuth); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		// A test that stopped before its deletion step leaves the deletion started; one
-		// that finished leaves nothing but the namespace, which goes too.
-		cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: awsNamespace, Name: awsCluster}}
-		if err := stack.Client.Delete(context.Background(), cluster); apierrors.IsNotFound(err) {
-			_ = stack.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: awsNamespace}})
-		}
-	})
-	return &dev.Watcher{Client: stack.Client, Namespace: awsNamespace, Cluster: awsCluster,
-		Printer: &dev.Printer{Out: testWriter{t}, Start: time.Now()}, Interval: 200 * time.Millisecond,
-		Show: []string{clusterv1.ClusterRemoteConnectionProbeCondition}}
+	return eksWatcher(t, awsNamespace, awsCluster)
 }

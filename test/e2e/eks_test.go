@@ -147,15 +147,21 @@ func createEKSCluster(t *testing.T) *dev.Watcher {
 			t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
 	}
+	return eksWatcher(t, eksNamespace, eksClusterName)
+}
+
+// eksWatcher watches the EKS-style Cluster name in namespace, showing its
+// RemoteConnectionProbe, and cleans up after the test: one that stopped before its
+// deletion step leaves the deletion started; one that finished leaves nothing but the
+// namespace, which goes too.
+func eksWatcher(t *testing.T, namespace, name string) *dev.Watcher {
 	t.Cleanup(func() {
-		// A test that stopped before its deletion step leaves the deletion started; one
-		// that finished leaves nothing but the namespace, which goes too.
-		cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: eksNamespace, Name: eksClusterName}}
+		cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 		if err := stack.Client.Delete(context.Background(), cluster); apierrors.IsNotFound(err) {
-			_ = stack.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: eksNamespace}})
+			_ = stack.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})
 		}
 	})
-	return &dev.Watcher{Client: stack.Client, Namespace: eksNamespace, Cluster: eksClusterName,
+	return &dev.Watcher{Client: stack.Client, Namespace: namespace, Cluster: name,
 		Printer: &dev.Printer{Out: testWriter{t}, Start: time.Now()}, Interval: 200 * time.Millisecond,
 		Show: []string{clusterv1.ClusterRemoteConnectionProbeCondition}}
 }
