@@ -26,8 +26,8 @@ const (
 	AWSClusterName = localstack.EKSClusterName
 	// AWSPoolName is the flavor's MachinePool and CAPTMachinePool.
 	AWSPoolName = AWSClusterName + "-pool-0"
-	// ModulesURL is the repository the shipped templates fetch their modules from.
-	ModulesURL = "https://github.com/capt-dev/capt.git"
+	// modulesURL is the repository the shipped templates fetch their modules from.
+	modulesURL = "https://github.com/capt-dev/capt.git"
 )
 
 // EKSFlavorFile is the clusterctl eks flavor (the default one).
@@ -91,10 +91,10 @@ func AWSFlavor(ctx context.Context, root, namespace, repo string, vars map[strin
 		}
 		path := []string{"spec", "template", "spec", "forProvider", "module"}
 		module, _, _ := unstructured.NestedString(objs[i].Object, path...)
-		if !strings.Contains(module, ModulesURL) {
-			return nil, fmt.Errorf("WorkspaceTemplate %s fetches %q, not from %s", objs[i].GetName(), module, ModulesURL)
+		if !strings.Contains(module, modulesURL) {
+			return nil, fmt.Errorf("WorkspaceTemplate %s fetches %q, not from %s", objs[i].GetName(), module, modulesURL)
 		}
-		if err := unstructured.SetNestedField(objs[i].Object, strings.Replace(module, ModulesURL, repo, 1), path...); err != nil {
+		if err := unstructured.SetNestedField(objs[i].Object, strings.Replace(module, modulesURL, repo, 1), path...); err != nil {
 			return nil, err
 		}
 		modules++
