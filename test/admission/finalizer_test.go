@@ -52,7 +52,7 @@ func TestFinalizerNamesDrawNoWarning(t *testing.T) {
 			return metav1.ObjectMeta{Namespace: "default", Name: kind + "-finalizer-" + suffix}
 		}
 		return map[client.Object][2]string{
-			&infrav1.CAPTCluster{ObjectMeta: meta("cc"), Spec: infrav1.CAPTClusterSpec{Region: "us-west-2", ExistingVPCID: "vpc-0123abcd"}}: {infrav1.CAPTClusterFinalizer, infrav1.LegacyCAPTClusterFinalizer},
+			&infrav1.CAPTCluster{ObjectMeta: meta("cc"), Spec: infrav1.CAPTClusterSpec{Region: "us-west-2", ExistingVPCID: "vpc-0123abcd", ExistingSubnets: &infrav1.ExistingSubnets{PrivateSubnetIDs: []string{"subnet-0123abcd", "subnet-4567abcd"}}}}: {infrav1.CAPTClusterFinalizer, infrav1.LegacyCAPTClusterFinalizer},
 			&controlplanev1.CAPTControlPlane{ObjectMeta: meta("cp"), Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2",
 				WorkspaceTemplateRef: infrav1.WorkspaceTemplateReference{Name: "eks"}}}: {controlplanev1.CAPTControlPlaneFinalizer, controlplanev1.LegacyCAPTControlPlaneFinalizer},
 			&infrav1.WorkspaceTemplateApply{ObjectMeta: meta("wta"), Spec: infrav1.WorkspaceTemplateApplySpec{

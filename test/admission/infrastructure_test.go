@@ -17,6 +17,9 @@ kind: CAPTCluster
 spec:
   region: ap-northeast-1
   existingVpcId: vpc-0123456789abcdef0
+  existingSubnets:
+    privateSubnetIds: [subnet-0123456789abcdef0, subnet-0123456789abcdef1]
+    publicSubnetIds: [subnet-01234567]
 `
 
 func TestCAPTClusterAdmission(t *testing.T) {
@@ -26,8 +29,35 @@ func TestCAPTClusterAdmission(t *testing.T) {
 		{name: "GovCloud region", object: `
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
 kind: CAPTCluster
-spec: {region: us-gov-west-1, existingVpcId: vpc-01234567}
+spec: {region: us-gov-west-1, existingVpcId: vpc-01234567, existingSubnets: {privateSubnetIds: [subnet-01234567, subnet-89abcdef]}}
 `},
+		{name: "existing VPC without subnets", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: vpc-01234567}
+`, wantErr: []string{"spec.existingSubnets is required with spec.existingVpcId"}},
+		{name: "subnets without an existing VPC", object: goodClusterByTemplate + `  existingSubnets: {privateSubnetIds: [subnet-01234567, subnet-89abcdef]}`,
+			wantErr: []string{"spec.existingSubnets is required with spec.existingVpcId, and only with it"}},
+		{name: "one private subnet", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: vpc-01234567, existingSubnets: {privateSubnetIds: [subnet-01234567]}}
+`, wantErr: []string{"spec.existingSubnets.privateSubnetIds", "at least 2 items"}},
+		{name: "subnet id pattern", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: vpc-01234567, existingSubnets: {privateSubnetIds: [subnet-01234567, my-subnet]}}
+`, wantErr: []string{"spec.existingSubnets.privateSubnetIds[1]", "should match"}},
+		{name: "public subnet id pattern", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: vpc-01234567, existingSubnets: {privateSubnetIds: [subnet-01234567, subnet-89abcdef], publicSubnetIds: [subnet-XYZ]}}
+`, wantErr: []string{"spec.existingSubnets.publicSubnetIds[0]", "should match"}},
+		{name: "a private subnet twice", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTCluster
+spec: {region: us-west-2, existingVpcId: vpc-01234567, existingSubnets: {privateSubnetIds: [subnet-01234567, subnet-01234567]}}
+`, wantErr: []string{"spec.existingSubnets.privateSubnetIds[1]", "Duplicate value"}},
 		{name: "neither VPC source", object: `
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
 kind: CAPTCluster
@@ -65,6 +95,10 @@ spec: {region: us-west-2, vpcTemplateRef: {namespace: templates}}
 			wantErr: []string{"spec", "spec.region cannot change"}},
 		{name: "existing VPC cannot change", object: goodClusterByID, update: `existingVpcId: vpc-0fedcba9876543210`,
 			wantErr: []string{"spec.existingVpcId cannot change"}},
+		{name: "private subnets cannot change", object: goodClusterByID, update: `existingSubnets: {privateSubnetIds: [subnet-0123456789abcdef0, subnet-0123456789abcdef2]}`,
+			wantErr: []string{"spec.existingSubnets.privateSubnetIds cannot change"}},
+		{name: "private subnets in another order admitted", object: goodClusterByID, update: `existingSubnets: {privateSubnetIds: [subnet-0123456789abcdef1, subnet-0123456789abcdef0]}`},
+		{name: "public subnets may change", object: goodClusterByID, update: `existingSubnets: {privateSubnetIds: [subnet-0123456789abcdef0, subnet-0123456789abcdef1], publicSubnetIds: [subnet-01234567, subnet-89abcdef]}`},
 		{name: "cannot swap to existing VPC", object: goodClusterByTemplate, update: `{vpcTemplateRef: null, existingVpcId: vpc-01234567}`,
 			wantErr: []string{"cannot be swapped"}},
 		{name: "CIDR cannot change", object: goodClusterByTemplate, update: `vpcConfig: {cidr: 10.1.0.0/16}`,
@@ -83,6 +117,20 @@ spec:
   template:
     spec: {region: eu-west-1}
 `},
+		{name: "existing subnets in a template, the VPC id left to a patch", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTClusterTemplate
+spec:
+  template:
+    spec: {region: eu-west-1, existingSubnets: {privateSubnetIds: [subnet-01234567, subnet-89abcdef]}}
+`},
+		{name: "subnet pattern in a template", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: CAPTClusterTemplate
+spec:
+  template:
+    spec: {region: eu-west-1, existingSubnets: {privateSubnetIds: [subnet-01234567, sub]}}
+`, wantErr: []string{"spec.template.spec.existingSubnets.privateSubnetIds[1]"}},
 		{name: "region pattern", object: `
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
 kind: CAPTClusterTemplate

@@ -43,7 +43,11 @@ func TestVPCModulePlans(t *testing.T) {
 		natGateway int
 	}{
 		{name: "defaults", cidr: "10.0.0.0/16", natGateway: 3},
-		{name: "one NAT gateway", vpcConfig: &infrav1.VPCConfig{CIDR: "10.1.0.0/16", EnableNATGateway: true, SingleNATGateway: true}, cidr: "10.1.0.0/16", natGateway: 1},
+		// A field left unset is not sent: the module's default (NAT on, one per zone)
+		// holds, or the Nodes of private subnets would have no way out.
+		{name: "vpcConfig with only a CIDR", vpcConfig: &infrav1.VPCConfig{CIDR: "10.2.0.0/16"}, cidr: "10.2.0.0/16", natGateway: 3},
+		{name: "one NAT gateway", vpcConfig: &infrav1.VPCConfig{CIDR: "10.1.0.0/16", EnableNATGateway: ptr.To(true), SingleNATGateway: ptr.To(true)}, cidr: "10.1.0.0/16", natGateway: 1},
+		{name: "no NAT gateway", vpcConfig: &infrav1.VPCConfig{EnableNATGateway: ptr.To(false)}, cidr: "10.0.0.0/16", natGateway: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -243,4 +247,55 @@ func TestNodegroupModulePlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestModulesPlanWithOptionalFieldsUnset plans the control plane and node group modules
+// with what CAPT sends when every optional field is unset (no variable for them): each
+// variable CAPT may leave out has a default in the module, and the defaults are the ones
+// docs/controlplane.md and docs/machinepool.md give.
+func TestModulesPlanWithOptionalFieldsUnset(t *testing.T) {
+	t.Run("eks", func(t *testing.T) {
+		t.Parallel()
+		cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
+		bare := &clusterinfra.Infrastructure{Region: infra.Region, VPCID: infra.VPCID, PrivateSubnetIDs: infra.PrivateSubnetIDs}
+		p := planModule(t, "eks", "aws-eks", controlplane.Variables(cp, cluster, bare, cp.Spec.Version))
+		var eks struct {
+			VPCConfig []struct {
+				EndpointPublicAccess  bool `json:"endpoint_public_access"`
+				EndpointPrivateAccess bool `json:"endpoint_private_access"`
+			} `json:"vpc_config"`
+		}
+		p.after(t, "aws_eks_cluster.this", &eks)
+		if len(eks.VPCConfig) != 1 || !eks.VPCConfig[0].EndpointPublicAccess || eks.VPCConfig[0].EndpointPrivateAccess {
+			t.Errorf("vpc_config %+v, want the public endpoint only", eks.VPCConfig)
+		}
+		if n := p.count("aws_eks_addon"); n != 0 {
+			t.Errorf("%d add-ons, want none", n)
+		}
+	})
+	t.Run("nodegroup", func(t *testing.T) {
+		t.Parallel()
+		mp := &infrav1.CAPTMachinePool{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "plain"}}
+		owner := &clusterv1.MachinePool{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "plain"}, Spec: clusterv1.MachinePoolSpec{
+			Template: clusterv1.MachineTemplateSpec{Spec: clusterv1.MachineSpec{Version: "v1.31.2"}}}}
+		vars, err := machinepool.TemplateVariables(mp, owner, cluster, infra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := planModule(t, "nodegroup", "aws-nodegroup", vars)
+		var ng struct {
+			CapacityType string `json:"capacity_type"`
+			Scaling      []struct {
+				Desired int `json:"desired_size"`
+			} `json:"scaling_config"`
+			UpdateConfig []struct {
+				MaxUnavailable int `json:"max_unavailable"`
+			} `json:"update_config"`
+		}
+		p.after(t, "aws_eks_node_group.fixed[0]", &ng)
+		if ng.CapacityType != "ON_DEMAND" || len(ng.Scaling) != 1 || ng.Scaling[0].Desired != 1 ||
+			len(ng.UpdateConfig) != 1 || ng.UpdateConfig[0].MaxUnavailable != 1 {
+			t.Errorf("node group %+v, want ON_DEMAND, 1 Node (Cluster API's default replicas), max_unavailable 1", ng)
+		}
+	})
 }

@@ -110,7 +110,8 @@ func (s *scenario) createPool() {
 	mustCreate(s.t, &infrav1.CAPTCluster{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: s.name,
 		Labels:          map[string]string{clusterv1.ClusterNameLabel: s.name},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Cluster", Name: s.name, UID: cluster.UID}}},
-		Spec: infrav1.CAPTClusterSpec{Region: "zz-local-1", ExistingVPCID: "vpc-0123456789abcdef0"}})
+		Spec: infrav1.CAPTClusterSpec{Region: "zz-local-1", ExistingVPCID: "vpc-0123456789abcdef0",
+			ExistingSubnets: &infrav1.ExistingSubnets{PrivateSubnetIDs: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}}}})
 	s.createKubeconfig()
 	key := s.poolKey()
 	owner := &clusterv1.MachinePool{ObjectMeta: metav1.ObjectMeta{Namespace: s.name, Name: key.Name, Labels: map[string]string{clusterv1.ClusterNameLabel: s.name}},

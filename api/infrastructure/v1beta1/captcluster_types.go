@@ -19,10 +19,18 @@ type CAPTClusterSpec struct {
 	// +optional
 	VPCTemplateRef *WorkspaceTemplateReference `json:"vpcTemplateRef,omitempty"`
 
-	// ExistingVPCID is the id of a VPC that already exists and is used as is.
+	// ExistingVPCID is the id of a VPC that already exists and is used as is. It comes
+	// with existingSubnets: EKS needs the subnets, not only the VPC.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`
 	ExistingVPCID string `json:"existingVpcId,omitempty"`
+
+	// ExistingSubnets are the subnets of the existing VPC that CAPT passes on, as it passes
+	// a created VPC's: the private ones to the control plane and to the node groups (unless
+	// a pool names its own), the public ones to the control plane's template. Required with
+	// existingVpcId, and only with it.
+	// +optional
+	ExistingSubnets *ExistingSubnets `json:"existingSubnets,omitempty"`
 
 	// VPCConfig is passed to the VPC template as variables.
 	// +optional
@@ -52,13 +60,37 @@ type VPCConfig struct {
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).ip().family() == 4",message="cidr must be an IPv4 CIDR block such as 10.0.0.0/16"
 	CIDR string `json:"cidr,omitempty"`
 
-	// EnableNATGateway creates NAT gateways for the private subnets.
+	// EnableNATGateway creates NAT gateways for the private subnets (their Nodes' way
+	// out). Unset, the template decides (templates/aws/vpc: on).
 	// +optional
-	EnableNATGateway bool `json:"enableNatGateway,omitempty"`
+	EnableNATGateway *bool `json:"enableNatGateway,omitempty"`
 
-	// SingleNATGateway uses one NAT gateway for all availability zones.
+	// SingleNATGateway uses one NAT gateway for all availability zones. Unset, the
+	// template decides (templates/aws/vpc: one per zone).
 	// +optional
-	SingleNATGateway bool `json:"singleNatGateway,omitempty"`
+	SingleNATGateway *bool `json:"singleNatGateway,omitempty"`
+}
+
+// ExistingSubnets are the subnets of an existing VPC. CAPT checks their form, not that
+// they exist or belong to the VPC: the control plane's apply does (EKS refuses subnets of
+// another VPC, or all in one availability zone).
+type ExistingSubnets struct {
+	// PrivateSubnetIDs are the control plane's subnets, and the node groups' unless a pool
+	// names its own. EKS needs subnets in at least two availability zones. They cannot
+	// change once set: the control plane's subnets are part of the EKS cluster.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=2
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:Pattern=`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`
+	PrivateSubnetIDs []string `json:"privateSubnetIds"`
+
+	// PublicSubnetIDs are the VPC's public subnets (internet-facing load balancers).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:Pattern=`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`
+	PublicSubnetIDs []string `json:"publicSubnetIds,omitempty"`
 }
 
 // CAPTClusterStatus is the observed state of a CAPTCluster.
@@ -171,6 +203,8 @@ type CAPTCluster struct {
 	// the VPC source to a ClusterClass patch.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="has(self.vpcTemplateRef) != has(self.existingVpcId)",message="exactly one of spec.vpcTemplateRef and spec.existingVpcId must be set"
+	// +kubebuilder:validation:XValidation:rule="has(self.existingVpcId) == has(self.existingSubnets)",message="spec.existingSubnets is required with spec.existingVpcId, and only with it: EKS needs the existing VPC's subnets"
+	// +kubebuilder:validation:XValidation:rule="!has(oldSelf.existingSubnets) || (has(self.existingSubnets) && self.existingSubnets.privateSubnetIds == oldSelf.existingSubnets.privateSubnetIds)",message="spec.existingSubnets.privateSubnetIds cannot change once the infrastructure exists: they are the EKS cluster's subnets"
 	// +kubebuilder:validation:XValidation:rule="self.region == oldSelf.region",message="spec.region cannot change once the infrastructure exists"
 	// +kubebuilder:validation:XValidation:rule="has(self.existingVpcId) == has(oldSelf.existingVpcId)",message="spec.vpcTemplateRef and spec.existingVpcId cannot be swapped once the infrastructure exists"
 	// +kubebuilder:validation:XValidation:rule="!has(oldSelf.existingVpcId) || self.existingVpcId == oldSelf.existingVpcId",message="spec.existingVpcId cannot change once the infrastructure exists"

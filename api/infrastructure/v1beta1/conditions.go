@@ -83,8 +83,14 @@ const (
 	// VPCOutputsInvalidReason: the VPC Workspace is Ready but an output is missing or malformed.
 	VPCOutputsInvalidReason = "VPCOutputsInvalid"
 
-	// ExistingVPCReason: the VPC is an existing one, given by spec.existingVpcId.
+	// ExistingVPCReason: the VPC is an existing one, given by spec.existingVpcId and
+	// spec.existingSubnets.
 	ExistingVPCReason = "ExistingVPC"
+
+	// ExistingSubnetsMissingReason: spec.existingVpcId is set without spec.existingSubnets
+	// (a CAPTCluster created before admission required them): the control plane would
+	// get no subnets, which EKS refuses.
+	ExistingSubnetsMissingReason = "ExistingSubnetsMissing"
 
 	// VPCRetainedReason: the VPC Workspace was left in place on deletion (retainVpcOnDelete).
 	VPCRetainedReason = "VPCRetained"

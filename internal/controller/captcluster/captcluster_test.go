@@ -3,6 +3,7 @@ package captcluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,10 +90,17 @@ func TestVPCByTemplateErrorAndRecovery(t *testing.T) {
 func TestExistingVPC(t *testing.T) {
 	startControllers(t)
 	ns := newNamespace(t)
-	_, cc := newCluster(t, ns, "byid", infrav1.CAPTClusterSpec{Region: "eu-west-1", ExistingVPCID: "vpc-01234567"})
+	private, public := []string{"subnet-0000000a", "subnet-0000000b"}, []string{"subnet-0000000c"}
+	_, cc := newCluster(t, ns, "byid", infrav1.CAPTClusterSpec{Region: "eu-west-1", ExistingVPCID: "vpc-01234567",
+		ExistingSubnets: &infrav1.ExistingSubnets{PrivateSubnetIDs: private, PublicSubnetIDs: public}})
 	got := waitCC(t, cc, "provisioned", vpcReady(metav1.ConditionTrue, infrav1.ExistingVPCReason, infrav1.PhaseProvisioned))
 	if got.Status.VPC == nil || got.Status.VPC.ID != "vpc-01234567" || !got.Status.Ready {
 		t.Errorf("status = %+v", got.Status)
+	}
+	// The subnets are reported where a created VPC's are: the control plane and the node
+	// groups read them there (clusterinfra.Read), and EKS refuses a cluster without them.
+	if vpc := got.Status.VPC; vpc == nil || !slices.Equal(vpc.PrivateSubnetIDs, private) || !slices.Equal(vpc.PublicSubnetIDs, public) {
+		t.Errorf("status.vpc = %+v, want private subnets %v and public %v", got.Status.VPC, private, public)
 	}
 	if err := gone(&infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: applyName(cc)}}); err != nil {
 		t.Error("a WorkspaceTemplateApply was created for an existing VPC")

@@ -3,6 +3,7 @@ package captcluster
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,8 +19,7 @@ import (
 func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	cc := s.cc
 	if cc.Spec.ExistingVPCID != "" {
-		s.existing = true
-		cc.Status.VPC = &infrav1.VPCStatus{ID: cc.Spec.ExistingVPCID}
+		existingVPC(s)
 		return nil
 	}
 	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cc, childapply.Spec{
@@ -66,6 +66,24 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	cc.Status.VPC = vpc
 	cc.Status.FailureDomains = failureDomains(zones)
 	return nil
+}
+
+// existingVPC reports the existing VPC and its subnets as a created VPC's outputs would
+// be, for the control plane and the node groups to read alike.
+func existingVPC(s *scope) {
+	cc := s.cc
+	subnets := cc.Spec.ExistingSubnets
+	if subnets == nil {
+		s.vpcProblem = &problem{infrav1.ExistingSubnetsMissingReason,
+			"spec.existingVpcId needs spec.existingSubnets (at least two private subnets, in two availability zones): EKS refuses a control plane without subnets"}
+		return
+	}
+	s.existing = true
+	cc.Status.VPC = &infrav1.VPCStatus{
+		ID:               cc.Spec.ExistingVPCID,
+		PrivateSubnetIDs: slices.Clone(subnets.PrivateSubnetIDs),
+		PublicSubnetIDs:  slices.Clone(subnets.PublicSubnetIDs),
+	}
 }
 
 // vpcNotReady turns the apply's Ready=False into the VPC's problem: a failure, with the

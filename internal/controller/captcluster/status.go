@@ -68,7 +68,7 @@ func readyCondition(vpc metav1.Condition) metav1.Condition {
 }
 
 func isFailure(c metav1.Condition) bool {
-	return c.Status == metav1.ConditionFalse && (c.Reason == infrav1.VPCFailedReason || c.Reason == infrav1.VPCOutputsInvalidReason)
+	return c.Status == metav1.ConditionFalse && (c.Reason == infrav1.VPCFailedReason || c.Reason == infrav1.VPCOutputsInvalidReason || c.Reason == infrav1.ExistingSubnetsMissingReason)
 }
 
 func phase(provisioned bool, vpc metav1.Condition) string {

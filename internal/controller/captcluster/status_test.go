@@ -24,6 +24,7 @@ func TestSetStatus(t *testing.T) {
 		{"existing VPC", false, scope{existing: true}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
 		{"provisioning", false, scope{vpcProblem: &problem{infrav1.VPCProvisioningReason, "m"}}, metav1.ConditionFalse, infrav1.VPCProvisioningReason, false, infrav1.PhaseProvisioning},
 		{"failed before provisioning", false, scope{vpcProblem: &problem{infrav1.VPCFailedReason, "m"}}, metav1.ConditionFalse, infrav1.VPCFailedReason, false, infrav1.PhaseFailed},
+		{"existing VPC without subnets", false, scope{vpcProblem: &problem{infrav1.ExistingSubnetsMissingReason, "m"}}, metav1.ConditionFalse, infrav1.ExistingSubnetsMissingReason, false, infrav1.PhaseFailed},
 		{"ready", false, scope{}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
 		{"failed after provisioning stays provisioned", true, scope{vpcProblem: &problem{infrav1.VPCOutputsInvalidReason, "m"}}, metav1.ConditionFalse, infrav1.VPCOutputsInvalidReason, true, infrav1.PhaseFailed},
 	}
@@ -92,5 +93,20 @@ func TestFailedReadKeepsReady(t *testing.T) {
 	setStatus(&scope{cc: deleting, err: errors.New("getting control plane cp: boom")})
 	if d := cond(deleting, infrav1.DeletingCondition); d.Status != metav1.ConditionTrue || !strings.Contains(d.Message, "boom") {
 		t.Errorf("Deleting = %+v", d)
+	}
+}
+
+// TestExistingVPCWithoutSubnets: a CAPTCluster admitted before existingSubnets was
+// required is not provisioned with no subnets (the control plane would render an EKS
+// cluster without any); its condition says what to add.
+func TestExistingVPCWithoutSubnets(t *testing.T) {
+	s := &scope{cc: &infrav1.CAPTCluster{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1", ExistingVPCID: "vpc-01234567"}}}
+	existingVPC(s)
+	if s.existing || s.vpcProblem == nil || s.vpcProblem.reason != infrav1.ExistingSubnetsMissingReason ||
+		!strings.Contains(s.vpcProblem.message, "spec.existingSubnets") {
+		t.Fatalf("existing %v, problem %+v: want ExistingSubnetsMissing naming spec.existingSubnets", s.existing, s.vpcProblem)
+	}
+	if s.cc.Status.VPC != nil {
+		t.Errorf("status.vpc = %+v, want none reported", s.cc.Status.VPC)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -29,7 +30,7 @@ func TestAWSVPCModuleFits(t *testing.T) {
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
 	for _, cc := range []*infrav1.CAPTCluster{
 		{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1"}},
-		{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1", VPCConfig: &infrav1.VPCConfig{CIDR: "10.1.0.0/16", EnableNATGateway: true}}},
+		{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1", VPCConfig: &infrav1.VPCConfig{CIDR: "10.1.0.0/16", EnableNATGateway: ptr.To(true)}}},
 	} {
 		passed := slices.Sorted(maps.Keys(VPCVariables(cc, cluster)))
 		if err := m.Check(passed, []string{VPCIDOutput}, []string{PrivateSubnetIDsOutput}, []string{PublicSubnetIDsOutput}, []string{AvailabilityZonesOutput}); err != nil {

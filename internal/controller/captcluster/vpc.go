@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,25 +27,29 @@ const (
 func applyName(cc *infrav1.CAPTCluster) string { return render.ChildName(cc.Name, "vpc") }
 
 // VPCVariables are what the VPC template receives (docs/captcluster.md); test/awsmodules
-// plans templates/aws/vpc with them.
+// plans templates/aws/vpc with them. An optional field left unset sends no variable
+// (docs/workspaces.md, "Variables"): the template's varmap, or else the module's own
+// default, decides.
 func VPCVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[string]string {
-	tags := maps.Clone(cc.Spec.AdditionalTags)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	b, _ := json.Marshal(tags)
 	vars := map[string]string{
 		"cluster_name":      cluster.Name,
 		"cluster_namespace": cluster.Namespace,
 		"region":            cc.Spec.Region,
-		"tags":              string(b),
+	}
+	if len(cc.Spec.AdditionalTags) > 0 {
+		b, _ := json.Marshal(cc.Spec.AdditionalTags)
+		vars["tags"] = string(b)
 	}
 	if c := cc.Spec.VPCConfig; c != nil {
 		if c.CIDR != "" {
 			vars["vpc_cidr"] = c.CIDR
 		}
-		vars["enable_nat_gateway"] = strconv.FormatBool(c.EnableNATGateway)
-		vars["single_nat_gateway"] = strconv.FormatBool(c.SingleNATGateway)
+		if c.EnableNATGateway != nil {
+			vars["enable_nat_gateway"] = strconv.FormatBool(*c.EnableNATGateway)
+		}
+		if c.SingleNATGateway != nil {
+			vars["single_nat_gateway"] = strconv.FormatBool(*c.SingleNATGateway)
+		}
 	}
 	return vars
 }

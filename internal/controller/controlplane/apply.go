@@ -23,40 +23,48 @@ func outputsSecretName(cp *controlplanev1.CAPTControlPlane) string {
 
 // Variables are what the control plane template receives (docs/controlplane.md);
 // test/awsmodules plans templates/aws/eks with them.
-// version is the Kubernetes version this apply asks for (nextVersion).
+// version is the Kubernetes version this apply asks for (nextVersion). An optional field
+// left unset sends no variable (docs/workspaces.md, "Variables"): the template's varmap,
+// or else the module's own default, decides.
 func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string) map[string]string {
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
 		"cluster_namespace":  cluster.Namespace,
 		"kubernetes_version": terraformVersion(version),
+		// The subnets are the infrastructure's, not a field of this object: always sent,
+		// so that a template never builds a cluster on subnets CAPT did not give it.
+		"private_subnet_ids": clusterinfra.JSONText(nonNil(infra.PrivateSubnetIDs)),
+		"public_subnet_ids":  clusterinfra.JSONText(nonNil(infra.PublicSubnetIDs)),
 	}
 	tags := maps.Clone(infra.Tags)
 	if tags == nil {
 		tags = map[string]string{}
 	}
 	maps.Copy(tags, cp.Spec.AdditionalTags)
-	vars["tags"] = clusterinfra.JSONText(tags)
+	if len(tags) > 0 {
+		vars["tags"] = clusterinfra.JSONText(tags)
+	}
 	if infra.Region != "" {
 		vars["region"] = infra.Region
 	}
 	if infra.VPCID != "" {
 		vars["vpc_id"] = infra.VPCID
 	}
-	vars["private_subnet_ids"] = clusterinfra.JSONText(nonNil(infra.PrivateSubnetIDs))
-	vars["public_subnet_ids"] = clusterinfra.JSONText(nonNil(infra.PublicSubnetIDs))
-
-	public, private, cidrs := true, false, []string{}
-	addons := []controlplanev1.Addon{}
-	if cfg := cp.Spec.ControlPlaneConfig; cfg != nil {
-		if a := cfg.EndpointAccess; a != nil {
-			public, private, cidrs = a.Public, a.Private, nonNil(a.PublicCIDRs)
-		}
-		addons = append(addons, cfg.Addons...)
+	cfg := cp.Spec.ControlPlaneConfig
+	if cfg == nil {
+		return vars
 	}
-	vars["endpoint_public_access"] = strconv.FormatBool(public)
-	vars["endpoint_private_access"] = strconv.FormatBool(private)
-	vars["public_access_cidrs"] = clusterinfra.JSONText(cidrs)
-	vars["addons"] = clusterinfra.JSONText(addons)
+	if a := cfg.EndpointAccess; a != nil {
+		// public and private have the CRD's defaults: set once endpointAccess is.
+		vars["endpoint_public_access"] = strconv.FormatBool(a.Public)
+		vars["endpoint_private_access"] = strconv.FormatBool(a.Private)
+		if len(a.PublicCIDRs) > 0 {
+			vars["public_access_cidrs"] = clusterinfra.JSONText(a.PublicCIDRs)
+		}
+	}
+	if len(cfg.Addons) > 0 {
+		vars["addons"] = clusterinfra.JSONText(cfg.Addons)
+	}
 	return vars
 }
 

@@ -24,7 +24,8 @@ func TestInfrastructureOutputsFlowToTheControlPlane(t *testing.T) {
 	startControllers(t)
 	ns := newNamespace(t)
 	cc := &infrav1.CAPTCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "network-of-infra", Labels: map[string]string{clusterv1.ClusterNameLabel: "infra"}},
-		Spec: infrav1.CAPTClusterSpec{Region: "ap-northeast-1", ExistingVPCID: "vpc-01234567", AdditionalTags: map[string]string{"env": "prod"}}}
+		Spec: infrav1.CAPTClusterSpec{Region: "ap-northeast-1", ExistingVPCID: "vpc-01234567",
+			ExistingSubnets: &infrav1.ExistingSubnets{PrivateSubnetIDs: []string{"subnet-0000000a", "subnet-0000000b"}}, AdditionalTags: map[string]string{"env": "prod"}}}
 	create(t, cc)
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "infra"},
 		Spec: clusterv1.ClusterSpec{

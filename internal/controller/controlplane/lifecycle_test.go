@@ -36,10 +36,15 @@ func TestEndpointSecretsStatusAndRest(t *testing.T) {
 	testenv.Eventually(t, "WorkspaceTemplateApply created", func() error {
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: applyName(cp)}, apply)
 	})
-	for k, v := range map[string]string{"cluster_name": "demo", "cluster_namespace": ns, "kubernetes_version": "1.31.2",
-		"endpoint_public_access": "true", "tags": "{}", "addons": "[]"} {
+	for k, v := range map[string]string{"cluster_name": "demo", "cluster_namespace": ns, "kubernetes_version": "1.31.2"} {
 		if apply.Spec.Variables[k] != v {
 			t.Errorf("variable %s = %q, want %q", k, apply.Spec.Variables[k], v)
+		}
+	}
+	// Fields left unset send nothing: the template's default decides.
+	for _, k := range []string{"endpoint_public_access", "tags", "addons"} {
+		if v, ok := apply.Spec.Variables[k]; ok {
+			t.Errorf("variable %s = %q sent for a field left unset", k, v)
 		}
 	}
 	if !metav1.IsControlledBy(apply, getCP(t, cp)) || apply.Labels[clusterv1.ClusterNameLabel] != "demo" {

@@ -96,7 +96,8 @@ func newFixture(t *testing.T, ns, name string, replicas int32, spec infrav1.CAPT
 	create(t, cluster)
 	cc := &infrav1.CAPTCluster{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{clusterv1.ClusterNameLabel: name}},
-		Spec:       infrav1.CAPTClusterSpec{Region: "us-west-2", ExistingVPCID: "vpc-0123456789abcdef0"},
+		Spec: infrav1.CAPTClusterSpec{Region: "us-west-2", ExistingVPCID: "vpc-0123456789abcdef0",
+			ExistingSubnets: &infrav1.ExistingSubnets{PrivateSubnetIDs: []string{"subnet-0000000a", "subnet-0000000b"}}},
 	}
 	create(t, cc)
 	cc.Status.Initialization.Provisioned = ptr.To(true)

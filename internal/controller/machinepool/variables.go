@@ -84,26 +84,17 @@ func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (siz
 	return s, nil
 }
 
-// variables are what the node group template receives (docs/machinepool.md): every
-// variable, always, as text; lists and maps as JSON.
+// variables are what the node group template receives (docs/machinepool.md), as text;
+// lists and maps as JSON. An optional field left unset sends no variable
+// (docs/workspaces.md, "Variables"): the template's varmap, or else the module's own
+// default, decides. The subnets, the version and the size are always sent: they come
+// from the infrastructure and the MachinePool, and desired_size "" means an autoscaler
+// owns the size.
 func variables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, sz size) map[string]string {
 	spec := mp.Spec
 	subnets := spec.SubnetIDs
 	if len(subnets) == 0 {
 		subnets = infra.PrivateSubnetIDs
-	}
-	tags := maps.Clone(infra.Tags)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	maps.Copy(tags, spec.AdditionalTags)
-	labels := spec.Labels
-	if labels == nil {
-		labels = map[string]infrav1.LabelValue{}
-	}
-	taints := make([]eksTaint, 0, len(spec.Taints))
-	for _, t := range spec.Taints {
-		taints = append(taints, eksTaint{Key: t.Key, Value: t.Value, Effect: eksEffect[t.Effect]})
 	}
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
@@ -112,26 +103,45 @@ func variables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluste
 		"region":             infra.Region,
 		"kubernetes_version": strings.TrimPrefix(owner.Spec.Template.Spec.Version, "v"),
 		"subnet_ids":         clusterinfra.JSONText(nonNil(subnets)),
-		"instance_types":     clusterinfra.JSONText(nonNil(spec.InstanceTypes)),
-		"capacity_type":      eksCapacityType[spec.CapacityType],
-		"ami_type":           spec.AMIType,
-		"disk_size":          "",
 		"min_size":           strconv.Itoa(int(sz.min)),
 		"max_size":           strconv.Itoa(int(sz.max)),
 		"desired_size":       "",
-		"max_unavailable":    "1",
-		"labels":             clusterinfra.JSONText(labels),
-		"taints":             clusterinfra.JSONText(taints),
-		"tags":               clusterinfra.JSONText(tags),
-	}
-	if spec.DiskSizeGiB != nil {
-		vars["disk_size"] = strconv.Itoa(int(*spec.DiskSizeGiB))
 	}
 	if sz.desired != nil {
 		vars["desired_size"] = strconv.Itoa(int(*sz.desired))
 	}
+	if len(spec.InstanceTypes) > 0 {
+		vars["instance_types"] = clusterinfra.JSONText(spec.InstanceTypes)
+	}
+	if spec.CapacityType != "" {
+		vars["capacity_type"] = eksCapacityType[spec.CapacityType]
+	}
+	if spec.AMIType != "" {
+		vars["ami_type"] = spec.AMIType
+	}
+	if spec.DiskSizeGiB != nil {
+		vars["disk_size"] = strconv.Itoa(int(*spec.DiskSizeGiB))
+	}
 	if u := spec.UpdateConfig; u != nil && u.MaxUnavailable != nil {
 		vars["max_unavailable"] = strconv.Itoa(int(*u.MaxUnavailable))
+	}
+	if len(spec.Labels) > 0 {
+		vars["labels"] = clusterinfra.JSONText(spec.Labels)
+	}
+	if len(spec.Taints) > 0 {
+		taints := make([]eksTaint, 0, len(spec.Taints))
+		for _, t := range spec.Taints {
+			taints = append(taints, eksTaint{Key: t.Key, Value: t.Value, Effect: eksEffect[t.Effect]})
+		}
+		vars["taints"] = clusterinfra.JSONText(taints)
+	}
+	tags := maps.Clone(infra.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, spec.AdditionalTags)
+	if len(tags) > 0 {
+		vars["tags"] = clusterinfra.JSONText(tags)
 	}
 	return vars
 }
@@ -145,7 +155,7 @@ type eksTaint struct {
 
 var eksEffect = map[string]string{"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
-var eksCapacityType = map[infrav1.CapacityType]string{"": "ON_DEMAND", infrav1.CapacityTypeOnDemand: "ON_DEMAND", infrav1.CapacityTypeSpot: "SPOT"}
+var eksCapacityType = map[infrav1.CapacityType]string{infrav1.CapacityTypeOnDemand: "ON_DEMAND", infrav1.CapacityTypeSpot: "SPOT"}
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -1,6 +1,7 @@
 package machinepool
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,14 +89,14 @@ func TestVariables(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	// Spec subnets win over the CAPTCluster's; empty lists and maps are JSON, never "null".
+	// Spec subnets win over the CAPTCluster's. Every optional field left unset sends no
+	// variable: the template's varmap or the module's default decides.
 	mp.Spec = infrav1.CAPTMachinePoolSpec{SubnetIDs: []string{"subnet-own"}}
 	got = variables(mp, owner, cluster, &clusterinfra.Infrastructure{}, size{min: 0, max: 1})
-	for k, v := range map[string]string{"subnet_ids": `["subnet-own"]`, "instance_types": "[]", "labels": "{}", "taints": "[]", "tags": "{}",
-		"capacity_type": "ON_DEMAND", "desired_size": "", "disk_size": "", "max_unavailable": "1"} {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
+	want = map[string]string{"cluster_name": "c1", "cluster_namespace": "ns", "node_group_name": "workers", "region": "",
+		"kubernetes_version": "1.33.2", "subnet_ids": `["subnet-own"]`, "min_size": "0", "max_size": "1", "desired_size": ""}
+	if !maps.Equal(got, want) {
+		t.Errorf("variables of a pool with every optional field unset:\n got %v\nwant %v", got, want)
 	}
 }
 

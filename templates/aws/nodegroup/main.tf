@@ -3,7 +3,8 @@
 #
 # Every variable is a string: CAPT passes them through a variables file, where a string
 # is not converted to a number, a list or a map. Lists and maps are JSON text, decoded in
-# locals; numbers are decimal text.
+# locals; numbers are decimal text. A CAPTMachinePool field left unset sends no variable:
+# the WorkspaceTemplate's varmap, or else the default here, decides (docs/workspaces.md).
 #
 # No bootstrap data: EKS joins a managed node group's instances to the cluster itself
 # (the MachinePool's bootstrap.dataSecretName is ""), and gives the node role its access
@@ -56,11 +57,13 @@ variable "subnet_ids" {
 variable "instance_types" {
   description = "The EC2 instance types, a JSON list (several only make sense with SPOT)."
   type        = string
+  default     = "[]"
 }
 
 variable "capacity_type" {
   description = "ON_DEMAND or SPOT."
   type        = string
+  default     = "ON_DEMAND"
 
   validation {
     condition     = contains(["ON_DEMAND", "SPOT"], var.capacity_type)
@@ -71,11 +74,13 @@ variable "capacity_type" {
 variable "ami_type" {
   description = "The EKS AMI type (AL2023_x86_64_STANDARD, AL2023_ARM_64_STANDARD, BOTTLEROCKET_x86_64, ...). Empty: EKS's default for the instance types."
   type        = string
+  default     = ""
 }
 
 variable "disk_size" {
   description = "The root volume's size in GiB, as decimal text. Empty: EKS's default (20 GiB)."
   type        = string
+  default     = ""
 
   validation {
     condition     = can(regex("^([0-9]+)?$", var.disk_size))
@@ -116,6 +121,7 @@ variable "desired_size" {
 variable "max_unavailable" {
   description = "How many instances an update may take away at once, as decimal text (at least 1)."
   type        = string
+  default     = "1"
 
   validation {
     condition     = can(regex("^[0-9]+$", var.max_unavailable))
@@ -126,11 +132,13 @@ variable "max_unavailable" {
 variable "labels" {
   description = "Kubernetes labels on the node group's Nodes, a JSON map."
   type        = string
+  default     = "{}"
 }
 
 variable "taints" {
   description = "Kubernetes taints on the node group's Nodes, a JSON list of {key, value, effect}; effect is NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE (EKS's names), value may be absent."
   type        = string
+  default     = "[]"
 
   validation {
     # try: HCL's && evaluates both sides, so a malformed value must not reach an attribute access.
@@ -142,6 +150,7 @@ variable "taints" {
 variable "tags" {
   description = "AWS tags: the CAPTCluster's additionalTags, then the pool's, a JSON map."
   type        = string
+  default     = "{}"
 }
 
 provider "aws" {
