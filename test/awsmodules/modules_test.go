@@ -106,7 +106,7 @@ func TestEKSModulePlans(t *testing.T) {
 			Addons:         []controlplanev1.Addon{{Name: "vpc-cni"}, {Name: "kube-proxy", Version: "v1.31.0-eksbuild.2"}},
 		},
 	}}
-	p := planModule(t, "eks", "aws-eks", controlplane.Variables(cp, cluster, infra, cp.Spec.Version))
+	p := planModule(t, "eks", "aws-eks", controlplane.Variables(cp, cluster, infra, cp.Spec.Version, addonsOf(cp)))
 
 	var eks struct {
 		Name      string `json:"name"`
@@ -258,7 +258,7 @@ func TestModulesPlanWithOptionalFieldsUnset(t *testing.T) {
 		t.Parallel()
 		cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
 		bare := &clusterinfra.Infrastructure{Region: infra.Region, VPCID: infra.VPCID, PrivateSubnetIDs: infra.PrivateSubnetIDs}
-		p := planModule(t, "eks", "aws-eks", controlplane.Variables(cp, cluster, bare, cp.Spec.Version))
+		p := planModule(t, "eks", "aws-eks", controlplane.Variables(cp, cluster, bare, cp.Spec.Version, nil))
 		var eks struct {
 			VPCConfig []struct {
 				EndpointPublicAccess  bool `json:"endpoint_public_access"`
@@ -298,4 +298,12 @@ func TestModulesPlanWithOptionalFieldsUnset(t *testing.T) {
 			t.Errorf("node group %+v, want ON_DEMAND, 1 Node (Cluster API's default replicas), max_unavailable 1", ng)
 		}
 	})
+}
+
+// addonsOf is every add-on of the spec, as a pass renders them once a node group is Ready.
+func addonsOf(cp *controlplanev1.CAPTControlPlane) []controlplanev1.Addon {
+	if cp.Spec.ControlPlaneConfig == nil {
+		return nil
+	}
+	return cp.Spec.ControlPlaneConfig.Addons
 }

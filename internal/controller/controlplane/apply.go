@@ -23,10 +23,11 @@ func outputsSecretName(cp *controlplanev1.CAPTControlPlane) string {
 
 // Variables are what the control plane template receives (docs/controlplane.md);
 // test/awsmodules plans templates/aws/eks with them.
-// version is the Kubernetes version this apply asks for (nextVersion). An optional field
+// version is the Kubernetes version this apply asks for (nextVersion), addons the add-ons
+// it gets now (addonsToRender: those that need Nodes wait for a node group). An optional field
 // left unset sends no variable (docs/workspaces.md, "Variables"): the template's varmap,
 // or else the module's own default, decides.
-func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string) map[string]string {
+func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, version string, addons []controlplanev1.Addon) map[string]string {
 	vars := map[string]string{
 		"cluster_name":       cluster.Name,
 		"cluster_namespace":  cluster.Namespace,
@@ -62,8 +63,8 @@ func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, 
 			vars["public_access_cidrs"] = clusterinfra.JSONText(a.PublicCIDRs)
 		}
 	}
-	if len(cfg.Addons) > 0 {
-		vars["addons"] = clusterinfra.JSONText(cfg.Addons)
+	if len(addons) > 0 {
+		vars["addons"] = clusterinfra.JSONText(addons)
 	}
 	return vars
 }

@@ -100,6 +100,10 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 	cp, cluster := s.cp, s.cluster
 	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false)
 	s.runningVersion = cp.Status.Version
+	addons, err := r.addons(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	// Two rounds at most: a step found done, then the next step written (the apply then
 	// reports on a generation it has not applied yet).
 	for range 2 {
@@ -108,7 +112,7 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 			Name:             applyName(cp),
 			ClusterName:      cluster.Name,
 			TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
-			Variables:        Variables(cp, cluster, infra, next),
+			Variables:        Variables(cp, cluster, infra, next, addons),
 			ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
 		})
 		if err != nil {
@@ -137,6 +141,34 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 		}
 	}
 	return s.apply, nil
+}
+
+// addons are the add-ons the apply gets in this pass; those held until the Cluster's
+// first node group is Ready are recorded in s. The node group applies are read only while
+// an add-on could be held; their Ready transitions bring the pass that releases it.
+func (r *Reconciler) addons(ctx context.Context, s *scope) ([]controlplanev1.Addon, error) {
+	cfg := s.cp.Spec.ControlPlaneConfig
+	if cfg == nil || len(cfg.Addons) == 0 {
+		return nil, nil
+	}
+	current := &infrav1.WorkspaceTemplateApply{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.cp.Namespace, Name: applyName(s.cp)}, current); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading WorkspaceTemplateApply %s: %w", applyName(s.cp), err)
+		}
+		current = nil
+	}
+	rendered := renderedAddons(current)
+	if _, held := addonsToRender(cfg.Addons, rendered, false); len(held) == 0 {
+		return cfg.Addons, nil
+	}
+	groups, err := r.nodeGroupApplies(ctx, s.cp, s.cluster)
+	if err != nil {
+		return nil, err
+	}
+	send, held := addonsToRender(cfg.Addons, rendered, anyReady(groups))
+	s.heldAddons = held
+	return send, nil
 }
 
 // connectionSecret reads the Workspace's connection secret from the API server (Secrets

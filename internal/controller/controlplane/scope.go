@@ -30,6 +30,9 @@ type scope struct {
 	// and applyingVersion the one the apply asks for now (nextVersion); both as
 	// spec.version spells them. Empty when the pass did not get to the apply.
 	runningVersion, applyingVersion string
+	// heldAddons are the add-ons of the spec the apply does not get yet: they need Nodes,
+	// and no node group of the Cluster is Ready (addonsToRender).
+	heldAddons []string
 	// versionUnconfirmed says why a Ready Workspace cannot be shown to run the version it
 	// was asked for (no version output, no generation reported), or "".
 	versionUnconfirmed string

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/cluster-api/util/predicates"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -69,11 +70,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
 		// A deleting control plane waits for the Cluster's node group applies to be gone:
-		// their deletion, not their updates, ends the wait.
+		// their deletion ends the wait. Add-ons that need Nodes wait for a node group
+		// apply to become Ready: that transition, not the apply's other updates, ends it.
 		Watches(&infrav1.WorkspaceTemplateApply{}, handler.EnqueueRequestsFromMapFunc(r.clusterLabelToControlPlanes),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc:  func(event.CreateEvent) bool { return false },
-				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				UpdateFunc:  nodeGroupReadyChanged,
 				GenericFunc: func(event.GenericEvent) bool { return false },
 			})).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTControlPlane", func() client.ObjectList { return &controlplanev1.CAPTControlPlaneList{} }))).
@@ -129,8 +131,24 @@ func (r *Reconciler) captClusterToControlPlane(ctx context.Context, o client.Obj
 	return clusterToControlPlane(ctx, cluster)
 }
 
-// clusterLabelToControlPlanes maps an object labelled with its Cluster's name to the
-// control planes of that Cluster that are being deleted.
+// nodeGroupReadyChanged passes the updates of a node group's apply (one a CAPTMachinePool
+// controls) whose Ready status changed.
+func nodeGroupReadyChanged(e event.UpdateEvent) bool {
+	if ref := metav1.GetControllerOf(e.ObjectNew); ref == nil || ref.Kind != "CAPTMachinePool" {
+		return false
+	}
+	status := func(o client.Object) metav1.ConditionStatus {
+		if c := conditions.Get(o.(conditions.Getter), infrav1.ReadyCondition); c != nil {
+			return c.Status
+		}
+		return ""
+	}
+	return status(e.ObjectOld) != status(e.ObjectNew)
+}
+
+// clusterLabelToControlPlanes maps a node group's apply, labelled with its Cluster's name,
+// to the control planes of that Cluster that wait for it: those being deleted, and those
+// with add-ons that need Nodes (addonsToRender).
 func (r *Reconciler) clusterLabelToControlPlanes(ctx context.Context, o client.Object) []reconcile.Request {
 	name := o.GetLabels()[clusterv1.ClusterNameLabel]
 	if name == "" {
@@ -142,7 +160,7 @@ func (r *Reconciler) clusterLabelToControlPlanes(ctx context.Context, o client.O
 	}
 	var out []reconcile.Request
 	for i := range list.Items {
-		if !list.Items[i].DeletionTimestamp.IsZero() {
+		if !list.Items[i].DeletionTimestamp.IsZero() || needsNodes(&list.Items[i]) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 	}

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"fmt"
+	"strings"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,8 +103,17 @@ func workspaceReadyCondition(s *scope) metav1.Condition {
 		if mirrored.Message != "" {
 			c.Message = fmt.Sprintf("WorkspaceTemplateApply %s: %s", s.apply.Name, mirrored.Message)
 		}
+		if len(s.heldAddons) > 0 && c.Message == "" {
+			c.Message = heldAddonsMessage(s.heldAddons)
+		}
 	}
 	return c
+}
+
+// heldAddonsMessage says which add-ons wait for Nodes, on a Workspace that is otherwise
+// applied.
+func heldAddonsMessage(held []string) string {
+	return fmt.Sprintf("Add-ons %s wait for the Cluster's first node group: without Nodes EKS reports them degraded", strings.Join(held, ", "))
 }
 
 func endpointReadyCondition(s *scope) metav1.Condition {

@@ -31,7 +31,7 @@ func TestAWSEKSModuleFits(t *testing.T) {
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2"}}
 	infra := &clusterinfra.Infrastructure{Region: "eu-west-1", VPCID: "vpc-1", PrivateSubnetIDs: []string{"subnet-a"}}
-	passed := slices.Sorted(maps.Keys(Variables(cp, cluster, infra, cp.Spec.Version)))
+	passed := slices.Sorted(maps.Keys(Variables(cp, cluster, infra, cp.Spec.Version, addonsOf(cp))))
 	if err := m.Check(passed, controlplanev1.EndpointOutputs, controlplanev1.CAOutputs, controlplanev1.ClusterNameOutputs, controlplanev1.VersionOutputs); err != nil {
 		t.Errorf("templates/aws/eks with variables %v: %v", passed, err)
 	}

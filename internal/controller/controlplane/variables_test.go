@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"maps"
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,9 +42,45 @@ func TestVariablesSendOnlyWhatIsSet(t *testing.T) {
 		{"tags", nil, map[string]string{"tier": "prod"}, with(map[string]string{"tags": `{"tier":"prod"}`})},
 	} {
 		cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2", ControlPlaneConfig: tc.cfg, AdditionalTags: tc.tags}}
-		got := Variables(cp, cluster, infra, cp.Spec.Version)
+		got := Variables(cp, cluster, infra, cp.Spec.Version, addonsOf(cp))
 		if !maps.Equal(got, tc.want) {
 			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// addonsOf is every add-on of the spec, as a pass renders them once a node group is Ready.
+func addonsOf(cp *controlplanev1.CAPTControlPlane) []controlplanev1.Addon {
+	if cp.Spec.ControlPlaneConfig == nil {
+		return nil
+	}
+	return cp.Spec.ControlPlaneConfig.Addons
+}
+
+// TestAddonsToRender: add-ons that run only DaemonSets go with the control plane; the
+// others wait for a Ready node group; one the apply already has is never taken back.
+func TestAddonsToRender(t *testing.T) {
+	want := []controlplanev1.Addon{{Name: "vpc-cni"}, {Name: "coredns"}, {Name: "kube-proxy"}, {Name: "aws-ebs-csi-driver"}, {Name: "eks-pod-identity-agent"}}
+	names := func(as []controlplanev1.Addon) []string {
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name           string
+		rendered       []string
+		nodeGroupReady bool
+		send, held     []string
+	}{
+		{"no node group yet", nil, false, []string{"vpc-cni", "kube-proxy", "eks-pod-identity-agent"}, []string{"coredns", "aws-ebs-csi-driver"}},
+		{"a node group is Ready", nil, true, []string{"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent"}, nil},
+		{"already rendered, node groups gone", []string{"coredns"}, false, []string{"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}, []string{"aws-ebs-csi-driver"}},
+	} {
+		send, held := addonsToRender(want, tc.rendered, tc.nodeGroupReady)
+		if got := names(send); !slices.Equal(got, tc.send) || !slices.Equal(held, tc.held) {
+			t.Errorf("%s: send %v held %v, want %v and %v", tc.name, got, held, tc.send, tc.held)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func TestPoolFollowsItsNodes(t *testing.T) {
 	testenv.Eventually(t, "the Workspace asks for 2 t3.medium Nodes", func() error {
 		return wantVars(t, f.mp, map[string]string{"desired_size": "2", "min_size": "2", "max_size": "2",
 			"instance_types": `["t3.medium"]`, "subnet_ids": `["subnet-a","subnet-b"]`, "cluster_name": "follow",
-			"node_group_name": "follow-pool", "kubernetes_version": "1.33.1", "capacity_type": "ON_DEMAND"})
+			"node_group_name": "follow-pool", "kubernetes_version": "1.33.1"})
 	})
 	waitMP(t, f.mp, "provisioning", condIs(infrav1.WorkspaceReadyCondition, metav1.ConditionFalse, infrav1.NodeGroupProvisioningReason))
 	provide(t, f.mp, map[string]any{"node_group_name": "ng-follow", "desired_size": int64(2)})
