@@ -2,8 +2,8 @@ package controlplane
 
 import (
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"

@@ -62,7 +62,7 @@ func addonsOf(cp *controlplanev1.CAPTControlPlane) []controlplanev1.Addon {
 func TestAddonsToRender(t *testing.T) {
 	want := []controlplanev1.Addon{{Name: "vpc-cni"}, {Name: "coredns"}, {Name: "kube-proxy"}, {Name: "aws-ebs-csi-driver"}, {Name: "eks-pod-identity-agent"}}
 	names := func(as []controlplanev1.Addon) []string {
-		out := []string{}
+		out := make([]string, 0, len(as))
 		for _, a := range as {
 			out = append(out, a.Name)
 		}
