@@ -160,6 +160,9 @@ func TestClusterctlArtifacts(t *testing.T) {
 	t.Run("module refs", func(t *testing.T) {
 		checkReleaseModuleRefs(t, root, out)
 	})
+	t.Run("CAPT's AWS identity", func(t *testing.T) {
+		checkClusterctlAWSIdentity(t, out)
+	})
 }
 
 // checkReleaseModuleRefs checks that no shipped artifact (every release file, and the
@@ -222,6 +225,20 @@ func components(t *testing.T, cfg config.Client, out, file string, provider clus
 		t.Fatal(err)
 	}
 	return comps
+}
+
+// clusterctlConfig is clusterctl's configuration with only vars set.
+func clusterctlConfig(t *testing.T, vars map[string]string) config.Client {
+	t.Helper()
+	reader := config.NewMemoryReader()
+	for k, v := range vars {
+		reader.Set(k, v)
+	}
+	cfg, err := config.New(context.Background(), "", config.InjectReader(reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // flavorKinds is what each flavor creates, in order. eks (the default flavor): the
