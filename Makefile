@@ -144,11 +144,14 @@ mutate: test-tools ## break each promise of hack/mutate/mutations.txt and check 
 build: ## build bin/capt
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/capt ./cmd/capt
 
-RELEASE_IMAGE ?= ghcr.io/capt-dev/capt:dev
+# A release's tag (required): its cluster templates and aws-workspacetemplates.yaml fetch
+# the modules of templates/aws at it, and its image defaults to it.
+RELEASE_VERSION ?=
+RELEASE_IMAGE   ?= ghcr.io/capt-dev/capt:$(RELEASE_VERSION)
 
 .PHONY: release-manifests
-release-manifests: ## clusterctl release files in out/: metadata.yaml, both providers' components, cluster templates (RELEASE_IMAGE=...)
-	go run ./hack/release -out out -image $(RELEASE_IMAGE)
+release-manifests: ## clusterctl release files in out/: metadata.yaml, both providers' components, cluster templates, aws-workspacetemplates.yaml (RELEASE_VERSION=v0.1.0, RELEASE_IMAGE=...)
+	go run ./hack/release -out out -version "$(RELEASE_VERSION)" -image "$(RELEASE_IMAGE)"
 
 IMAGE_TAG ?= ghcr.io/capt-dev/capt:dev
 

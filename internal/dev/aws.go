@@ -28,6 +28,12 @@ const (
 	AWSPoolName = AWSClusterName + "-pool-0"
 	// modulesURL is the repository the shipped templates fetch their modules from.
 	modulesURL = "https://github.com/capt-dev/capt.git"
+	// modulesBranch is ModulesRepo's branch: the sample fetches the modules at it (the
+	// flavor's CAPT_MODULES_REF), the working tree's, where a release fetches its tag.
+	modulesBranch = "main"
+	// modulesRefVariable is the flavor's variable for the modules' ref
+	// (release.ModulesVariable; internal/release, with kustomize, stays out of capt).
+	modulesRefVariable = "CAPT_MODULES_REF"
 )
 
 // EKSFlavorFile is the clusterctl eks flavor (the default one).
@@ -36,15 +42,15 @@ func EKSFlavorFile(root string) string {
 }
 
 // ModulesRepo makes, under dir, a git repository holding root's templates/aws on branch
-// main and returns its file:// URL: provider-terraform fetches the shipped modules from
-// it with git as it would from GitHub, and what runs is the working tree's.
+// main (modulesBranch) and returns its file:// URL: provider-terraform fetches the shipped
+// modules from it with git as it would from GitHub, and what runs is the working tree's.
 func ModulesRepo(root, dir string) (string, error) {
 	src := filepath.Join(root, "templates", "aws")
 	if err := os.CopyFS(filepath.Join(dir, "templates", "aws"), os.DirFS(src)); err != nil {
 		return "", fmt.Errorf("copying %s: %w", src, err)
 	}
 	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
+		{"init", "-q", "-b", modulesBranch},
 		{"add", "templates"},
 		{"-c", "user.name=capt-dev", "-c", "user.email=capt-dev@localhost", "commit", "-q", "-m", "templates/aws"},
 	} {
@@ -61,10 +67,11 @@ func ModulesRepo(root, dir string) (string, error) {
 
 // AWSFlavor is the eks flavor as `clusterctl generate cluster` gives it (clusterctl's own
 // library) with vars, in namespace, its WorkspaceTemplates fetching the modules from repo
-// instead of GitHub.
+// (ModulesRepo) instead of GitHub, at its branch rather than the flavor's release tag.
 func AWSFlavor(ctx context.Context, root, namespace, repo string, vars map[string]string) ([]unstructured.Unstructured, error) {
 	reader := config.NewMemoryReader()
 	reader.Set("NAMESPACE", namespace)
+	reader.Set(modulesRefVariable, modulesBranch)
 	for k, v := range vars {
 		reader.Set(k, v)
 	}

@@ -20,9 +20,26 @@ releaseSeries:
   contract: v1beta2
 `
 
-// Artifacts writes clusterctl's release files for image into out: metadata.yaml, the
-// two providers' components and the cluster templates (the default flavor is eks).
-func Artifacts(root, out, image string) error {
+// Release is what a release's files name: its version, the tag its cluster templates
+// fetch the modules of templates/aws at, and the manager's image.
+type Release struct {
+	// Version is the release's tag, vMAJOR.MINOR.PATCH, in a series of Metadata.
+	Version string
+	// Image is the manager's image.
+	Image string
+}
+
+// Artifacts writes clusterctl's release files for r into out: metadata.yaml, the two
+// providers' components, the cluster templates (the default flavor is eks) and
+// aws-workspacetemplates.yaml (templates/aws's WorkspaceTemplates), each module of
+// templates/aws fetched at r.Version.
+func Artifacts(root, out string, r Release) error {
+	if err := ValidateVersion(r.Version); err != nil {
+		return err
+	}
+	if r.Image == "" {
+		return fmt.Errorf("a release needs the manager's image")
+	}
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return err
 	}
@@ -35,13 +52,22 @@ func Artifacts(root, out, image string) error {
 		if err != nil {
 			return err
 		}
-		files[name] = bytes.ReplaceAll(built, []byte(DevImage), []byte(image))
+		files[name] = bytes.ReplaceAll(built, []byte(DevImage), []byte(r.Image))
 	}
-	eks, err := os.ReadFile(filepath.Join(root, "templates", "clusterctl", "eks.yaml")) //nolint:gosec // the checkout's own file
-	if err != nil {
-		return err
+	for name, src := range map[string]string{
+		"cluster-template-eks.yaml":   filepath.Join("templates", "clusterctl", "eks.yaml"),
+		"aws-workspacetemplates.yaml": filepath.Join("templates", "aws", "workspacetemplates.yaml"),
+	} {
+		data, err := os.ReadFile(filepath.Join(root, src)) //nolint:gosec // the checkout's own file
+		if err != nil {
+			return err
+		}
+		if files[name], err = PinModules(data, r.Version); err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
 	}
-	files["cluster-template.yaml"], files["cluster-template-eks.yaml"] = eks, eks
+	files["cluster-template.yaml"] = files["cluster-template-eks.yaml"]
+	var err error
 	if files["cluster-template-local.yaml"], err = LocalFlavor(root); err != nil {
 		return err
 	}

@@ -2,12 +2,14 @@ package install
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chart/loader"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,6 +25,13 @@ import (
 	"github.com/capt-dev/capt/internal/release"
 )
 
+// The release TestClusterctlArtifacts writes: not the checkout's own version (charts/capt's
+// appVersion, v0.1.0), so that what names it can only have it from the release.
+const (
+	releaseVersion = "v0.1.7"
+	releaseImage   = "registry.example.com/capt:" + releaseVersion
+)
+
 // TestClusterctlArtifacts writes the release files as `make release-manifests` does and
 // reads them with clusterctl's own library: the metadata's release series, each
 // provider's components (variables, target namespace, objects) and the cluster templates
@@ -34,8 +43,7 @@ func TestClusterctlArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	const image = "registry.example.com/capt:v0.1.0"
-	if err := release.Artifacts(root, out, image); err != nil {
+	if err := release.Artifacts(root, out, release.Release{Version: releaseVersion, Image: releaseImage}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -43,8 +51,8 @@ func TestClusterctlArtifacts(t *testing.T) {
 	if err := yaml.UnmarshalStrict(read(t, out, "metadata.yaml"), metadata); err != nil {
 		t.Fatal(err)
 	}
-	if s := metadata.GetReleaseSeriesForVersion(mustVersion(t, "v0.1.0")); s == nil || s.Contract != "v1beta2" {
-		t.Errorf("metadata: release series for v0.1.0 %+v, want contract v1beta2", s)
+	if s := metadata.GetReleaseSeriesForVersion(mustVersion(t, releaseVersion)); s == nil || s.Contract != "v1beta2" {
+		t.Errorf("metadata: release series for %s %+v, want contract v1beta2", releaseVersion, s)
 	}
 
 	reader := config.NewMemoryReader()
@@ -66,19 +74,10 @@ func TestClusterctlArtifacts(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			raw := read(t, out, tc.file)
-			if !strings.Contains(string(raw), image) || strings.Contains(string(raw), release.DevImage) {
-				t.Errorf("%s does not run the release image %s", tc.file, image)
+			if !strings.Contains(string(raw), releaseImage) || strings.Contains(string(raw), release.DevImage) {
+				t.Errorf("%s does not run the release image %s", tc.file, releaseImage)
 			}
-			comps, err := repository.NewComponents(repository.ComponentsInput{
-				Provider:     config.NewProvider("capt", "file://"+out, tc.provider),
-				ConfigClient: cfg,
-				Processor:    yamlprocessor.NewSimpleProcessor(),
-				RawYaml:      raw,
-				Options:      repository.ComponentsOptions{Version: "v0.1.0"},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			comps := components(t, cfg, out, tc.file, tc.provider)
 			if comps.TargetNamespace() != tc.namespace {
 				t.Errorf("target namespace %q, want %q", comps.TargetNamespace(), tc.namespace)
 			}
@@ -116,16 +115,130 @@ func TestClusterctlArtifacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := tmpl.Objs()
+			modules := 0
 			for _, o := range objs {
+				module, remote, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "forProvider", "module")
 				// Terraform's own interpolation survives clusterctl's.
-				if module, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "forProvider", "module"); strings.Contains(module, "$${") {
+				if strings.Contains(module, "$${") {
 					t.Errorf("%s: module keeps clusterctl's escape $${", o.GetName())
 				}
+				if source, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "forProvider", "source"); !remote || source != "Remote" {
+					continue
+				}
+				// CAPT_MODULES_REF is not set: the release's own tag, never a branch.
+				modules++
+				if refs := release.ModuleRefs([]byte(module)); len(refs) != 1 || refs[0] != releaseVersion {
+					t.Errorf("%s fetches %q: refs %q, want the release's version %s", o.GetName(), module, refs, releaseVersion)
+				}
+			}
+			// eks: the VPC's, EKS's and the node group's; local: inline modules only.
+			if want := 3; flavor != "cluster-template-local.yaml" && modules != want {
+				t.Errorf("%d remote modules, want %d", modules, want)
 			}
 			checkFlavorObjects(t, flavor, objs)
 			apply(t, pointers(objs))
 		})
 	}
+
+	t.Run("aws-workspacetemplates.yaml", func(t *testing.T) {
+		objs, err := release.Objects(read(t, out, "aws-workspacetemplates.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "clusterctl-aws"}}
+		if err := env.Client.Create(ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			o.SetNamespace(ns.Name)
+		}
+		if len(objs) != 3 {
+			t.Errorf("%d objects, want the VPC's, EKS's and the node group's WorkspaceTemplates", len(objs))
+		}
+		apply(t, objs)
+	})
+	t.Run("module refs", func(t *testing.T) {
+		checkReleaseModuleRefs(t, root, out)
+	})
+	t.Run("CAPT's AWS identity", func(t *testing.T) {
+		checkClusterctlAWSIdentity(t, out)
+	})
+}
+
+// checkReleaseModuleRefs checks that no shipped artifact (every release file, and the
+// chart's files) fetches a module at a branch: each ref is the release's version (the
+// chart's, its appVersion), and the templates name the VPC's, EKS's and the node group's.
+func checkReleaseModuleRefs(t *testing.T, root, out string) {
+	t.Helper()
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"cluster-template.yaml": 3, "cluster-template-eks.yaml": 3, "aws-workspacetemplates.yaml": 3}
+	for _, e := range entries {
+		refs := release.ModuleRefs(read(t, out, e.Name()))
+		if len(refs) != want[e.Name()] {
+			t.Errorf("%s: %d module refs %q, want %d", e.Name(), len(refs), refs, want[e.Name()])
+		}
+		for _, ref := range refs {
+			if ref != releaseVersion {
+				t.Errorf("%s fetches a module at %q, not at the release's version %s", e.Name(), ref, releaseVersion)
+			}
+		}
+	}
+	dir := filepath.Join(root, "charts", "capt")
+	chart, err := loader.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, ref := range release.ModuleRefs(data) {
+			if ref != chart.Metadata.AppVersion {
+				t.Errorf("%s fetches a module at %q, not at the chart's version %s", path, ref, chart.Metadata.AppVersion)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// components reads a provider's components of the release in out as clusterctl init
+// does, with the variables cfg gives.
+func components(t *testing.T, cfg config.Client, out, file string, provider clusterctlv1.ProviderType) repository.Components {
+	t.Helper()
+	comps, err := repository.NewComponents(repository.ComponentsInput{
+		Provider:     config.NewProvider("capt", "file://"+out, provider),
+		ConfigClient: cfg,
+		Processor:    yamlprocessor.NewSimpleProcessor(),
+		RawYaml:      read(t, out, file),
+		Options:      repository.ComponentsOptions{Version: releaseVersion},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return comps
+}
+
+// clusterctlConfig is clusterctl's configuration with only vars set.
+func clusterctlConfig(t *testing.T, vars map[string]string) config.Client {
+	t.Helper()
+	reader := config.NewMemoryReader()
+	for k, v := range vars {
+		reader.Set(k, v)
+	}
+	cfg, err := config.New(context.Background(), "", config.InjectReader(reader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // flavorKinds is what each flavor creates, in order. eks (the default flavor): the

@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,24 +57,9 @@ func TestHelmChart(t *testing.T) {
 	for _, controllers := range []string{"all", "infrastructure", "controlplane"} {
 		t.Run(controllers, func(t *testing.T) {
 			values := map[string]any{"controllers": controllers, "image": map[string]any{"tag": "v0.1.0"}}
-			rv, err := chartutil.ToRenderValues(chart, values, chartutil.ReleaseOptions{Name: "r-" + controllers, Namespace: ns.Name}, chartutil.DefaultCapabilities)
+			objs, err := renderChart(chart, "r-"+controllers, ns.Name, values)
 			if err != nil {
 				t.Fatal(err)
-			}
-			rendered, err := engine.Render(chart, rv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var objs []*unstructured.Unstructured
-			for name, text := range rendered {
-				if !strings.HasSuffix(name, ".yaml") || strings.TrimSpace(text) == "" {
-					continue
-				}
-				more, err := release.Objects([]byte(text))
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				objs = append(objs, more...)
 			}
 			kinds := make([]string, 0, len(objs))
 			for _, o := range objs {
@@ -96,6 +82,31 @@ func TestHelmChart(t *testing.T) {
 			apply(t, objs)
 		})
 	}
+}
+
+// renderChart renders chart as `helm template` does, for release name in namespace
+// with values, and returns its objects.
+func renderChart(chart *chart.Chart, name, namespace string, values map[string]any) ([]*unstructured.Unstructured, error) {
+	rv, err := chartutil.ToRenderValues(chart, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace}, chartutil.DefaultCapabilities)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := engine.Render(chart, rv)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*unstructured.Unstructured
+	for file, text := range rendered {
+		if !strings.HasSuffix(file, ".yaml") || strings.TrimSpace(text) == "" {
+			continue
+		}
+		more, err := release.Objects([]byte(text))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		objs = append(objs, more...)
+	}
+	return objs, nil
 }
 
 // checkMoveLabels: clusterctl move finds a provider's kinds by the label

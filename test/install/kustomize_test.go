@@ -2,12 +2,14 @@ package install
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	yamlprocessor "sigs.k8s.io/cluster-api/cmd/clusterctl/client/yamlprocessor"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capt-dev/capt/internal/localstack"
@@ -15,9 +17,10 @@ import (
 )
 
 // TestKustomizations builds config/default (every controller in one Deployment) and the
-// clusterctl providers config/infrastructure and config/controlplane, checks what a
-// Cluster API provider must look like, and applies every object to the API server
-// (server-side dry run: the CRDs are already installed by the test environment).
+// clusterctl providers config/infrastructure and config/controlplane (their variables
+// given their defaults, as clusterctl init does), checks what a Cluster API provider must
+// look like, and applies every object to the API server (server-side dry run: the CRDs
+// are already installed by the test environment).
 func TestKustomizations(t *testing.T) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
@@ -39,6 +42,14 @@ func TestKustomizations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.dir != "default" {
+				out, err = yamlprocessor.NewSimpleProcessor().Process(out, func(name string) (string, error) {
+					return "", fmt.Errorf("%s is not set", name)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
 			objs, err := release.Objects(out)
 			if err != nil {
 				t.Fatal(err)
@@ -54,6 +65,12 @@ func TestKustomizations(t *testing.T) {
 				case "Deployment":
 					checkDeployment(t, o, tc.namespace, tc.controllers)
 				}
+			}
+			// CAPT's own AWS identity: the pod's own, unless an overlay gives one
+			// (TestKustomizeAWSIdentity); the control-plane provider's, from clusterctl's
+			// variables, unset here (TestClusterctlArtifacts).
+			if tc.dir != "controlplane" {
+				checkNoAWSIdentity(t, identityOf(t, objs))
 			}
 			slices.Sort(crds)
 			if !slices.Equal(crds, tc.crds) {
