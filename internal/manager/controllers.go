@@ -14,31 +14,46 @@ import (
 	"github.com/capt-dev/capt/internal/controller/machinepool"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
+	"github.com/capt-dev/capt/internal/crdgate"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// SetupControllers registers the controllers --controllers selects.
+// SetupControllers registers the controllers --controllers selects, each through the CRD
+// gate: at once when the API server serves the kinds it watches, else once it does, so
+// that a missing CRD (Cluster API without machine pools, provider-terraform installed
+// later) stops only the controllers that watch its kind, never the manager. Readiness
+// names the missing kinds meanwhile.
 func SetupControllers(ctx context.Context, mgr ctrl.Manager, o *Options) error {
 	api, err := workspace.NewAPI(o.WorkspaceAPIGroup)
 	if err != nil {
 		return err
 	}
+	gate := crdgate.New(mgr)
 	infrastructure, controlPlane := o.providers()
 	if infrastructure {
-		if err := setupInfrastructure(ctx, mgr, o, api); err != nil {
+		if err := setupInfrastructure(ctx, mgr, gate, o, api); err != nil {
 			return err
 		}
 	}
 	if controlPlane {
 		creds, region := defaultAWS(ctx)
-		if err := (&controlplane.Reconciler{
+		r := &controlplane.Reconciler{
 			DefaultCredentials: creds, DefaultRegion: region,
 			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcontrolplane-controller"),
 			API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
 			TokenRefreshInterval: o.EKSTokenRefreshInterval,
-		}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
-			return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
 		}
+		if err := gate.Add(ctx, crdgate.Controller{Name: "captcontrolplane", Kinds: r.WatchedKinds(), Setup: func(ctx context.Context) error {
+			if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTControlPlane}); err != nil {
+				return fmt.Errorf("setting up CAPTControlPlane controller: %w", err)
+			}
+			return nil
+		}}); err != nil {
+			return err
+		}
+	}
+	if err := mgr.Add(gate); err != nil {
+		return fmt.Errorf("adding the CRD gate: %w", err)
 	}
 	return nil
 }
@@ -58,44 +73,68 @@ func defaultAWS(ctx context.Context) (aws.CredentialsProvider, string) {
 }
 
 // setupInfrastructure registers the infrastructure provider's controllers.
-func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, o *Options, api workspace.API) error {
-	if err := (&workspacetemplate.Reconciler{
+func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, gate *crdgate.Gate, o *Options, api workspace.API) error {
+	templates := &workspacetemplate.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
-	}).SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplate}); err != nil {
-		return fmt.Errorf("setting up WorkspaceTemplate controller: %w", err)
 	}
-	if err := (&workspaceapply.Reconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
-		Recorder: mgr.GetEventRecorder("workspacetemplateapply-controller"), DeletionStallTimeout: o.DeletionStallTimeout,
-	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
-		return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
-	}
-	if err := setupMachinePools(ctx, mgr, o, api); err != nil {
+	if err := gate.Add(ctx, crdgate.Controller{Name: "workspacetemplate", Kinds: templates.WatchedKinds(), Setup: func(context.Context) error {
+		if err := templates.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplate}); err != nil {
+			return fmt.Errorf("setting up WorkspaceTemplate controller: %w", err)
+		}
+		return nil
+	}}); err != nil {
 		return err
 	}
-	if err := (&captcluster.Reconciler{
+	applies := &workspaceapply.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
+		Recorder: mgr.GetEventRecorder("workspacetemplateapply-controller"), DeletionStallTimeout: o.DeletionStallTimeout,
+	}
+	if err := gate.Add(ctx, crdgate.Controller{Name: "workspacetemplateapply", Kinds: applies.WatchedKinds(), Setup: func(ctx context.Context) error {
+		if err := applies.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {
+			return fmt.Errorf("setting up WorkspaceTemplateApply controller: %w", err)
+		}
+		return nil
+	}}); err != nil {
+		return err
+	}
+	if err := setupMachinePools(ctx, mgr, gate, o, api); err != nil {
+		return err
+	}
+	clusters := &captcluster.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"),
 		API: api, Intervals: o.Requeue, WatchFilterValue: o.WatchFilterValue,
-	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
-		return fmt.Errorf("setting up CAPTCluster controller: %w", err)
 	}
-	return nil
+	return gate.Add(ctx, crdgate.Controller{Name: "captcluster", Kinds: clusters.WatchedKinds(), Setup: func(ctx context.Context) error {
+		if err := clusters.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTCluster}); err != nil {
+			return fmt.Errorf("setting up CAPTCluster controller: %w", err)
+		}
+		return nil
+	}})
 }
 
 // setupMachinePools registers the CAPTMachinePool controller and the ClusterCache it
-// reads the workload clusters' Nodes through.
-func setupMachinePools(ctx context.Context, mgr ctrl.Manager, o *Options, api workspace.API) error {
-	cc, err := machinepool.NewClusterCache(ctx, mgr, o.WatchFilterValue, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool})
-	if err != nil {
-		return err
+// reads the workload clusters' Nodes through, unless the MachinePool feature gate is off.
+func setupMachinePools(ctx context.Context, mgr ctrl.Manager, gate *crdgate.Gate, o *Options, api workspace.API) error {
+	if !o.FeatureGates.Enabled(MachinePool) {
+		mgr.GetLogger().Info("The MachinePool feature gate is off: CAPTMachinePools are not reconciled")
+		return nil
 	}
-	if err := (&machinepool.Reconciler{
+	pools := &machinepool.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captmachinepool-controller"),
-		ClusterCache: cc, API: api, WatchFilterValue: o.WatchFilterValue,
-	}).SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool}); err != nil {
-		return fmt.Errorf("setting up CAPTMachinePool controller: %w", err)
+		API: api, WatchFilterValue: o.WatchFilterValue,
 	}
-	return nil
+	options := controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool}
+	return gate.Add(ctx, crdgate.Controller{Name: "captmachinepool", Kinds: pools.WatchedKinds(), Setup: func(ctx context.Context) error {
+		cc, err := machinepool.NewClusterCache(ctx, mgr, o.WatchFilterValue, options)
+		if err != nil {
+			return err
+		}
+		pools.ClusterCache = cc
+		if err := pools.SetupWithManager(ctx, mgr, options); err != nil {
+			return fmt.Errorf("setting up CAPTMachinePool controller: %w", err)
+		}
+		return nil
+	}})
 }
 
 // providers says which providers' controllers --controllers selects.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/component-base/featuregate"
 	"k8s.io/component-base/logs"
 	logsv1 "k8s.io/component-base/logs/api/v1"
 	"sigs.k8s.io/cluster-api/util/flags"
@@ -59,6 +60,8 @@ type Options struct {
 	// Controllers is which provider this manager serves: ControllersAll,
 	// ControllersInfrastructure or ControllersControlPlane.
 	Controllers string
+	// FeatureGates are --feature-gates: MachinePool.
+	FeatureGates featuregate.MutableFeatureGate
 }
 
 // The provider roles one image can play: clusterctl installs the infrastructure and the
@@ -84,13 +87,14 @@ type Concurrency struct {
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	return &Options{Logs: logs.NewOptions()}
+	return &Options{Logs: logs.NewOptions(), FeatureGates: newFeatureGates()}
 }
 
 // AddFlags registers every option on fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	logsv1.AddFlags(o.Logs, fs)
 	flags.AddManagerOptions(fs, &o.Diagnostics)
+	o.FeatureGates.AddFlag(fs)
 
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "",
 		"Path to the kubeconfig of the management cluster (its current context is used); it takes precedence over KUBECONFIG. "+

@@ -94,6 +94,9 @@ var allowList = []grant{
 	// The namespace kube-system only (namedRule): its UID tells one management cluster
 	// from another.
 	{"", "namespaces", "get"},
+	// CRDs, metadata only, while a controller waits for a kind no CRD serves yet
+	// (internal/crdgate): their creation starts it.
+	{"apiextensions.k8s.io", "customresourcedefinitions", "list watch"},
 }
 
 // namedRule is the one rule allowed resourceNames: get of the namespace kube-system.
@@ -399,7 +402,7 @@ func TestRoleOnAPIServer(t *testing.T) {
 		res, sub, _ := strings.Cut(g.resource, "/")
 		ns, name := "default", ""
 		switch res {
-		case "tokenreviews", "subjectaccessreviews":
+		case "tokenreviews", "subjectaccessreviews", "customresourcedefinitions":
 			ns = ""
 		case "namespaces":
 			ns, name = "", metav1.NamespaceSystem

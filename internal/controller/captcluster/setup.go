@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
@@ -58,6 +59,19 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
 	}
 	return nil
+}
+
+// WatchedKinds are the kinds SetupWithManager watches that CRDs serve. The manager sets
+// the controller up once the API server serves all of them (internal/crdgate): a watch
+// of a kind that is not served would stop the manager after CacheSyncTimeout.
+func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		infrav1.GroupVersion.WithKind("CAPTCluster"),
+		infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
+		r.API.GroupVersionKind(),
+		clusterv1.GroupVersion.WithKind("Cluster"),
+		controlplanev1.GroupVersion.WithKind("CAPTControlPlane"),
+	}
 }
 
 func (r *Reconciler) controlPlaneToCAPTCluster(ctx context.Context, o client.Object) []reconcile.Request {

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -92,6 +93,19 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
 	}
 	return nil
+}
+
+// WatchedKinds are the kinds SetupWithManager watches that CRDs serve. The manager sets
+// the controller up once the API server serves all of them (internal/crdgate): a watch
+// of a kind that is not served would stop the manager after CacheSyncTimeout.
+func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		controlplanev1.GroupVersion.WithKind("CAPTControlPlane"),
+		infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
+		r.API.GroupVersionKind(),
+		clusterv1.GroupVersion.WithKind("Cluster"),
+		infrav1.GroupVersion.WithKind("CAPTCluster"),
+	}
 }
 
 // secretToControlPlane maps a Secret to the control planes that read or write it: a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
@@ -58,6 +59,21 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	r.controller = c
 	return nil
+}
+
+// WatchedKinds are the kinds SetupWithManager watches that CRDs serve. The manager sets
+// the controller up once the API server serves all of them (internal/crdgate): a watch
+// of a kind that is not served would stop the manager after CacheSyncTimeout.
+// ClusterCache, which the manager sets up with it, watches Clusters too.
+func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		infrav1.GroupVersion.WithKind("CAPTMachinePool"),
+		infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
+		r.API.GroupVersionKind(),
+		clusterv1.GroupVersion.WithKind("MachinePool"),
+		clusterv1.GroupVersion.WithKind("Cluster"),
+		infrav1.GroupVersion.WithKind("CAPTCluster"),
+	}
 }
 
 // clusterToPools maps a Cluster, or an object labelled with its Cluster's name (the

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/predicates"
@@ -95,6 +96,20 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
 	}
 	return nil
+}
+
+// WatchedKinds are the kinds SetupWithManager watches that CRDs serve. The manager sets
+// the controller up once the API server serves all of them (internal/crdgate): a watch
+// of a kind that is not served would stop the manager after CacheSyncTimeout.
+// The ProviderConfig is one of them: provider-terraform serves it with the Workspace.
+func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		infrav1.GroupVersion.WithKind("WorkspaceTemplateApply"),
+		r.API.GroupVersionKind(),
+		infrav1.GroupVersion.WithKind("WorkspaceTemplate"),
+		clusterv1.GroupVersion.WithKind("Cluster"),
+		r.providerConfig().GroupVersionKind(),
+	}
 }
 
 // workspaceToApplies maps a Workspace event to its owner and to the applies waiting for it.

@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/cluster-api/util/predicates"
@@ -78,4 +79,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, options controller.Optio
 		return fmt.Errorf("creating workspacetemplate controller: %w", err)
 	}
 	return nil
+}
+
+// WatchedKinds are the kinds SetupWithManager watches that CRDs serve. The manager sets
+// the controller up once the API server serves all of them (internal/crdgate).
+func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{infrav1.GroupVersion.WithKind("WorkspaceTemplate")}
 }
