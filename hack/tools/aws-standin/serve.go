@@ -45,32 +45,33 @@ func binDir() (string, error) {
 	return filepath.Dir(exe), nil
 }
 
-// schemaFile is the schema of version, or AWS_STANDIN_SCHEMA.
-func schemaFile(version string) (string, error) {
+// schemaFile is the schema to serve and the version it must be: AWS_STANDIN_SCHEMA's
+// file, whatever version it holds (by hand: any extracted schema), or the schema beside
+// the binary of the version argv0 names.
+func schemaFile(argv0 string) (file, version string, err error) {
 	if f := os.Getenv("AWS_STANDIN_SCHEMA"); f != "" {
-		return f, nil
+		return f, "", nil
+	}
+	if version, err = servedVersion(argv0); err != nil {
+		return "", "", err
 	}
 	dir, err := binDir()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return filepath.Join(dir, schema.FileName(version)), nil
+	return filepath.Join(dir, schema.FileName(version)), version, nil
 }
 
 func serve() error {
-	version, err := servedVersion(os.Args[0])
-	if err != nil {
-		return err
-	}
-	f, err := schemaFile(version)
+	f, version, err := schemaFile(os.Args[0])
 	if err != nil {
 		return err
 	}
 	s, err := schema.Read(f)
 	if err != nil {
-		return fmt.Errorf("the schema of hashicorp/aws %s (%s; hack/tools/build.sh aws-standin extracts it): %w", version, f, err)
+		return fmt.Errorf("the schema %s (hack/tools/build.sh aws-standin extracts it): %w", f, err)
 	}
-	if s.Version != version && os.Getenv("AWS_STANDIN_SCHEMA") == "" {
+	if version != "" && s.Version != version {
 		return fmt.Errorf("%s holds the schema of hashicorp/aws %s, not %s", f, s.Version, version)
 	}
 	srv := provider.New(s)
