@@ -25,7 +25,7 @@ func AWSStandInVersions(binDir string) ([]string, error) {
 		return nil, fmt.Errorf("the AWS provider stand-in is not built (make stack-tools builds it): %w", err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "versions") //nolint:gosec // the stand-in of binDir
+	cmd := exec.Command(bin, "versions")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {

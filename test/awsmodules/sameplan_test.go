@@ -113,7 +113,7 @@ func show(v any) string {
 }
 
 func sortedKeys[V any](a, b map[string]V) []string {
-	var keys []string
+	keys := make([]string, 0, len(a)+len(b))
 	for k := range a {
 		keys = append(keys, k)
 	}
