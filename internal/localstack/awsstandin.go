@@ -1,36 +1,76 @@
 package localstack
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 )
 
-// AWSStandInVersion is the hashicorp/aws version whose schema the stand-in serves
-// (hack/tools/aws-standin: its build table's version).
+// AWSStandInVersion is the hashicorp/aws version the local stack plays: the newest the
+// stand-in serves (hack/tools/aws-standin/schema/source.go). The stand-in also serves
+// the shipped modules' floor (test/awsmodules installs it).
 const AWSStandInVersion = "6.25.0"
+
+// AWSStandInVersions are the hashicorp/aws versions the stand-in of binDir serves: those
+// whose schema its build extracted (`aws-standin versions`).
+func AWSStandInVersions(binDir string) ([]string, error) {
+	bin, err := filepath.EvalSymlinks(filepath.Join(binDir, "aws-standin"))
+	if err != nil {
+		return nil, fmt.Errorf("the AWS provider stand-in is not built (make stack-tools builds it): %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "versions")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s versions: %w: %s", bin, err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.Fields(string(out)), nil
+}
 
 // AWSStandInConfig installs the AWS provider stand-in of binDir (bin/aws-standin, built by
 // hack/tools/build.sh) for OpenTofu and Terraform under dir: a filesystem mirror holding
-// it as hashicorp/aws AWSStandInVersion in both registries' names (OpenTofu resolves
+// it as each of versions of hashicorp/aws, in both registries' names (OpenTofu resolves
 // hashicorp/aws to registry.opentofu.org, Terraform to registry.terraform.io), and a CLI
 // configuration that installs hashicorp/aws from there and nothing from the network. A
-// module's own required_providers resolve to it unchanged. It returns the CLI
-// configuration's path, for TF_CLI_CONFIG_FILE.
-func AWSStandInConfig(binDir, dir string) (string, error) {
+// module's own required_providers resolve to it unchanged, at the newest of versions
+// they allow: a mirror of one version forces it. The stand-in plays the version in the
+// name it is linked as (terraform-provider-aws_v<version>); a version it serves no
+// schema of is refused here. It returns the CLI configuration's path, for
+// TF_CLI_CONFIG_FILE.
+func AWSStandInConfig(binDir, dir string, versions ...string) (string, error) {
+	if len(versions) == 0 {
+		return "", errors.New("installing the AWS provider stand-in: no hashicorp/aws version given")
+	}
+	served, err := AWSStandInVersions(binDir)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range versions {
+		if !slices.Contains(served, v) {
+			return "", fmt.Errorf("the AWS provider stand-in serves hashicorp/aws %s, not %s", strings.Join(served, " and "), v)
+		}
+	}
 	bin, err := filepath.EvalSymlinks(filepath.Join(binDir, "aws-standin"))
 	if err != nil {
-		return "", fmt.Errorf("the AWS provider stand-in is not built (make stack-tools builds it): %w", err)
+		return "", err
 	}
 	mirror := filepath.Join(dir, "providers")
 	for _, registry := range []string{"registry.opentofu.org", "registry.terraform.io"} {
-		pkg := filepath.Join(mirror, registry, "hashicorp", "aws", AWSStandInVersion, runtime.GOOS+"_"+runtime.GOARCH)
-		if err := os.MkdirAll(pkg, 0o755); err != nil {
-			return "", err
-		}
-		if err := relink(bin, filepath.Join(pkg, "terraform-provider-aws_v"+AWSStandInVersion)); err != nil {
-			return "", fmt.Errorf("installing the AWS provider stand-in: %w", err)
+		for _, v := range versions {
+			pkg := filepath.Join(mirror, registry, "hashicorp", "aws", v, runtime.GOOS+"_"+runtime.GOARCH)
+			if err := os.MkdirAll(pkg, 0o755); err != nil {
+				return "", err
+			}
+			if err := relink(bin, filepath.Join(pkg, "terraform-provider-aws_v"+v)); err != nil {
+				return "", fmt.Errorf("installing the AWS provider stand-in: %w", err)
+			}
 		}
 	}
 	cfg := filepath.Join(dir, "terraformrc")
@@ -63,7 +103,7 @@ func (s *Stack) awsCLIConfig() string { return filepath.Join(s.awsDir(), "terraf
 // engineDir; it reaches the stack through provider-terraform's KUBECONFIG).
 func (s *Stack) awsStandIn(engineDir string) (string, []string, error) {
 	dir := s.awsDir()
-	cfg, err := AWSStandInConfig(s.BinDir, dir)
+	cfg, err := AWSStandInConfig(s.BinDir, dir, AWSStandInVersion)
 	if err != nil {
 		return "", nil, err
 	}

@@ -91,15 +91,33 @@ type resourceChange struct {
 }
 
 // planModule plans the shipped module with an owner's variables, as provider-terraform
-// would on a new Workspace (no state yet), and returns the plan.
+// would on a new Workspace (no state yet), at every version under test, and returns
+// the plan at the local stack's version. The plan at the module's floor must be the
+// same wherever both versions have the attribute (samePlan), so what the tests check of
+// the one holds of the other.
 func planModule(t *testing.T, name, template string, vars map[string]string) *plan {
 	t.Helper()
-	dir := module(t, name)
-	file := varFile(t, dir, template, vars)
-	if out, err := tofu(t.Context(), dir, "plan", "-input=false", "-no-color", "-var-file="+file, "-out=plan.bin"); err != nil {
-		t.Fatalf("tofu plan of templates/aws/%s with CAPT's variables failed: %v\n%s", name, err, out)
+	versions := versionsUnderTest(t, name)
+	plans := make([]*plan, len(versions))
+	for i, v := range versions {
+		plans[i] = planAt(t, name, template, vars, v)
 	}
-	out, err := tofu(t.Context(), dir, "show", "-json", "plan.bin")
+	for i, p := range plans[1:] {
+		if diffs := samePlan(plans[0], p); len(diffs) > 0 {
+			t.Errorf("templates/aws/%s plans otherwise at hashicorp/aws %s than at %s:\n%s", name, versions[i+1], versions[0], strings.Join(diffs, "\n"))
+		}
+	}
+	return plans[0]
+}
+
+func planAt(t *testing.T, name, template string, vars map[string]string, version string) *plan {
+	t.Helper()
+	w := module(t, name, version)
+	file := varFile(t, w.dir, template, vars)
+	if out, err := w.tofu(t.Context(), "plan", "-input=false", "-no-color", "-var-file="+file, "-out=plan.bin"); err != nil {
+		t.Fatalf("tofu plan of templates/aws/%s with CAPT's variables failed at hashicorp/aws %s: %v\n%s", name, version, err, out)
+	}
+	out, err := w.tofu(t.Context(), "show", "-json", "plan.bin")
 	if err != nil {
 		t.Fatalf("tofu show -json: %v\n%s", err, out)
 	}

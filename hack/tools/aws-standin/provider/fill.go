@@ -74,7 +74,7 @@ func (p *Server) fill(typeName string, b *schema.Block, planned tftypes.Value) (
 			switch name {
 			case "id":
 				return stringValue(id), nil
-			case "arn":
+			case arnAttribute(typeName):
 				return stringValue(arn), nil
 			}
 		}
@@ -84,6 +84,14 @@ func (p *Server) fill(typeName string, b *schema.Block, planned tftypes.Value) (
 		return planned, err
 	}
 	return known(v)
+}
+
+// arnAttribute is the top-level attribute that holds a resource's ARN.
+func arnAttribute(typeName string) string {
+	if typeName == "aws_eks_access_entry" {
+		return "access_entry_arn"
+	}
+	return "arn"
 }
 
 // standinID is the id AWS (and hashicorp/aws) would give.
@@ -138,7 +146,14 @@ func (p *Server) arn(typeName string, o *obj, id, seed string) string {
 	case typeName == "aws_eks_addon":
 		return fmt.Sprintf("arn:aws:eks:%s:%s:addon/%s/%s/%s", p.region, Account(), o.str("cluster_name"), o.str("addon_name"), uuid)
 	case typeName == "aws_eks_access_entry":
-		return fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s", p.region, Account(), o.str("cluster_name"), uuid)
+		// EKS's form: the principal's kind, account and name (with its path) in the ARN.
+		principal := strings.SplitN(o.str("principal_arn"), ":", 6) // arn:aws:iam::<account>:role/<path/name>
+		kind, name := "role", "unknown"
+		if len(principal) == 6 {
+			kind, name, _ = strings.Cut(principal[5], "/")
+			return fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", p.region, Account(), o.str("cluster_name"), kind, principal[4], name, uuid)
+		}
+		return fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/%s/%s/%s/%s", p.region, Account(), o.str("cluster_name"), kind, Account(), name, uuid)
 	}
 	return fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", svc, p.region, Account(), word, id)
 }

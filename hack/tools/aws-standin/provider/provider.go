@@ -59,7 +59,7 @@ func (p *Server) GetMetadata(context.Context, *tfprotov5.GetMetadataRequest) (*t
 	return resp, nil
 }
 
-// GetProviderSchema is the whole schema, as hashicorp/aws 6.25.0 serves it.
+// GetProviderSchema is the whole schema, as the hashicorp/aws version played serves it.
 func (p *Server) GetProviderSchema(context.Context, *tfprotov5.GetProviderSchemaRequest) (*tfprotov5.GetProviderSchemaResponse, error) {
 	resp := &tfprotov5.GetProviderSchemaResponse{
 		ServerCapabilities: &tfprotov5.ServerCapabilities{PlanDestroy: true},

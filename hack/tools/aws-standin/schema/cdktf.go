@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -36,7 +37,8 @@ import (
 // it is not set: the generator writes no comment for those). The stand-in treats such an
 // argument as optional only, except `id`, `tags_all` and `region` (6.x), which every
 // resource and data source of this provider computes, and `name` beside a `name_prefix`
-// (the provider generates it from the prefix): see namePrefixed.
+// (the provider generates it from the prefix): see namePrefixed. In 5.x schemas `region`
+// is not every resource's: the few that have one keep what the code says of it.
 
 // ErrNotCDKTF is returned when the tarball is not a cdktf provider package.
 var ErrNotCDKTF = errors.New("not a @cdktf provider package")
@@ -113,6 +115,13 @@ func Extract(tgz io.Reader) (*Schema, error) {
 		Resources:   map[string]*Block{},
 		DataSources: map[string]*Block{},
 	}
+	// hashicorp/aws 6.0 gave every resource and data source an optional, computed region.
+	major, _, _ := strings.Cut(s.Version, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return nil, fmt.Errorf("package.json: provider version %q: %w", s.Version, err)
+	}
+	regionEverywhere := n >= 6
 	dirs := make([]string, 0, len(files))
 	for d := range files {
 		dirs = append(dirs, d)
@@ -127,7 +136,7 @@ func Extract(tgz io.Reader) (*Schema, error) {
 		if m == nil {
 			continue // lib/index.js and the like: no class of a resource
 		}
-		f := newFile(d, js, dts)
+		f := newFile(d, js, dts, regionEverywhere)
 		class, kind := m[1], m[2]
 		tm := regexp.MustCompile(regexp.QuoteMeta(class) + `\.tfResourceType = "([^"]+)";`).FindStringSubmatch(js)
 		if tm == nil {
@@ -176,12 +185,16 @@ var (
 	readonlyRE  = regexp.MustCompile(`(?m)^\s+readonly (\w+)(\?)?:`)
 )
 
-// file is one lib/<name> directory's code.
+// file is one lib/<name> directory's code. regionEverywhere: the provider (6.x) gives
+// every resource and data source an optional and computed region.
 type file struct {
-	dir, js, dts string
+	dir, js, dts     string
+	regionEverywhere bool
 }
 
-func newFile(dir, js, dts string) *file { return &file{dir: dir, js: js, dts: dts} }
+func newFile(dir, js, dts string, regionEverywhere bool) *file {
+	return &file{dir: dir, js: js, dts: dts, regionEverywhere: regionEverywhere}
+}
 
 // section returns the text from the line that starts with head to the next line that
 // is a lone "}" (the end of a top-level class, function or interface).
@@ -313,7 +326,7 @@ func (f *file) block(name, classBody, table string, required map[string]bool, to
 				a.Optional = true
 				a.Computed = c != nil && c.computed
 			}
-			if top && a.Optional && (r.name == "id" || r.name == "tags_all" || r.name == "region") {
+			if top && a.Optional && (r.name == "id" || r.name == "tags_all" || r.name == "region" && f.regionEverywhere) {
 				a.Computed = true
 			}
 			b.Attributes[r.name] = a
@@ -350,6 +363,12 @@ func (f *file) block(name, classBody, table string, required map[string]bool, to
 			nb.MinItems = 1
 		}
 		if nb.Nesting != NestingSingle && c != nil && strings.HasSuffix(c.newClass, "OutputReference") {
+			nb.MaxItems = 1
+		}
+		if nb.Nesting == NestingSingle && nb.MinItems == 1 {
+			// A required single block (the plugin framework's, as 5.x's
+			// aws_verifiedpermissions_schema.definition, which older cdktf generators mark
+			// required): Terraform takes a single block's bounds as 0/0 or 1/1 only.
 			nb.MaxItems = 1
 		}
 		b.Blocks[r.name] = nb
