@@ -110,7 +110,7 @@ func TestIAMPoliciesAllowWhatModulesNeed(t *testing.T) {
 		"eks": {template: "aws-eks", vars: func(*testing.T) map[string]string {
 			cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{Version: "v1.31.2",
 				ControlPlaneConfig: &controlplanev1.ControlPlaneConfig{Addons: []controlplanev1.Addon{{Name: "vpc-cni"}}}}}
-			return controlplane.Variables(cp, cluster, infra, cp.Spec.Version)
+			return controlplane.Variables(cp, cluster, infra, cp.Spec.Version, addonsOf(cp))
 		}, extra: []string{"-var=capt_principal_arn=arn:aws:iam::" + standinAccount + ":role/capt-control-plane"}},
 		"nodegroup": {template: "aws-nodegroup", vars: func(t *testing.T) map[string]string {
 			mp := &infrav1.CAPTMachinePool{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "workers"}, Spec: infrav1.CAPTMachinePoolSpec{
