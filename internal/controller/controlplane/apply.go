@@ -51,20 +51,17 @@ func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, 
 	if infra.VPCID != "" {
 		vars["vpc_id"] = infra.VPCID
 	}
-	cfg := cp.Spec.ControlPlaneConfig
-	if cfg == nil {
-		return vars
+	if len(addons) > 0 {
+		vars["addons"] = clusterinfra.JSONText(addons)
 	}
-	if a := cfg.EndpointAccess; a != nil {
+	if cfg := cp.Spec.ControlPlaneConfig; cfg != nil && cfg.EndpointAccess != nil {
+		a := cfg.EndpointAccess
 		// public and private have the CRD's defaults: set once endpointAccess is.
 		vars["endpoint_public_access"] = strconv.FormatBool(a.Public)
 		vars["endpoint_private_access"] = strconv.FormatBool(a.Private)
 		if len(a.PublicCIDRs) > 0 {
 			vars["public_access_cidrs"] = clusterinfra.JSONText(a.PublicCIDRs)
 		}
-	}
-	if len(addons) > 0 {
-		vars["addons"] = clusterinfra.JSONText(addons)
 	}
 	return vars
 }

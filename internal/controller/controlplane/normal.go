@@ -159,14 +159,15 @@ func (r *Reconciler) addons(ctx context.Context, s *scope) ([]controlplanev1.Add
 		current = nil
 	}
 	rendered := renderedAddons(current)
-	if _, held := addonsToRender(cfg.Addons, rendered, false); len(held) == 0 {
-		return cfg.Addons, nil
+	send, held := addonsToRender(cfg.Addons, rendered, false)
+	if len(held) > 0 {
+		// Only now do the node groups matter: one Ready releases what is held.
+		groups, err := r.nodeGroupApplies(ctx, s.cp, s.cluster)
+		if err != nil {
+			return nil, err
+		}
+		send, held = addonsToRender(cfg.Addons, rendered, anyReady(groups))
 	}
-	groups, err := r.nodeGroupApplies(ctx, s.cp, s.cluster)
-	if err != nil {
-		return nil, err
-	}
-	send, held := addonsToRender(cfg.Addons, rendered, anyReady(groups))
 	s.heldAddons = held
 	return send, nil
 }
