@@ -27,7 +27,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	cc, cluster := s.cc, s.cluster
 	if cluster != nil {
 		ref := cluster.Spec.ControlPlaneRef
-		s.deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane %s %s to be deleted", ref.Kind, ref.Name))
+		s.Deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane %s %s to be deleted", ref.Kind, ref.Name))
 		exists, watched, err := r.controlPlaneExists(ctx, cluster)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -43,13 +43,13 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		// The Cluster went first (deleted without Cluster API's finalizer, or its owner
 		// references lost): its CAPTControlPlane, found by the cluster-name label, may
 		// still be running on this VPC.
-		s.deleting(infrav1.WaitingForControlPlaneDeletionReason, "Looking for the control plane of the deleted Cluster")
+		s.Deleting(infrav1.WaitingForControlPlaneDeletionReason, "Looking for the control plane of the deleted Cluster")
 		name, err := r.labelledControlPlane(ctx, cc)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if name != "" {
-			s.deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane CAPTControlPlane %s to be deleted (the Cluster is gone)", name))
+			s.Deleting(infrav1.WaitingForControlPlaneDeletionReason, fmt.Sprintf("Waiting for control plane CAPTControlPlane %s to be deleted (the Cluster is gone)", name))
 			return ctrl.Result{}, nil
 		}
 	}
@@ -58,7 +58,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if cc.Spec.RetainVPCOnDelete {
 		reason, what = infrav1.VPCRetainedReason, "it to release the retained VPC Workspace"
 	}
-	s.deleting(reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
+	s.Deleting(reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
 	apply := &infrav1.WorkspaceTemplateApply{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: cc.Namespace, Name: applyName(cc)}, apply)
 	switch {
@@ -66,7 +66,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		// The last step runs once: a pass from a cache that has not seen the previous pass
 		// remove the finalizer finds nothing left to do.
 		if held, err := finalizer.HeldLive(ctx, r.APIReader, cc); err != nil || !held {
-			s.finished = err == nil
+			s.Finished = err == nil
 			return ctrl.Result{}, err
 		}
 		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {
@@ -91,7 +91,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		}
 	}
 	step := childapply.DeletionStep(apply, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
-	s.deletion = &step
+	s.Deletion = &step
 	if !apply.DeletionTimestamp.IsZero() {
 		if err := childapply.PassAbandon(ctx, r.Client, cc, apply); err != nil {
 			return ctrl.Result{}, err

@@ -9,6 +9,7 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -36,7 +37,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	ready := childapply.Ready(apply)
 	switch {
 	case ready == nil:
-		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, childapply.WaitMessage(apply)}
+		s.vpcProblem = &observed.Problem{Reason: infrav1.VPCProvisioningReason, Message: childapply.WaitMessage(apply)}
 		return nil
 	case ready.Status == metav1.ConditionUnknown:
 		s.applyUnknown = ready
@@ -50,7 +51,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		return err
 	}
 	if ws == nil {
-		s.vpcProblem = &problem{infrav1.VPCProvisioningReason, "Waiting for the VPC Workspace"}
+		s.vpcProblem = &observed.Problem{Reason: infrav1.VPCProvisioningReason, Message: "Waiting for the VPC Workspace"}
 		return nil
 	}
 	prob := vpcOutputTypes(ws)
@@ -74,8 +75,8 @@ func existingVPC(s *scope) {
 	cc := s.cc
 	subnets := cc.Spec.ExistingSubnets
 	if subnets == nil {
-		s.vpcProblem = &problem{infrav1.ExistingSubnetsMissingReason,
-			"spec.existingVpcId needs spec.existingSubnets (at least two private subnets, in two availability zones): EKS refuses a control plane without subnets"}
+		s.vpcProblem = &observed.Problem{Reason: infrav1.ExistingSubnetsMissingReason, Message: "spec.existingVpcId needs spec.existingSubnets (at least two private subnets, in two availability zones): EKS refuses a control plane without subnets"}
+
 		return
 	}
 	s.existing = true
@@ -88,11 +89,11 @@ func existingVPC(s *scope) {
 
 // vpcNotReady turns the apply's Ready=False into the VPC's problem: a failure, with the
 // apply's message, when the apply reports one; provisioning otherwise.
-func vpcNotReady(apply *infrav1.WorkspaceTemplateApply, ready *metav1.Condition) *problem {
+func vpcNotReady(apply *infrav1.WorkspaceTemplateApply, ready *metav1.Condition) *observed.Problem {
 	if childapply.IsFailure(ready.Reason) {
-		return &problem{infrav1.VPCFailedReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
+		return &observed.Problem{Reason: infrav1.VPCFailedReason, Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
 	}
-	return &problem{infrav1.VPCProvisioningReason, childapply.WaitMessage(apply)}
+	return &observed.Problem{Reason: infrav1.VPCProvisioningReason, Message: childapply.WaitMessage(apply)}
 }
 
 func failureDomains(zones []string) []infrav1.FailureDomain {

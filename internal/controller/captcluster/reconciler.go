@@ -87,7 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	before := cc.DeepCopy()
 	s := &scope{cc: cc, cluster: cluster}
 	defer func() {
-		s.err = retErr
+		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cc)
 		if err := writer.Patch(ctx, cc, ownedConditions, retErr == nil); err != nil {

@@ -16,7 +16,7 @@ import (
 // that sets Ready. A VPC the pass could not check is Unknown, and Ready (which Cluster
 // API mirrors into the Cluster's InfrastructureReady) keeps what it said.
 func setStatus(s *scope) {
-	if s.finished {
+	if s.Finished {
 		return
 	}
 	cc := s.cc
@@ -49,12 +49,12 @@ func vpcReadyCondition(s *scope) metav1.Condition {
 	case s.existing:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ExistingVPCReason}
 	case s.vpcProblem != nil:
-		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionFalse, Reason: s.vpcProblem.reason, Message: s.vpcProblem.message}
+		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionFalse, Reason: s.vpcProblem.Reason, Message: s.vpcProblem.Message}
 	case s.applyUnknown != nil:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionUnknown, Reason: s.applyUnknown.Reason,
 			Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", applyName(s.cc), s.applyUnknown.Message)}
-	case s.err != nil:
-		return observed.Unknown(infrav1.VPCReadyCondition, s.err)
+	case s.Err != nil:
+		return observed.Unknown(infrav1.VPCReadyCondition, s.Err)
 	default:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 	}
@@ -84,7 +84,7 @@ func phase(provisioned bool, vpc metav1.Condition) string {
 
 // setDeletingStatus says what deletion waits for, and how its step failed if it did.
 func setDeletingStatus(s *scope) {
-	observed.SetDeleting(s.cc, s.deletion, s.err)
+	observed.SetDeleting(s.cc, s.Deletion, s.Err)
 	s.cc.Status.Phase = infrav1.PhaseDeleting
 }
 

@@ -9,6 +9,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 func TestSetStatus(t *testing.T) {
@@ -22,11 +24,11 @@ func TestSetStatus(t *testing.T) {
 		wantPhase       string
 	}{
 		{"existing VPC", false, scope{existing: true}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
-		{"provisioning", false, scope{vpcProblem: &problem{infrav1.VPCProvisioningReason, "m"}}, metav1.ConditionFalse, infrav1.VPCProvisioningReason, false, infrav1.PhaseProvisioning},
-		{"failed before provisioning", false, scope{vpcProblem: &problem{infrav1.VPCFailedReason, "m"}}, metav1.ConditionFalse, infrav1.VPCFailedReason, false, infrav1.PhaseFailed},
-		{"existing VPC without subnets", false, scope{vpcProblem: &problem{infrav1.ExistingSubnetsMissingReason, "m"}}, metav1.ConditionFalse, infrav1.ExistingSubnetsMissingReason, false, infrav1.PhaseFailed},
+		{"provisioning", false, scope{vpcProblem: &observed.Problem{Reason: infrav1.VPCProvisioningReason, Message: "m"}}, metav1.ConditionFalse, infrav1.VPCProvisioningReason, false, infrav1.PhaseProvisioning},
+		{"failed before provisioning", false, scope{vpcProblem: &observed.Problem{Reason: infrav1.VPCFailedReason, Message: "m"}}, metav1.ConditionFalse, infrav1.VPCFailedReason, false, infrav1.PhaseFailed},
+		{"existing VPC without subnets", false, scope{vpcProblem: &observed.Problem{Reason: infrav1.ExistingSubnetsMissingReason, Message: "m"}}, metav1.ConditionFalse, infrav1.ExistingSubnetsMissingReason, false, infrav1.PhaseFailed},
 		{"ready", false, scope{}, metav1.ConditionTrue, infrav1.ReadyReason, true, infrav1.PhaseProvisioned},
-		{"failed after provisioning stays provisioned", true, scope{vpcProblem: &problem{infrav1.VPCOutputsInvalidReason, "m"}}, metav1.ConditionFalse, infrav1.VPCOutputsInvalidReason, true, infrav1.PhaseFailed},
+		{"failed after provisioning stays provisioned", true, scope{vpcProblem: &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: "m"}}, metav1.ConditionFalse, infrav1.VPCOutputsInvalidReason, true, infrav1.PhaseFailed},
 	}
 	for _, tc := range cases {
 		cc := &infrav1.CAPTCluster{}
@@ -61,7 +63,7 @@ func TestVPCFromOutputs(t *testing.T) {
 		"duplicate zones": {"vpc_id": "vpc-1", "availability_zones": "a,a"},
 		"101 subnets":     {"vpc_id": "vpc-1", "private_subnet_ids": strings.Repeat("s,", 100) + "s101"},
 	} {
-		if _, _, prob := vpcFromOutputs(outputs); prob == nil || prob.reason != infrav1.VPCOutputsInvalidReason {
+		if _, _, prob := vpcFromOutputs(outputs); prob == nil || prob.Reason != infrav1.VPCOutputsInvalidReason {
 			t.Errorf("%s: problem %v", name, prob)
 		}
 	}
@@ -73,7 +75,7 @@ func TestVPCFromOutputs(t *testing.T) {
 func TestFailedReadKeepsReady(t *testing.T) {
 	cc := &infrav1.CAPTCluster{}
 	setStatus(&scope{cc: cc})
-	setStatus(&scope{cc: cc, err: errors.New("getting Workspace vpc: Timeout")})
+	setStatus(&scope{cc: cc, Pass: observed.Pass{Err: errors.New("getting Workspace vpc: Timeout")}})
 	vpc := cond(cc, infrav1.VPCReadyCondition)
 	if vpc.Status != metav1.ConditionUnknown || vpc.Reason != infrav1.InternalErrorReason {
 		t.Errorf("VPCReady = %+v, want Unknown/InternalError", vpc)
@@ -90,7 +92,7 @@ func TestFailedReadKeepsReady(t *testing.T) {
 	deleting := &infrav1.CAPTCluster{}
 	now := metav1.Now()
 	deleting.DeletionTimestamp = &now
-	setStatus(&scope{cc: deleting, err: errors.New("getting control plane cp: boom")})
+	setStatus(&scope{cc: deleting, Pass: observed.Pass{Err: errors.New("getting control plane cp: boom")}})
 	if d := cond(deleting, infrav1.DeletingCondition); d.Status != metav1.ConditionTrue || !strings.Contains(d.Message, "boom") {
 		t.Errorf("Deleting = %+v", d)
 	}
@@ -102,8 +104,8 @@ func TestFailedReadKeepsReady(t *testing.T) {
 func TestExistingVPCWithoutSubnets(t *testing.T) {
 	s := &scope{cc: &infrav1.CAPTCluster{Spec: infrav1.CAPTClusterSpec{Region: "eu-west-1", ExistingVPCID: "vpc-01234567"}}}
 	existingVPC(s)
-	if s.existing || s.vpcProblem == nil || s.vpcProblem.reason != infrav1.ExistingSubnetsMissingReason ||
-		!strings.Contains(s.vpcProblem.message, "spec.existingSubnets") {
+	if s.existing || s.vpcProblem == nil || s.vpcProblem.Reason != infrav1.ExistingSubnetsMissingReason ||
+		!strings.Contains(s.vpcProblem.Message, "spec.existingSubnets") {
 		t.Fatalf("existing %v, problem %+v: want ExistingSubnetsMissing naming spec.existingSubnets", s.existing, s.vpcProblem)
 	}
 	if s.cc.Status.VPC != nil {

@@ -11,6 +11,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -57,15 +58,15 @@ func VPCVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[strin
 // vpcOutputTypes checks the JSON types of the VPC outputs in the Workspace's status:
 // the id is a string, a list is a list of strings or a string of comma-separated items.
 // Outputs holds both as text, where the number 42 and the string "42" look alike.
-func vpcOutputTypes(ws *workspace.Workspace) *problem {
+func vpcOutputTypes(ws *workspace.Workspace) *observed.Problem {
 	for _, name := range vpcOutputNames {
 		switch t := ws.OutputType(name); {
 		case t == "" || t == "null" || t == "string":
 		case t == "array" && name != VPCIDOutput:
 		case name == VPCIDOutput:
-			return &problem{infrav1.VPCOutputsInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
+			return &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
 		default:
-			return &problem{infrav1.VPCOutputsInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a list of strings", name, t)}
+			return &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: fmt.Sprintf("output %s is a JSON %s, want a list of strings", name, t)}
 		}
 	}
 	return nil
@@ -77,13 +78,13 @@ var vpcOutputNames = []string{VPCIDOutput, PrivateSubnetIDsOutput, PublicSubnetI
 
 // vpcFromOutputs reads the VPC's id, subnets and zones; a missing or malformed output is
 // a problem naming it, never quoting it.
-func vpcFromOutputs(outputs map[string]string) (*infrav1.VPCStatus, []string, *problem) {
+func vpcFromOutputs(outputs map[string]string) (*infrav1.VPCStatus, []string, *observed.Problem) {
 	id := outputs[VPCIDOutput]
 	if id == "" {
-		return nil, nil, &problem{infrav1.VPCOutputsInvalidReason, "the VPC Workspace has no output " + VPCIDOutput}
+		return nil, nil, &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: "the VPC Workspace has no output " + VPCIDOutput}
 	}
 	if !isIdentifier(id) {
-		return nil, nil, &problem{infrav1.VPCOutputsInvalidReason, fmt.Sprintf("output %s %s", VPCIDOutput, notIdentifier)}
+		return nil, nil, &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: fmt.Sprintf("output %s %s", VPCIDOutput, notIdentifier)}
 	}
 	vpc := &infrav1.VPCStatus{ID: id}
 	var zones []string
@@ -91,7 +92,7 @@ func vpcFromOutputs(outputs map[string]string) (*infrav1.VPCStatus, []string, *p
 	for _, name := range vpcOutputNames[1:] {
 		list, err := stringList(outputs[name])
 		if err != nil {
-			return nil, nil, &problem{infrav1.VPCOutputsInvalidReason, fmt.Sprintf("output %s %s", name, err)}
+			return nil, nil, &observed.Problem{Reason: infrav1.VPCOutputsInvalidReason, Message: fmt.Sprintf("output %s %s", name, err)}
 		}
 		*into[name] = list
 	}

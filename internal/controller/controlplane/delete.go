@@ -35,17 +35,17 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	// 0. The workers go first: a node group needs its control plane to drain and leave.
 	// Cluster API deletes MachinePools before the control plane, but a control plane
 	// deleted on its own (or by a Cluster API that does not wait) must wait too.
-	s.deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, "Looking for node groups of the Cluster")
+	s.Deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, "Looking for node groups of the Cluster")
 	if pools, err := r.nodeGroupApplies(ctx, cp, s.cluster); err != nil || len(pools) > 0 {
 		if len(pools) > 0 {
-			s.deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, fmt.Sprintf(
+			s.Deleting(controlplanev1.WaitingForNodeGroupsDeletionReason, fmt.Sprintf(
 				"Waiting for the node groups of the Cluster to be destroyed first: WorkspaceTemplateApply %s (%d left)", pools[0].Name, len(pools)))
 		}
 		return ctrl.Result{}, err
 	}
 
 	// 1. The endpoint, on the Cluster (skipped when the Cluster is gone) and here.
-	s.deleting(controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
+	s.Deleting(controlplanev1.ClearingEndpointReason, "Clearing the control plane endpoint")
 	cleared, err := r.clearClusterEndpoint(ctx, s.cluster)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -63,14 +63,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	// 2. The WorkspaceTemplateApplies; each keeps its finalizer until its Workspace is gone.
-	s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting the WorkspaceTemplateApplies")
+	s.Deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting the WorkspaceTemplateApplies")
 	applies, err := r.ownedApplies(ctx, cp)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	for i := range applies {
 		a := &applies[i]
-		s.deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting WorkspaceTemplateApply "+a.Name)
+		s.Deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting WorkspaceTemplateApply "+a.Name)
 		if !a.DeletionTimestamp.IsZero() {
 			if err := childapply.PassAbandon(ctx, r.Client, cp, a); err != nil {
 				return ctrl.Result{}, err
@@ -91,14 +91,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		step := childapply.DeletionStep(&a, controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
 			"Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
 			a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)))
-		s.deletion = &step
+		s.Deletion = &step
 		return ctrl.Result{}, nil
 	}
 
 	// 3. The Workspace itself: really gone, not only its WorkspaceTemplateApply (whose
 	// finalizer someone may have removed).
 	wsName := render.WorkspaceName(r.API, cp.Namespace, applyName(cp))
-	s.deleting(infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed", wsName))
+	s.Deleting(infrav1.WaitingForWorkspaceDeletionReason, fmt.Sprintf("Waiting for Workspace %s to be destroyed", wsName))
 	if exists, err := r.workspaceExists(ctx, cp.Namespace, wsName); err != nil || exists {
 		return ctrl.Result{}, err
 	}
@@ -108,11 +108,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if held, err := finalizer.HeldLive(ctx, r.APIReader, cp); err != nil || !held {
 		if err == nil {
 			log.V(4).Info("Deletion already finished")
-			s.finished = true
+			s.Finished = true
 		}
 		return ctrl.Result{}, err
 	}
-	s.deleting(infrav1.DeletingReason, "Deleting the kubeconfig and CA secrets")
+	s.Deleting(infrav1.DeletingReason, "Deleting the kubeconfig and CA secrets")
 
 	// 4. The secrets: ours, and the Workspace's connection secret, which no garbage
 	// collector may be there to remove.

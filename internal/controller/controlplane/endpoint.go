@@ -21,19 +21,20 @@ import (
 // from the outputs, validates it, sets spec.controlPlaneEndpoint (written by the
 // deferred patch) and patches Cluster.spec.controlPlaneEndpoint when it differs. It
 // returns the problem for the EndpointReady condition, or nil.
-func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *problem {
+func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *observed.Problem {
 	workspaceName := ws.Name
 	name, value, ok := outputs.First(controlplanev1.EndpointOutputs...)
 	if !ok {
-		return &problem{controlplanev1.EndpointOutputMissingReason, fmt.Sprintf(
+		return &observed.Problem{Reason: controlplanev1.EndpointOutputMissingReason, Message: fmt.Sprintf(
 			"Workspace %s is Ready but has no output %v", workspaceName, controlplanev1.EndpointOutputs)}
+
 	}
 	if t := outputType(ws, connection, name); t != "string" {
-		return &problem{controlplanev1.EndpointInvalidReason, fmt.Sprintf("output %s of Workspace %s is a JSON %s, want a string", name, workspaceName, t)}
+		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s is a JSON %s, want a string", name, workspaceName, t)}
 	}
 	host, port, err := endpoint.Parse(value)
 	if err != nil {
-		return &problem{controlplanev1.EndpointInvalidReason, fmt.Sprintf("output %s of Workspace %s %s", name, workspaceName, err)}
+		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s %s", name, workspaceName, err)}
 	}
 	want := infrav1.APIEndpoint{Host: host, Port: port}
 	if cp.Spec.ControlPlaneEndpoint != want {
@@ -45,7 +46,7 @@ func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.C
 		cp.Spec.ControlPlaneEndpoint = want
 	}
 	if err := r.setClusterEndpoint(ctx, cluster, want); err != nil {
-		return &problem{controlplanev1.EndpointUpdateFailedReason, "writing Cluster.spec.controlPlaneEndpoint: " + observed.Describe(err)}
+		return &observed.Problem{Reason: controlplanev1.EndpointUpdateFailedReason, Message: "writing Cluster.spec.controlPlaneEndpoint: " + observed.Describe(err)}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -55,7 +56,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 	s.endpointChecked = true
 	s.endpointProblem = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
 	if s.endpointProblem != nil {
-		if s.endpointProblem.reason == controlplanev1.EndpointUpdateFailedReason {
+		if s.endpointProblem.Reason == controlplanev1.EndpointUpdateFailedReason {
 			// The Cluster refused the write (an admission policy, a webhook): nothing CAPT
 			// watches will change, so try again after the error interval.
 			return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
@@ -75,7 +76,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		}
 	}
 	s.secretsChecked, s.secretsProblem = true, prob
-	if prob != nil && prob.reason == controlplanev1.SecretsNotReadyReason || s.tokenProblem != nil {
+	if prob != nil && prob.Reason == controlplanev1.SecretsNotReadyReason || s.tokenProblem != nil {
 		// The API server refused the secret (too large, a policy), or no token could be
 		// minted (credentials, identity Secret): no watched change will end it, so try
 		// again after the error interval; the conditions say why.
@@ -189,10 +190,10 @@ func (r *Reconciler) connectionSecret(ctx context.Context, cp *controlplanev1.CA
 // JSON type than string (its JSON text can decode as base64 and fail later with a less
 // telling message), and the EKS cluster name a built kubeconfig passes to
 // `aws eks get-token`, which must be a string that names an EKS cluster.
-func secretOutputsProblem(outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *problem {
+func secretOutputsProblem(outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *observed.Problem {
 	if name, _, ok := outputs.First(controlplanev1.CAOutputs...); ok {
 		if t := outputType(ws, connection, name); t != "string" {
-			return &problem{controlplanev1.CAInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
+			return &observed.Problem{Reason: controlplanev1.CAInvalidReason, Message: fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
 		}
 	}
 	if _, _, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
@@ -200,8 +201,9 @@ func secretOutputsProblem(outputs workspace.Outputs, ws *workspace.Workspace, co
 	}
 	if name, value, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
 		if t := outputType(ws, connection, name); t != "string" || len(value) > maxEKSNameLength || !eksName.MatchString(value) {
-			return &problem{controlplanev1.KubeconfigInvalidReason, fmt.Sprintf(
+			return &observed.Problem{Reason: controlplanev1.KubeconfigInvalidReason, Message: fmt.Sprintf(
 				"output %s is not an EKS cluster name (letters, digits, - and _, at most %d characters) for the kubeconfig's aws eks get-token", name, maxEKSNameLength)}
+
 		}
 	}
 	return nil

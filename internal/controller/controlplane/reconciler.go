@@ -117,7 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	before := cp.DeepCopy()
 	s := &scope{cp: cp, cluster: cluster, writer: writer}
 	defer func() {
-		s.err = retErr
+		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cp)
 		if err := writer.Patch(ctx, cp, ownedConditions, retErr == nil); err != nil {

@@ -42,12 +42,12 @@ type scope struct {
 	// the pass's write persists spec.controlPlaneEndpoint before the status, and writes
 	// no status if that fails.
 	endpointChecked bool
-	endpointProblem *problem
+	endpointProblem *observed.Problem
 
 	// secretsChecked says the secrets were written or verified; secretsProblem is then
 	// what keeps them from being right, or nil.
 	secretsChecked bool
-	secretsProblem *problem
+	secretsProblem *observed.Problem
 
 	// kubeconfig is where the published kubeconfig's credentials come from, nil when the
 	// pass did not get to the secrets. tokenChecked says the source was decided (and, for
@@ -55,28 +55,9 @@ type scope struct {
 	// from being current, or nil. eksName is the EKS cluster name tokens are signed for.
 	kubeconfig    *controlplanev1.KubeconfigStatus
 	tokenChecked  bool
-	tokenProblem  *problem
+	tokenProblem  *observed.Problem
 	eksName       string
 	tokenInterval time.Duration
 
-	// deletion is the CAPTEP-0041 step a deleting pass reached, and what it waits for.
-	deletion *observed.Step
-	// finished says the API server shows the deletion done (the finalizer is gone): the
-	// pass ran from a cache that has not caught up, and has nothing to report.
-	finished bool
-
-	// err is what the pass failed to read or write: the conditions it did not get to are
-	// Unknown, and the summaries keep what they said.
-	err error
-}
-
-// problem is a condition's reason and message when something is wrong or awaited.
-type problem struct {
-	reason, message string
-}
-
-// deleting records the deletion step the pass is at, before it acts, so that a failure of
-// the step shows on the Deleting condition with the step's reason.
-func (s *scope) deleting(reason, message string) {
-	s.deletion = &observed.Step{Reason: reason, Message: message}
+	observed.Pass
 }

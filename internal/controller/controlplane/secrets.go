@@ -25,26 +25,26 @@ import (
 // desiredSecrets reads the kubeconfig and the CA from the outputs: a kubeconfig output
 // is published as is (moduleKubeconfig); without one, CAPT builds the kubeconfig with a
 // token it mints (publishKubeconfig).
-func desiredSecrets(outputs workspace.Outputs) (moduleKubeconfig, caPEM []byte, prob *problem) {
+func desiredSecrets(outputs workspace.Outputs) (moduleKubeconfig, caPEM []byte, prob *observed.Problem) {
 	var kubeconfigCA []byte
 	if name, value, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
 		ca, err := kubeconfig.Validate([]byte(value))
 		if err != nil {
-			return nil, nil, &problem{controlplanev1.KubeconfigInvalidReason, fmt.Sprintf("output %s %s", name, err)}
+			return nil, nil, &observed.Problem{Reason: controlplanev1.KubeconfigInvalidReason, Message: fmt.Sprintf("output %s %s", name, err)}
 		}
 		moduleKubeconfig, kubeconfigCA = []byte(value), ca
 	}
 	if name, value, ok := outputs.First(controlplanev1.CAOutputs...); ok {
 		ca, err := kubeconfig.ParseCA(value)
 		if err != nil {
-			return nil, nil, &problem{controlplanev1.CAInvalidReason, fmt.Sprintf("output %s %s", name, err)}
+			return nil, nil, &observed.Problem{Reason: controlplanev1.CAInvalidReason, Message: fmt.Sprintf("output %s %s", name, err)}
 		}
 		caPEM = ca
 	} else if len(kubeconfigCA) > 0 {
 		caPEM = kubeconfigCA
 	}
 	if len(caPEM) == 0 {
-		return nil, nil, &problem{controlplanev1.CAOutputMissingReason, fmt.Sprintf("no output %v and no kubeconfig output with a CA", controlplanev1.CAOutputs)}
+		return nil, nil, &observed.Problem{Reason: controlplanev1.CAOutputMissingReason, Message: fmt.Sprintf("no output %v and no kubeconfig output with a CA", controlplanev1.CAOutputs)}
 	}
 	return moduleKubeconfig, caPEM, nil
 }
@@ -62,7 +62,7 @@ func eksClusterName(outputs workspace.Outputs, cluster *clusterv1.Cluster) strin
 // and refreshes, the CA, and <cluster>-user-kubeconfig with the exec user for people.
 // It records the source, the identity and the token's state in s, and returns when the
 // next pass must come (the token's refresh), zero when no timer is needed.
-func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs workspace.Outputs, moduleKubeconfig, caPEM []byte, region string) (time.Time, *problem, error) {
+func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs workspace.Outputs, moduleKubeconfig, caPEM []byte, region string) (time.Time, *observed.Problem, error) {
 	cp, cluster := s.cp, s.cluster
 	owner := *metav1.NewControllerRef(cp, controlplanev1.GroupVersion.WithKind("CAPTControlPlane"))
 	secret := func(name string, data map[string][]byte) *corev1.Secret {
@@ -87,7 +87,7 @@ func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs wo
 	server := endpoint.URL(ep.Host, ep.Port)
 	userData, err := kubeconfig.Build(cluster.Name, server, caPEM, kubeconfig.EKSUser(eksName, region))
 	if err != nil {
-		return time.Time{}, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
+		return time.Time{}, &observed.Problem{Reason: controlplanev1.SecretsNotReadyReason, Message: err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
 	}
 	// The CA and the people's kubeconfig need no token: they are written even when no
 	// token can be minted.
@@ -100,8 +100,8 @@ func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs wo
 	s.kubeconfig = &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceEKSToken, Identity: id.name}
 	s.tokenChecked, s.tokenProblem, s.eksName, s.tokenInterval = true, idProblem, eksName, r.tokenRefreshInterval()
 	if region == "" && s.tokenProblem == nil {
-		s.tokenProblem = &problem{controlplanev1.TokenMintFailedReason,
-			"No region to sign a token for: no CAPTCluster spec.region, no EKS endpoint, no AWS_REGION in the manager"}
+		s.tokenProblem = &observed.Problem{Reason: controlplanev1.TokenMintFailedReason, Message: "No region to sign a token for: no CAPTCluster spec.region, no EKS endpoint, no AWS_REGION in the manager"}
+
 	}
 	have, err := r.publishedKubeconfig(ctx, cp, cluster.Name)
 	if err != nil {
@@ -114,7 +114,7 @@ func (r *Reconciler) publishKubeconfig(ctx context.Context, s *scope, outputs wo
 	if s.tokenProblem == nil {
 		data, err := eksKubeconfig(cluster.Name, server, caPEM, tok.value)
 		if err != nil {
-			return time.Time{}, &problem{controlplanev1.SecretsNotReadyReason, err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
+			return time.Time{}, &observed.Problem{Reason: controlplanev1.SecretsNotReadyReason, Message: err.Error()}, nil //nolint:nilerr // a kubeconfig that does not encode is the condition
 		}
 		kc := secret(kubeconfig.SecretName(cluster.Name), data)
 		kc.Annotations = map[string]string{tokenForAnnotation: tokenFor(eksName, id)}
@@ -152,7 +152,7 @@ type secretWrite struct {
 // of that name that another owner controls. It returns nil when all exist and match,
 // the problem when one is someone else's or the API server refuses it, and an error
 // when it could not read or write them.
-func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want ...secretWrite) (*problem, error) {
+func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want ...secretWrite) (*observed.Problem, error) {
 	var rewritten []string
 	defer func() {
 		// A secret written the first time makes no event (SecretsReady and the Available
@@ -178,7 +178,7 @@ func (r *Reconciler) reconcileSecrets(ctx context.Context, cp *controlplanev1.CA
 // it updated one that existed; Secrets are read from the API server (the cache holds
 // their metadata only). A write the API server refuses for what it carries is a
 // problem; any other failure is an error.
-func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *problem, error) {
+func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTControlPlane, want *corev1.Secret) (bool, *observed.Problem, error) {
 	have := &corev1.Secret{}
 	err := r.getSecret(ctx, client.ObjectKeyFromObject(want), have)
 	if apierrors.IsNotFound(err) {
@@ -200,8 +200,9 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 	case adoptable(have, want):
 		adopt = true
 	case !metav1.IsControlledBy(have, cp):
-		return false, &problem{controlplanev1.SecretOwnedByOtherReason, fmt.Sprintf(
-			"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)}, nil
+		return false, &observed.Problem{Reason: controlplanev1.SecretOwnedByOtherReason, Message: fmt.Sprintf(
+				"Secret %s exists and is not controlled by this CAPTControlPlane; it is left alone", want.Name)},
+			nil
 	}
 	if !adopt && have.Type == want.Type && have.Labels[clusterv1.ClusterNameLabel] == want.Labels[clusterv1.ClusterNameLabel] &&
 		hasAll(have.Annotations, want.Annotations) && sameData(have.Data, want.Data) {
@@ -231,9 +232,9 @@ func (r *Reconciler) writeSecret(ctx context.Context, cp *controlplanev1.CAPTCon
 
 // writeFailure is a refused write as the SecretsReady problem, any other failure as the
 // pass's error.
-func writeFailure(verb, name string, err error) (*problem, error) {
+func writeFailure(verb, name string, err error) (*observed.Problem, error) {
 	if observed.Refused(err) {
-		return &problem{controlplanev1.SecretsNotReadyReason, fmt.Sprintf("%s Secret %s: %s", verb, name, observed.Describe(err))}, nil
+		return &observed.Problem{Reason: controlplanev1.SecretsNotReadyReason, Message: fmt.Sprintf("%s Secret %s: %s", verb, name, observed.Describe(err))}, nil
 	}
 	return nil, fmt.Errorf("%s Secret %s: %w", verb, name, err)
 }

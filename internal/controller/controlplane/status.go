@@ -27,7 +27,7 @@ func isFailure(c metav1.Condition) bool {
 // the pass could not check is Unknown; Available, Ready and the contract's fields then
 // keep what they said, so that a transient failure never reaches the Cluster.
 func setStatus(s *scope) {
-	if s.finished {
+	if s.Finished {
 		return
 	}
 	cp := s.cp
@@ -78,8 +78,8 @@ func workspaceReadyCondition(s *scope) metav1.Condition {
 	switch {
 	case s.waitingForInfra != "":
 		c.Reason, c.Message = controlplanev1.WaitingForInfrastructureReason, "Waiting for "+s.waitingForInfra
-	case s.apply == nil && s.err != nil:
-		return observed.Unknown(c.Type, s.err)
+	case s.apply == nil && s.Err != nil:
+		return observed.Unknown(c.Type, s.Err)
 	case s.apply == nil:
 		c.Reason, c.Message = controlplanev1.WaitingForWorkspaceReason, "WorkspaceTemplateApply not created yet"
 	default:
@@ -119,11 +119,11 @@ func heldAddonsMessage(held []string) string {
 func endpointReadyCondition(s *scope) metav1.Condition {
 	switch {
 	case s.endpointProblem != nil:
-		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse, Reason: s.endpointProblem.reason, Message: s.endpointProblem.message}
+		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionFalse, Reason: s.endpointProblem.Reason, Message: s.endpointProblem.Message}
 	case s.endpointChecked:
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
-	case s.err != nil:
-		return observed.Unknown(controlplanev1.EndpointReadyCondition, s.err)
+	case s.Err != nil:
+		return observed.Unknown(controlplanev1.EndpointReadyCondition, s.Err)
 	case !s.cp.Spec.ControlPlaneEndpoint.IsZero():
 		// Set by an earlier pass; this one stopped before the outputs (a wait).
 		return metav1.Condition{Type: controlplanev1.EndpointReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
@@ -136,11 +136,11 @@ func endpointReadyCondition(s *scope) metav1.Condition {
 func secretsReadyCondition(s *scope) metav1.Condition {
 	switch {
 	case s.secretsProblem != nil:
-		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: s.secretsProblem.reason, Message: s.secretsProblem.message}
+		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: s.secretsProblem.Reason, Message: s.secretsProblem.Message}
 	case s.secretsChecked:
 		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
-	case s.err != nil:
-		return observed.Unknown(controlplanev1.SecretsReadyCondition, s.err)
+	case s.Err != nil:
+		return observed.Unknown(controlplanev1.SecretsReadyCondition, s.Err)
 	default:
 		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse,
 			Reason: controlplanev1.WaitingForWorkspaceReason, Message: "Waiting for the endpoint and the Workspace's outputs"}
@@ -155,15 +155,15 @@ func tokenReadyCondition(s *scope) metav1.Condition {
 	c := metav1.Condition{Type: controlplanev1.TokenReadyCondition, Status: metav1.ConditionTrue}
 	switch {
 	case s.tokenProblem != nil:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.tokenProblem.reason, s.tokenProblem.message
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.tokenProblem.Reason, s.tokenProblem.Message
 	case s.tokenChecked && s.kubeconfig.Source == controlplanev1.KubeconfigSourceModule:
 		c.Reason, c.Message = controlplanev1.KubeconfigFromModuleReason, fmt.Sprintf(
 			"The module outputs its own kubeconfig (%v), published as is: CAPT mints no token", controlplanev1.KubeconfigOutputs)
 	case s.tokenChecked:
 		c.Reason, c.Message = controlplanev1.TokenMintedReason, fmt.Sprintf(
 			"The kubeconfig carries a token for EKS cluster %s signed with %s, replaced every %s", s.eksName, s.kubeconfig.Identity, s.tokenInterval)
-	case s.err != nil:
-		return observed.Unknown(c.Type, s.err)
+	case s.Err != nil:
+		return observed.Unknown(c.Type, s.Err)
 	default:
 		if kept := conditions.Get(s.cp, c.Type); kept != nil {
 			return *kept
@@ -235,7 +235,7 @@ func phase(initialized bool, ready metav1.Condition, all ...metav1.Condition) st
 // failed if it did. The control plane stops being available the moment deletion starts.
 func setDeletingStatus(s *scope) {
 	cp := s.cp
-	observed.SetDeleting(cp, s.deletion, s.err, controlplanev1.AvailableCondition)
+	observed.SetDeleting(cp, s.Deletion, s.Err, controlplanev1.AvailableCondition)
 	cp.Status.Initialization.ControlPlaneInitialized = nil
 	cp.Status.Initialized = false
 	cp.Status.Ready = false

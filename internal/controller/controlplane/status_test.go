@@ -51,7 +51,7 @@ func TestWorkspaceReadyCondition(t *testing.T) {
 func TestEndpointAndSecretsConditions(t *testing.T) {
 	withEndpoint := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
 	empty := &controlplanev1.CAPTControlPlane{}
-	bad := &problem{controlplanev1.EndpointInvalidReason, "output cluster_endpoint has scheme \"http\""}
+	bad := &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: "output cluster_endpoint has scheme \"http\""}
 	cases := []struct {
 		name       string
 		s          *scope
@@ -74,7 +74,7 @@ func TestEndpointAndSecretsConditions(t *testing.T) {
 	if got := secretsReadyCondition(&scope{secretsChecked: true}); got.Status != metav1.ConditionTrue {
 		t.Errorf("secrets checked: %+v", got)
 	}
-	if got := secretsReadyCondition(&scope{secretsChecked: true, secretsProblem: &problem{controlplanev1.SecretOwnedByOtherReason, "x"}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
+	if got := secretsReadyCondition(&scope{secretsChecked: true, secretsProblem: &observed.Problem{Reason: controlplanev1.SecretOwnedByOtherReason, Message: "x"}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
 		t.Errorf("secrets owned by other: %+v", got)
 	}
 	if got := secretsReadyCondition(&scope{}); got.Status != metav1.ConditionFalse || got.Reason != controlplanev1.WaitingForWorkspaceReason {
@@ -160,7 +160,7 @@ func TestPhase(t *testing.T) {
 func TestInitializationIsSticky(t *testing.T) {
 	cp := &controlplanev1.CAPTControlPlane{}
 	cp.Status.Initialization.ControlPlaneInitialized = ptr.To(true)
-	setStatus(&scope{cp: cp, endpointChecked: true, endpointProblem: &problem{controlplanev1.EndpointOutputMissingReason, "x"}})
+	setStatus(&scope{cp: cp, endpointChecked: true, endpointProblem: &observed.Problem{Reason: controlplanev1.EndpointOutputMissingReason, Message: "x"}})
 	if !ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false) || !cp.Status.Initialized {
 		t.Error("an initialized control plane went back to uninitialized")
 	}
@@ -216,7 +216,7 @@ func TestStatusEndpoint(t *testing.T) {
 		cp.Status.Endpoint = "stale:1"
 		now := metav1.Now()
 		cp.DeletionTimestamp = &now
-		setStatus(&scope{cp: cp, deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "m"}})
+		setStatus(&scope{cp: cp, Pass: observed.Pass{Deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "m"}}})
 		if cp.Status.Endpoint != tc.want {
 			t.Errorf("%s, deleting: status.endpoint %q, want %q", tc.name, cp.Status.Endpoint, tc.want)
 		}
@@ -243,7 +243,7 @@ func TestFailedReadIsUnknown(t *testing.T) {
 		t.Fatalf("set-up: not available: %+v", cp.Status)
 	}
 	// The connection secret read failed: the endpoint and the secrets were not checked.
-	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), runningVersion: "v1.32.0", err: timeout})
+	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0), runningVersion: "v1.32.0", Pass: observed.Pass{Err: timeout}})
 	for _, typ := range []string{controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.TokenReadyCondition} {
 		got := conditions.Get(cp, typ)
 		if got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason || !strings.Contains(got.Message, "connection secret: Timeout") {
@@ -262,7 +262,7 @@ func TestFailedReadIsUnknown(t *testing.T) {
 
 	// A new control plane whose first pass fails says Unknown, not "waiting".
 	fresh := &controlplanev1.CAPTControlPlane{}
-	setStatus(&scope{cp: fresh, err: errors.New("getting CAPTCluster a/b: boom")})
+	setStatus(&scope{cp: fresh, Pass: observed.Pass{Err: errors.New("getting CAPTCluster a/b: boom")}})
 	for _, typ := range []string{controlplanev1.WorkspaceReadyCondition, controlplanev1.AvailableCondition, infrav1.ReadyCondition} {
 		if got := conditions.Get(fresh, typ); got == nil || got.Status != metav1.ConditionUnknown || got.Reason != infrav1.InternalErrorReason {
 			t.Errorf("fresh %s = %+v, want Unknown/InternalError", typ, got)
@@ -284,10 +284,10 @@ func TestDeletingFromScope(t *testing.T) {
 		s                      scope
 		wantReason, wantInText string
 	}{
-		{"before the first step", scope{err: errors.New("getting owner Cluster: boom")}, infrav1.DeletingReason, "failed: getting owner Cluster: boom"},
-		{"step refused", scope{deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "Clearing the control plane endpoint"}, err: refused},
+		{"before the first step", scope{Pass: observed.Pass{Err: errors.New("getting owner Cluster: boom")}}, infrav1.DeletingReason, "failed: getting owner Cluster: boom"},
+		{"step refused", scope{Pass: observed.Pass{Deletion: &observed.Step{Reason: controlplanev1.ClearingEndpointReason, Message: "Clearing the control plane endpoint"}, Err: refused}},
 			controlplanev1.ClearingEndpointReason, "denied by policy no-endpoint-change"},
-		{"waiting", scope{deletion: &observed.Step{Reason: infrav1.WaitingForWorkspaceDeletionReason, Message: "Waiting for Workspace w to be destroyed"}},
+		{"waiting", scope{Pass: observed.Pass{Deletion: &observed.Step{Reason: infrav1.WaitingForWorkspaceDeletionReason, Message: "Waiting for Workspace w to be destroyed"}}},
 			infrav1.WaitingForWorkspaceDeletionReason, "Workspace w"},
 	} {
 		cp := availableCP()

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/ekstoken"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 )
@@ -51,11 +52,11 @@ type identity struct {
 // resolveIdentity reads spec.identityRef's Secret, in the CAPTControlPlane's own
 // namespace only, or takes the manager's default chain. A missing or incomplete Secret
 // is a problem, never a fallback to the manager's identity.
-func (r *Reconciler) resolveIdentity(ctx context.Context, cp *controlplanev1.CAPTControlPlane) (identity, *problem, error) {
+func (r *Reconciler) resolveIdentity(ctx context.Context, cp *controlplanev1.CAPTControlPlane) (identity, *observed.Problem, error) {
 	if cp.Spec.IdentityRef == nil {
 		if r.DefaultCredentials == nil {
-			return identity{name: defaultChainIdentity}, &problem{controlplanev1.TokenMintFailedReason,
-				"The manager has no AWS credentials (default chain) and spec.identityRef is not set"}, nil
+			return identity{name: defaultChainIdentity}, &observed.Problem{Reason: controlplanev1.TokenMintFailedReason, Message: "The manager has no AWS credentials (default chain) and spec.identityRef is not set"},
+				nil
 		}
 		return identity{name: defaultChainIdentity, creds: r.DefaultCredentials}, nil, nil
 	}
@@ -64,16 +65,18 @@ func (r *Reconciler) resolveIdentity(ctx context.Context, cp *controlplanev1.CAP
 	err := r.getSecret(ctx, client.ObjectKey{Namespace: cp.Namespace, Name: cp.Spec.IdentityRef.Name}, s)
 	switch {
 	case apierrors.IsNotFound(err):
-		return id, &problem{controlplanev1.IdentityNotFoundReason, fmt.Sprintf(
-			"spec.identityRef: Secret %s not found in namespace %s", cp.Spec.IdentityRef.Name, cp.Namespace)}, nil
+		return id, &observed.Problem{Reason: controlplanev1.IdentityNotFoundReason, Message: fmt.Sprintf(
+				"spec.identityRef: Secret %s not found in namespace %s", cp.Spec.IdentityRef.Name, cp.Namespace)},
+			nil
 	case err != nil:
 		return id, nil, fmt.Errorf("reading the identity Secret %s: %w", cp.Spec.IdentityRef.Name, err)
 	}
 	key, secret := string(s.Data[identityAccessKeyID]), string(s.Data[identitySecretAccessKey])
 	if key == "" || secret == "" {
 		// Only the key names: the values are never quoted.
-		return id, &problem{controlplanev1.IdentityInvalidReason, fmt.Sprintf(
-			"spec.identityRef: Secret %s needs the keys %s and %s", cp.Spec.IdentityRef.Name, identityAccessKeyID, identitySecretAccessKey)}, nil
+		return id, &observed.Problem{Reason: controlplanev1.IdentityInvalidReason, Message: fmt.Sprintf(
+				"spec.identityRef: Secret %s needs the keys %s and %s", cp.Spec.IdentityRef.Name, identityAccessKeyID, identitySecretAccessKey)},
+			nil
 	}
 	id.accessKeyID = key
 	id.creds = credentials.NewStaticCredentialsProvider(key, secret, string(s.Data[identitySessionToken]))
@@ -92,7 +95,7 @@ type eksToken struct {
 // token returns the token the kubeconfig secret holds when it is still the one to use
 // (signed for this EKS cluster, identity, region and key, and before its refresh time),
 // or mints a new one. A failed mint is a problem; the published secret stays as it is.
-func (r *Reconciler) token(ctx context.Context, cp *controlplanev1.CAPTControlPlane, have *corev1.Secret, id identity, eksName, region string) (eksToken, *problem) {
+func (r *Reconciler) token(ctx context.Context, cp *controlplanev1.CAPTControlPlane, have *corev1.Secret, id identity, eksName, region string) (eksToken, *observed.Problem) {
 	interval := r.tokenRefreshInterval()
 	key := string(cp.UID)
 	if have != nil && have.Annotations[tokenForAnnotation] == tokenFor(eksName, id) {
@@ -105,8 +108,9 @@ func (r *Reconciler) token(ctx context.Context, cp *controlplanev1.CAPTControlPl
 	}
 	t, err := ekstoken.Mint(ctx, id.creds, region, eksName)
 	if err != nil {
-		return eksToken{}, &problem{controlplanev1.TokenMintFailedReason, fmt.Sprintf(
+		return eksToken{}, &observed.Problem{Reason: controlplanev1.TokenMintFailedReason, Message: fmt.Sprintf(
 			"Signing a token for EKS cluster %s with %s: %s", eksName, id.name, err)}
+
 	}
 	ctrl.LoggerFrom(ctx).V(4).Info("Minted EKS token", "eksCluster", eksName, "identity", id.name)
 	return eksToken{value: t.Value, minted: true, refreshAt: ekstoken.RefreshAt(t.SignedAt, interval, key)}, nil

@@ -23,7 +23,7 @@ import (
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) error {
 	mp := s.mp
 	message := fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and its Workspace to be destroyed", applyName(mp))
-	s.deleting(infrav1.WaitingForWorkspaceDeletionReason, message)
+	s.Deleting(infrav1.WaitingForWorkspaceDeletionReason, message)
 	apply := &infrav1.WorkspaceTemplateApply{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: mp.Namespace, Name: applyName(mp)}, apply)
 	switch {
@@ -32,7 +32,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) error {
 		// remove the finalizer finds nothing left to do.
 		held, err := finalizer.HeldLive(ctx, r.APIReader, mp)
 		if err != nil || !held {
-			s.finished = err == nil
+			s.Finished = err == nil
 			return err
 		}
 		finalizer.Remove(mp)
@@ -44,7 +44,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) error {
 		return nil
 	}
 	step := childapply.DeletionStep(apply, infrav1.WaitingForWorkspaceDeletionReason, message)
-	s.deletion = &step
+	s.Deletion = &step
 	if !apply.DeletionTimestamp.IsZero() {
 		return childapply.PassAbandon(ctx, r.Client, mp, apply)
 	}

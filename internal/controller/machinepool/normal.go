@@ -16,6 +16,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -28,7 +29,7 @@ import (
 func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	mp, owner, cluster := s.mp, s.owner, s.cluster
 	if !ptr.Deref(cluster.Status.Initialization.ControlPlaneInitialized, false) {
-		s.workspaceProblem = &problem{infrav1.WaitingForControlPlaneReason, fmt.Sprintf("Waiting for the control plane of Cluster %s to be initialized", cluster.Name)}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForControlPlaneReason, Message: fmt.Sprintf("Waiting for the control plane of Cluster %s to be initialized", cluster.Name)}
 		return nil
 	}
 	infra, waiting, err := clusterinfra.Read(ctx, r.Client, cluster)
@@ -36,12 +37,12 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		return err
 	}
 	if waiting != "" {
-		s.workspaceProblem = &problem{infrav1.WaitingForInfrastructureReason, "Waiting for " + waiting}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForInfrastructureReason, Message: "Waiting for " + waiting}
 		return nil
 	}
 	if len(mp.Spec.SubnetIDs) == 0 && len(infra.PrivateSubnetIDs) == 0 {
-		s.workspaceProblem = &problem{infrav1.WaitingForInfrastructureReason,
-			"No subnets for the node group: the Cluster's infrastructure reports no private subnets, and spec.subnetIDs is empty"}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForInfrastructureReason, Message: "No subnets for the node group: the Cluster's infrastructure reports no private subnets, and spec.subnetIDs is empty"}
+
 		return nil
 	}
 	// The size the Nodes are measured against: the MachinePool's, which an autoscaler's
@@ -64,13 +65,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	mp.Status.WorkspaceTemplateApplyName = apply.Name
 	switch ready := childapply.Ready(apply); {
 	case ready == nil:
-		s.workspaceProblem = &problem{infrav1.NodeGroupProvisioningReason, childapply.WaitMessage(apply)}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: childapply.WaitMessage(apply)}
 	case ready.Status == metav1.ConditionUnknown:
 		s.applyUnknown = ready
 	case ready.Status != metav1.ConditionTrue && childapply.IsFailure(ready.Reason):
-		s.workspaceProblem = &problem{infrav1.NodeGroupFailedReason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupFailedReason, Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
 	case ready.Status != metav1.ConditionTrue:
-		s.workspaceProblem = &problem{infrav1.NodeGroupProvisioningReason, childapply.WaitMessage(apply)}
+		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: childapply.WaitMessage(apply)}
 	default:
 		s.workspaceReady = true
 	}
@@ -89,7 +90,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 			mp.Status.NodeGroupName = group
 		}
 	} else if s.workspaceReady {
-		s.workspaceReady, s.workspaceProblem = false, &problem{infrav1.NodeGroupProvisioningReason, "Waiting for the node group Workspace"}
+		s.workspaceReady, s.workspaceProblem = false, &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: "Waiting for the node group Workspace"}
 	}
 	if err := r.observeNodes(ctx, s); err != nil {
 		return err
@@ -156,17 +157,18 @@ var nodeGroupPattern = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$`)
 
 // nodeGroupFromOutputs reads the node group's name; a missing or malformed output is a
 // problem naming it, never quoting it.
-func nodeGroupFromOutputs(ws *workspace.Workspace) (string, *problem) {
+func nodeGroupFromOutputs(ws *workspace.Workspace) (string, *observed.Problem) {
 	if t := ws.OutputType(NodeGroupNameOutput); t != "" && t != "string" {
-		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, fmt.Sprintf("output %s is a JSON %s, want a string", NodeGroupNameOutput, t)}
+		return "", &observed.Problem{Reason: infrav1.NodeGroupOutputsInvalidReason, Message: fmt.Sprintf("output %s is a JSON %s, want a string", NodeGroupNameOutput, t)}
 	}
 	name := workspace.ReadOutputs(ws, nil)[NodeGroupNameOutput]
 	if name == "" {
-		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, "the node group Workspace has no output " + NodeGroupNameOutput}
+		return "", &observed.Problem{Reason: infrav1.NodeGroupOutputsInvalidReason, Message: "the node group Workspace has no output " + NodeGroupNameOutput}
 	}
 	if !nodeGroupPattern.MatchString(name) {
-		return "", &problem{infrav1.NodeGroupOutputsInvalidReason, fmt.Sprintf(
+		return "", &observed.Problem{Reason: infrav1.NodeGroupOutputsInvalidReason, Message: fmt.Sprintf(
 			"output %s is not a node group name (letters, digits, '-' and '_', at most 63 characters)", NodeGroupNameOutput)}
+
 	}
 	return name, nil
 }

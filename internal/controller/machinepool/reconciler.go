@@ -115,7 +115,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	before := mp.DeepCopy()
 	s := &scope{mp: mp, owner: owner, cluster: cluster}
 	defer func() {
-		s.err = retErr
+		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, mp)
 		if err := writer.Patch(ctx, mp, ownedConditions, retErr == nil); err != nil {

@@ -18,7 +18,7 @@ type scope struct {
 
 	// workspaceProblem is what keeps the node group from being ready, nil when nothing
 	// does (or the pass did not get that far).
-	workspaceProblem *problem
+	workspaceProblem *observed.Problem
 	// applyUnknown is the node group WorkspaceTemplateApply's Ready when it could not
 	// tell (its own pass failed to read): the node group's state is unknown too.
 	applyUnknown *metav1.Condition
@@ -33,24 +33,5 @@ type scope struct {
 	// unreachable says why the workload cluster's Nodes could not be read.
 	unreachable string
 
-	// deletion is what a deleting pass waits for.
-	deletion *observed.Step
-	// finished says the API server shows the deletion done (the finalizer is gone): the
-	// pass ran from a cache that has not caught up, and has nothing to report.
-	finished bool
-
-	// err is what the pass failed to read or write: what it did not get to is Unknown,
-	// and Ready keeps what it said.
-	err error
-}
-
-// problem is a condition's reason and message when something is not right or awaited.
-type problem struct {
-	reason, message string
-}
-
-// deleting records what deletion is doing before it acts, so that a failure shows on the
-// Deleting condition with the step's reason.
-func (s *scope) deleting(reason, message string) {
-	s.deletion = &observed.Step{Reason: reason, Message: message}
+	observed.Pass
 }

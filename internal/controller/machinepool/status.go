@@ -18,12 +18,12 @@ import (
 // turns true once the node group is first applied and stays true: a later change or
 // failure is a condition, not a revert.
 func setStatus(s *scope) {
-	if s.finished {
+	if s.Finished {
 		return
 	}
 	mp := s.mp
 	if !mp.DeletionTimestamp.IsZero() {
-		observed.SetDeleting(mp, s.deletion, s.err)
+		observed.SetDeleting(mp, s.Deletion, s.Err)
 		mp.Status.Phase = infrav1.PhaseDeleting
 		return
 	}
@@ -50,14 +50,14 @@ func workspaceReadyCondition(s *scope) metav1.Condition {
 	c := metav1.Condition{Type: infrav1.WorkspaceReadyCondition}
 	switch {
 	case s.workspaceProblem != nil:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.workspaceProblem.reason, s.workspaceProblem.message
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.workspaceProblem.Reason, s.workspaceProblem.Message
 	case s.applyUnknown != nil:
 		c.Status, c.Reason = metav1.ConditionUnknown, s.applyUnknown.Reason
 		c.Message = fmt.Sprintf("WorkspaceTemplateApply %s: %s", applyName(s.mp), s.applyUnknown.Message)
 	case s.workspaceReady:
 		c.Status, c.Reason = metav1.ConditionTrue, infrav1.ReadyReason
-	case s.err != nil:
-		return observed.Unknown(infrav1.WorkspaceReadyCondition, s.err)
+	case s.Err != nil:
+		return observed.Unknown(infrav1.WorkspaceReadyCondition, s.Err)
 	default:
 		// The pass stopped before it reached the apply without saying why: a bug, said as such.
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, infrav1.InternalErrorReason, "The node group was not checked"
@@ -79,8 +79,8 @@ func nodesReadyCondition(s *scope) metav1.Condition {
 		c.Message = fmt.Sprintf("%d of %d Nodes Ready (%d in the node group)", s.nodes.ready, *s.desired, s.nodes.count)
 	case s.unreachable != "":
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, infrav1.WorkloadClusterUnreachableReason, s.unreachable
-	case s.err != nil:
-		return observed.Unknown(infrav1.NodesReadyCondition, s.err)
+	case s.Err != nil:
+		return observed.Unknown(infrav1.NodesReadyCondition, s.Err)
 	default:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, infrav1.WaitingForNodesReason, "Waiting for the node group"
 	}

@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+
+	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 func TestSetStatus(t *testing.T) {
@@ -23,7 +25,7 @@ func TestSetStatus(t *testing.T) {
 		phase       string
 		wantProv    bool
 	}{
-		{name: "waiting for the control plane", s: scope{workspaceProblem: &problem{infrav1.WaitingForControlPlaneReason, "m"}},
+		{name: "waiting for the control plane", s: scope{workspaceProblem: &observed.Problem{Reason: infrav1.WaitingForControlPlaneReason, Message: "m"}},
 			ws: metav1.ConditionFalse, nodes: metav1.ConditionFalse, ready: metav1.ConditionFalse, readyReason: infrav1.WaitingForControlPlaneReason, phase: infrav1.PhaseProvisioning},
 		{name: "all Ready", s: scope{workspaceReady: true, desired: two, nodes: &nodes{count: 2, ready: 2}},
 			ws: metav1.ConditionTrue, nodes: metav1.ConditionTrue, ready: metav1.ConditionTrue, readyReason: infrav1.ReadyReason, phase: infrav1.PhaseProvisioned, wantProv: true},
@@ -33,11 +35,11 @@ func TestSetStatus(t *testing.T) {
 			ws: metav1.ConditionTrue, nodes: metav1.ConditionFalse, ready: metav1.ConditionFalse, readyReason: infrav1.WaitingForNodesReason, phase: infrav1.PhaseProvisioned, wantProv: true},
 		{name: "workload cluster unreachable: Ready keeps what it said", s: scope{workspaceReady: true, desired: two, unreachable: "no connection"},
 			ws: metav1.ConditionTrue, nodes: metav1.ConditionUnknown, ready: metav1.ConditionTrue, readyReason: "Kept", phase: infrav1.PhaseProvisioned, wantProv: true},
-		{name: "a failed read is Unknown, not missing", s: scope{err: errors.New("timeout")},
+		{name: "a failed read is Unknown, not missing", s: scope{Pass: observed.Pass{Err: errors.New("timeout")}},
 			ws: metav1.ConditionUnknown, nodes: metav1.ConditionUnknown, ready: metav1.ConditionTrue, readyReason: "Kept", phase: infrav1.PhaseProvisioned, provisioned: true, wantProv: true},
-		{name: "a later failure does not unprovision", s: scope{workspaceProblem: &problem{infrav1.NodeGroupFailedReason, "boom"}},
+		{name: "a later failure does not unprovision", s: scope{workspaceProblem: &observed.Problem{Reason: infrav1.NodeGroupFailedReason, Message: "boom"}},
 			provisioned: true, ws: metav1.ConditionFalse, nodes: metav1.ConditionFalse, ready: metav1.ConditionFalse, readyReason: infrav1.NodeGroupFailedReason, phase: infrav1.PhaseFailed, wantProv: true},
-		{name: "scaling invalid is a failure", s: scope{workspaceProblem: &problem{infrav1.ScalingInvalidReason, "m"}},
+		{name: "scaling invalid is a failure", s: scope{workspaceProblem: &observed.Problem{Reason: infrav1.ScalingInvalidReason, Message: "m"}},
 			ws: metav1.ConditionFalse, nodes: metav1.ConditionFalse, ready: metav1.ConditionFalse, readyReason: infrav1.ScalingInvalidReason, phase: infrav1.PhaseFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

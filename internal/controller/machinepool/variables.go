@@ -14,6 +14,7 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/render"
 )
 
@@ -64,21 +65,22 @@ type size struct {
 // desiredSize is the pool's size from its MachinePool's replicas (1 when unset, Cluster
 // API's default) and spec.scaling. Without spec.scaling the bounds are the replicas; a
 // size outside spec.scaling is a problem, not a size clamped in silence.
-func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (size, *problem) {
+func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (size, *observed.Problem) {
 	replicas := ptr.Deref(owner.Spec.Replicas, 1)
 	s := size{min: replicas, max: max(replicas, 1)}
 	if sc := mp.Spec.Scaling; sc != nil {
 		s.min, s.max = ptr.Deref(sc.MinSize, s.min), ptr.Deref(sc.MaxSize, max(s.max, ptr.Deref(sc.MinSize, 0), 1))
 	}
 	if s.min > s.max {
-		return size{}, &problem{infrav1.ScalingInvalidReason, fmt.Sprintf("spec.scaling: minSize %d is above maxSize %d", s.min, s.max)}
+		return size{}, &observed.Problem{Reason: infrav1.ScalingInvalidReason, Message: fmt.Sprintf("spec.scaling: minSize %d is above maxSize %d", s.min, s.max)}
 	}
 	if autoscaled(owner) {
 		return s, nil
 	}
 	if replicas < s.min || replicas > s.max {
-		return size{}, &problem{infrav1.ScalingInvalidReason, fmt.Sprintf(
+		return size{}, &observed.Problem{Reason: infrav1.ScalingInvalidReason, Message: fmt.Sprintf(
 			"MachinePool %s wants %d replicas, outside spec.scaling (%d to %d): change one of them", owner.Name, replicas, s.min, s.max)}
+
 	}
 	s.desired = &replicas
 	return s, nil
@@ -170,7 +172,7 @@ func nonNil(s []string) []string {
 func TemplateVariables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure) (map[string]string, error) {
 	sz, prob := desiredSize(mp, owner)
 	if prob != nil {
-		return nil, fmt.Errorf("%s: %s", prob.reason, prob.message)
+		return nil, fmt.Errorf("%s: %s", prob.Reason, prob.Message)
 	}
 	return variables(mp, owner, cluster, infra, sz), nil
 }

@@ -42,7 +42,7 @@ func TestDesiredSize(t *testing.T) {
 			}
 			sz, prob := desiredSize(mp, owner)
 			if tc.problem != "" {
-				if prob == nil || prob.reason != tc.problem {
+				if prob == nil || prob.Reason != tc.problem {
 					t.Fatalf("problem %v, want %s", prob, tc.problem)
 				}
 				return

@@ -125,3 +125,29 @@ func SetDeleting(obj conditions.Setter, step *Step, err error, alsoFalse ...stri
 		conditions.Set(obj, metav1.Condition{Type: t, Status: metav1.ConditionFalse, Reason: infrav1.DeletingReason, Message: s.Message})
 	}
 }
+
+// Problem is a condition's reason and message when something is wrong or awaited: what
+// a reconciler records in its scope for the deferred status to say.
+type Problem struct {
+	Reason, Message string
+}
+
+// Pass is what every owner's scope records of its pass besides its own findings: the
+// deletion step it reached, whether the deletion was already done, and what it failed
+// to read or write. Each scope embeds it; status.go reads it from there.
+type Pass struct {
+	// Deletion is the step a deleting pass reached, and what it waits for.
+	Deletion *Step
+	// Finished says the API server shows the deletion done (the finalizer is gone): the
+	// pass ran from a cache that has not caught up, and has nothing to report.
+	Finished bool
+	// Err is what the pass failed to read or write: the conditions it did not get to are
+	// Unknown, and the summaries keep what they said.
+	Err error
+}
+
+// Deleting records the deletion step the pass is at, before it acts, so that a failure
+// of the step shows on the Deleting condition with the step's reason.
+func (p *Pass) Deleting(reason, message string) {
+	p.Deletion = &Step{Reason: reason, Message: message}
+}

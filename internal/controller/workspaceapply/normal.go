@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -68,8 +69,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || tooLarge(err) {
 		// The provider's CRD, the API server's decoding or its storage refuses what the
 		// template renders: retrying cannot help, a change of template or variables will.
-		obs.problem = &problem{infrav1.TemplateInvalidReason, fmt.Sprintf(
+		obs.problem = &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf(
 			"the Workspace rendered from WorkspaceTemplate %s is refused by the API server: %s", templateKey(apply), err)}
+
 		return nil
 	}
 	if err != nil {
@@ -86,12 +88,12 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 // desiredWorkspace loads the template and renders it. A template that is missing or
 // cannot render is a problem for the status, not an error: its watch brings the fix. The
 // template is returned when it was read, for what it marks sensitive.
-func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*infrav1.WorkspaceTemplate, *workspace.Workspace, *problem, error) {
+func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*infrav1.WorkspaceTemplate, *workspace.Workspace, *observed.Problem, error) {
 	key := templateKey(apply)
 	tmpl := &infrav1.WorkspaceTemplate{}
 	if err := r.Client.Get(ctx, key, tmpl); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil, &problem{infrav1.TemplateNotFoundReason, fmt.Sprintf("WorkspaceTemplate %s not found", key)}, nil
+			return nil, nil, &observed.Problem{Reason: infrav1.TemplateNotFoundReason, Message: fmt.Sprintf("WorkspaceTemplate %s not found", key)}, nil
 		}
 		return nil, nil, nil, fmt.Errorf("getting WorkspaceTemplate %s: %w", key, err)
 	}
@@ -108,15 +110,16 @@ func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.Worksp
 // unappliable says why the API server cannot take a rendered Workspace whatever the
 // number of tries, or nil: larger than etcd stores, or holding a character that JSON
 // carries but server-side apply, which decodes its body as YAML, refuses.
-func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, desired *workspace.Workspace) *problem {
+func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, desired *workspace.Workspace) *observed.Problem {
 	encoded, err := json.Marshal(desired)
 	if err != nil {
 		return nil
 	}
 	if len(encoded) > maxWorkspaceBytes {
-		return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf(
+		return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf(
 			"the Workspace rendered from WorkspaceTemplate %s is %d bytes, more than the API server stores (%d): pass less data through variables",
 			key, len(encoded), maxWorkspaceBytes)}
+
 	}
 	if !bytes.ContainsFunc(encoded, notAppliable) {
 		return nil
@@ -135,8 +138,9 @@ func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, de
 	default:
 		where = "variables " + strings.Join(names, ", ") + " hold"
 	}
-	return &problem{infrav1.TemplateInvalidReason, where + " a character that server-side apply refuses " +
+	return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: where + " a character that server-side apply refuses " +
 		"(U+007F, a C1 control character other than U+0085, U+FFFE or U+FFFF)"}
+
 }
 
 // notAppliable is a character the YAML decoding of a server-side apply body refuses
@@ -166,12 +170,12 @@ func tooLarge(err error) bool {
 	return strings.Contains(msg, "request is too large") || strings.Contains(msg, "message larger than max")
 }
 
-func templateProblem(key client.ObjectKey, err error) *problem {
+func templateProblem(key client.ObjectKey, err error) *observed.Problem {
 	var fe *render.FieldError
 	if errors.As(err, &fe) {
-		return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf("WorkspaceTemplate %s cannot be rendered: %s", key, fe)}
+		return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf("WorkspaceTemplate %s cannot be rendered: %s", key, fe)}
 	}
-	return &problem{infrav1.TemplateInvalidReason, fmt.Sprintf("WorkspaceTemplate %s cannot be rendered", key)}
+	return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf("WorkspaceTemplate %s cannot be rendered", key)}
 }
 
 // templateKey is the template's key, its namespace defaulting to the apply's.

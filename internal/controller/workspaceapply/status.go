@@ -17,7 +17,7 @@ import (
 type observation struct {
 	// problem is why the template cannot be rendered (reason TemplateNotFound or
 	// TemplateInvalid), or nil.
-	problem *problem
+	problem *observed.Problem
 	// waitingFor lists unmet dependencies, e.g. "Secret ns/name".
 	waitingFor []string
 	// waitReason is WaitingForSecrets or WaitingForWorkspaces.
@@ -40,10 +40,6 @@ type observation struct {
 	deletion *observed.Step
 	// err is what the pass failed to read or write.
 	err error
-}
-
-type problem struct {
-	reason, message string
 }
 
 // setStatus writes every status field from obs. Conditions keep their transition time
@@ -88,7 +84,7 @@ func templateValidCondition(obs *observation) metav1.Condition {
 	switch {
 	case obs.problem != nil:
 		return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionFalse,
-			Reason: obs.problem.reason, Message: obs.redactor.Message(obs.problem.message)}
+			Reason: obs.problem.Reason, Message: obs.redactor.Message(obs.problem.Message)}
 	case !obs.templateRead && obs.err != nil:
 		return observed.Unknown(infrav1.TemplateValidCondition, obs.err)
 	}
@@ -141,14 +137,14 @@ func readyCondition(obs *observation) metav1.Condition {
 			"Workspace %s exists but belongs to another owner (annotation %s); it is left alone",
 			obs.workspaceName, infrav1.WorkspaceTemplateApplyAnnotation)
 	case w == nil && obs.problem != nil:
-		return notReady(obs.problem.reason, "%s", obs.problem.message)
+		return notReady(obs.problem.Reason, "%s", obs.problem.Message)
 	case w == nil && len(obs.waitingFor) > 0:
 		return notReady(obs.waitReason, "Waiting for %s before creating Workspace %s", strings.Join(obs.waitingFor, ", "), obs.workspaceName)
 	case w == nil:
 		return notReady(infrav1.WorkspaceNotFoundReason, "Workspace %s is being created", obs.workspaceName)
 	case obs.problem != nil:
 		// The Workspace exists and keeps its last good spec until the template is fixed.
-		return notReady(obs.problem.reason, "%s; Workspace %s keeps its last applied spec", obs.problem.message, obs.workspaceName)
+		return notReady(obs.problem.Reason, "%s; Workspace %s keeps its last applied spec", obs.problem.Message, obs.workspaceName)
 	case w.IsFalse(workspace.ConditionSynced):
 		c := w.Condition(workspace.ConditionSynced)
 		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))

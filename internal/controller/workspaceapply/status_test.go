@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/redact"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -37,10 +38,10 @@ func TestReadyCondition(t *testing.T) {
 		wantInMsg  string
 	}{
 		{"owned by another", &observation{ownedByOther: true, workspace: ws(1)}, metav1.ConditionFalse, infrav1.WorkspaceOwnedByOtherReason, "belongs to another owner"},
-		{"template missing, nothing created", &observation{problem: &problem{infrav1.TemplateNotFoundReason, "WorkspaceTemplate a/b not found"}}, metav1.ConditionFalse, infrav1.TemplateNotFoundReason, "a/b not found"},
+		{"template missing, nothing created", &observation{problem: &observed.Problem{Reason: infrav1.TemplateNotFoundReason, Message: "WorkspaceTemplate a/b not found"}}, metav1.ConditionFalse, infrav1.TemplateNotFoundReason, "a/b not found"},
 		{"waiting", &observation{waitingFor: []string{"Secret a/creds"}, waitReason: infrav1.WaitingForSecretsReason}, metav1.ConditionFalse, infrav1.WaitingForSecretsReason, "Secret a/creds"},
 		{"being created", &observation{}, metav1.ConditionFalse, infrav1.WorkspaceNotFoundReason, "being created"},
-		{"template broken after creation", &observation{workspace: ws(2, ready, synced), problem: &problem{infrav1.TemplateInvalidReason, "bad"}}, metav1.ConditionFalse, infrav1.TemplateInvalidReason, "keeps its last applied spec"},
+		{"template broken after creation", &observation{workspace: ws(2, ready, synced), problem: &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: "bad"}}, metav1.ConditionFalse, infrav1.TemplateInvalidReason, "keeps its last applied spec"},
 		{"sync failed", &observation{workspace: ws(2, ready, cond("Synced", metav1.ConditionFalse, "ReconcileError", "connect failed", 2))}, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason, "connect failed"},
 		{"not ready", &observation{workspace: ws(2, cond("Ready", metav1.ConditionFalse, "Creating", "applying", 2))}, metav1.ConditionFalse, infrav1.WorkspaceNotReadyReason, "Creating: applying"},
 		{"no conditions yet", &observation{workspace: ws(1)}, metav1.ConditionFalse, infrav1.WorkspaceNotReadyReason, "has not reported Ready"},
