@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/capt-dev/capt/internal/controller/observed"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,7 +16,6 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
-	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
 // reconcileDelete waits for the Cluster's control plane to be gone, then deletes the VPC
@@ -58,56 +57,22 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if cc.Spec.RetainVPCOnDelete {
 		reason, what = infrav1.VPCRetainedReason, "it to release the retained VPC Workspace"
 	}
-	s.Deleting(reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
-	apply := &infrav1.WorkspaceTemplateApply{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: cc.Namespace, Name: applyName(cc)}, apply)
-	switch {
-	case apierrors.IsNotFound(err):
-		// The last step runs once: a pass from a cache that has not seen the previous pass
-		// remove the finalizer finds nothing left to do.
-		if held, err := finalizer.HeldLive(ctx, r.APIReader, cc); err != nil || !held {
-			s.Finished = err == nil
-			return ctrl.Result{}, err
-		}
+	gone, err := childapply.Delete(ctx, r.Client, cc, childapply.Deletion{
+		Name: applyName(cc), Retain: &cc.Spec.RetainVPCOnDelete,
+		Wait: observed.Step{Reason: reason, Message: fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what)},
+	}, &s.Pass)
+	if err != nil || !gone {
+		return ctrl.Result{}, err
+	}
+	s.Finished, err = finalizer.Release(ctx, r.APIReader, cc, func() error {
 		if cc.Spec.RetainVPCOnDelete && cc.Status.VPC != nil {
 			cc.Status.VPC.Retained = true
 			// A VPC left behind is someone's to clean up: the one deletion event.
 			r.Recorder.Eventf(cc, nil, "Normal", "VPCRetained", "Delete", "VPC %s retained (retainVPCOnDelete); it is no longer managed", cc.Status.VPC.ID)
 		}
-		finalizer.Remove(cc)
-		return ctrl.Result{}, nil
-	case err != nil:
-		return ctrl.Result{}, fmt.Errorf("getting WorkspaceTemplateApply %s: %w", applyName(cc), err)
-	case !metav1.IsControlledBy(apply, cc):
-		finalizer.Remove(cc)
-		return ctrl.Result{}, nil
-	}
-	if apply.Spec.RetainWorkspaceOnDelete != cc.Spec.RetainVPCOnDelete {
-		// Retention must be in force on the apply before it is deleted.
-		base := apply.DeepCopy()
-		apply.Spec.RetainWorkspaceOnDelete = cc.Spec.RetainVPCOnDelete
-		if err := r.Client.Patch(ctx, apply, client.MergeFrom(base)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("setting retention on WorkspaceTemplateApply %s: %w", apply.Name, err)
-		}
-	}
-	step := childapply.DeletionStep(apply, reason, fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and %s", applyName(cc), what))
-	s.Deletion = &step
-	if !apply.DeletionTimestamp.IsZero() {
-		if err := childapply.PassAbandon(ctx, r.Client, cc, apply); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if apply.DeletionTimestamp.IsZero() {
-		deleted, err := patching.DeleteUnchanged(ctx, r.Client, apply)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", apply.Name, err)
-		}
-		if deleted {
-			// No event: Deleting names the step and the apply.
-			ctrl.LoggerFrom(ctx).Info("Deleting WorkspaceTemplateApply", "WorkspaceTemplateApply", klog.KObj(apply), "retainVPC", cc.Spec.RetainVPCOnDelete)
-		}
-	}
-	return ctrl.Result{}, nil
+		return nil
+	})
+	return ctrl.Result{}, err
 }
 
 // controlPlaneExists reports whether the Cluster's control plane object still exists,

@@ -97,7 +97,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !cc.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
-	return ctrl.Result{}, r.reconcileNormal(ctx, s)
+	return r.reconcileNormal(ctx, s)
 }
 
 // finalizer is the CAPTCluster finalizer, and its name before it had a path.

@@ -1,7 +1,6 @@
 package captcluster
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -19,9 +18,9 @@ type scope struct {
 	existing bool
 	// vpcProblem is what keeps the VPC from being ready, nil when it is.
 	vpcProblem *observed.Problem
-	// applyUnknown is the VPC WorkspaceTemplateApply's Ready when it could not tell (its
-	// own pass failed to read): the VPC's state is unknown too.
-	applyUnknown *metav1.Condition
+	// applyUnknown is why the VPC WorkspaceTemplateApply could not tell whether it is
+	// Ready (its own pass failed to read): the VPC's state is unknown too.
+	applyUnknown *observed.Problem
 
 	observed.Pass
 }

@@ -1,8 +1,6 @@
 package captcluster
 
 import (
-	"fmt"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -41,7 +39,7 @@ func setStatus(s *scope) {
 	provisioned := ready || ptr.Deref(cc.Status.Initialization.Provisioned, false)
 	cc.Status.Initialization.Provisioned = ptr.To(provisioned)
 	cc.Status.Ready = provisioned
-	cc.Status.Phase = phase(provisioned, vpc)
+	cc.Status.Phase = observed.Phase(provisioned, vpc, failureReasons)
 }
 
 func vpcReadyCondition(s *scope) metav1.Condition {
@@ -51,8 +49,7 @@ func vpcReadyCondition(s *scope) metav1.Condition {
 	case s.vpcProblem != nil:
 		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionFalse, Reason: s.vpcProblem.Reason, Message: s.vpcProblem.Message}
 	case s.applyUnknown != nil:
-		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionUnknown, Reason: s.applyUnknown.Reason,
-			Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", applyName(s.cc), s.applyUnknown.Message)}
+		return metav1.Condition{Type: infrav1.VPCReadyCondition, Status: metav1.ConditionUnknown, Reason: s.applyUnknown.Reason, Message: s.applyUnknown.Message}
 	case s.Err != nil:
 		return observed.Unknown(infrav1.VPCReadyCondition, s.Err)
 	default:
@@ -67,20 +64,8 @@ func readyCondition(vpc metav1.Condition) metav1.Condition {
 	return metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 }
 
-func isFailure(c metav1.Condition) bool {
-	return c.Status == metav1.ConditionFalse && (c.Reason == infrav1.VPCFailedReason || c.Reason == infrav1.VPCOutputsInvalidReason || c.Reason == infrav1.ExistingSubnetsMissingReason)
-}
-
-func phase(provisioned bool, vpc metav1.Condition) string {
-	switch {
-	case isFailure(vpc):
-		return infrav1.PhaseFailed
-	case vpc.Status == metav1.ConditionTrue || provisioned:
-		return infrav1.PhaseProvisioned
-	default:
-		return infrav1.PhaseProvisioning
-	}
-}
+// failureReasons are VPCReady's reasons that need a person, not time.
+var failureReasons = []string{infrav1.VPCFailedReason, infrav1.VPCOutputsInvalidReason, infrav1.ExistingSubnetsMissingReason}
 
 // setDeletingStatus says what deletion waits for, and how its step failed if it did.
 func setDeletingStatus(s *scope) {
@@ -92,11 +77,7 @@ func setDeletingStatus(s *scope) {
 // event: nobody acts on it, VPCReady says it, and the control plane's Available event
 // follows.
 func (r *Reconciler) emitTransitions(before, after *infrav1.CAPTCluster) {
-	b, a := conditions.Get(before, infrav1.VPCReadyCondition), conditions.Get(after, infrav1.VPCReadyCondition)
-	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) {
-		return
-	}
-	if isFailure(*a) {
-		r.Recorder.Eventf(after, nil, "Warning", a.Reason, "Reconcile", "%s", fmt.Sprintf("VPC is not ready: %s", a.Message))
+	if c := observed.NewFailure(before, after, infrav1.VPCReadyCondition, failureReasons); c != nil {
+		r.Recorder.Eventf(after, nil, "Warning", c.Reason, "Reconcile", "%s", "VPC is not ready: "+c.Message)
 	}
 }

@@ -84,7 +84,7 @@ func TestFailedReadKeepsReady(t *testing.T) {
 		t.Errorf("Ready %+v, ready %v, phase %s changed on a failed read", ready, cc.Status.Ready, cc.Status.Phase)
 	}
 	// The apply's own read failed: its Unknown passes through.
-	setStatus(&scope{cc: cc, applyUnknown: &metav1.Condition{Status: metav1.ConditionUnknown, Reason: infrav1.InternalErrorReason, Message: "x"}})
+	setStatus(&scope{cc: cc, applyUnknown: &observed.Problem{Reason: infrav1.InternalErrorReason, Message: "x"}})
 	if vpc := cond(cc, infrav1.VPCReadyCondition); vpc.Status != metav1.ConditionUnknown || cond(cc, infrav1.ReadyCondition).Status != metav1.ConditionTrue {
 		t.Errorf("apply Unknown: VPCReady %+v", vpc)
 	}

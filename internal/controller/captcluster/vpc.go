@@ -76,6 +76,15 @@ func vpcOutputTypes(ws *workspace.Workspace) *observed.Problem {
 // order, so a pass that finds the same outputs writes the same message.
 var vpcOutputNames = []string{VPCIDOutput, PrivateSubnetIDsOutput, PublicSubnetIDsOutput, AvailabilityZonesOutput}
 
+// vpcFromWorkspace reads the VPC from a Ready Workspace's outputs: their JSON types
+// first, then their values.
+func vpcFromWorkspace(ws *workspace.Workspace) (*infrav1.VPCStatus, []string, *observed.Problem) {
+	if prob := vpcOutputTypes(ws); prob != nil {
+		return nil, nil, prob
+	}
+	return vpcFromOutputs(workspace.ReadOutputs(ws, nil))
+}
+
 // vpcFromOutputs reads the VPC's id, subnets and zones; a missing or malformed output is
 // a problem naming it, never quoting it.
 func vpcFromOutputs(outputs map[string]string) (*infrav1.VPCStatus, []string, *observed.Problem) {

@@ -1,27 +1,26 @@
-// Package childapply is the one home of the WorkspaceTemplateApply a CAPT object owns
-// (the CAPTCluster's VPC, the CAPTControlPlane's control plane): creating and updating
-// it with the labels and owner reference every child carries, announcing its creation,
-// reading its Ready condition for its current generation, telling its failures from its
-// waits, reading its Workspace, and mapping the Workspace's events back to the owner.
+// Package childapply is the owner's half of the contract every CAPT owner (the
+// CAPTCluster's VPC, the CAPTControlPlane's control plane, the CAPTMachinePool's node
+// group) has with its WorkspaceTemplateApply: Observe writes the apply as the owner wants
+// it and reads back what the owner reports (the apply's Ready for its current
+// generation, its Workspace, a failure told from a wait in the owner's words); Delete
+// deletes it once, passes the owner's abandon annotation on, and says the deletion step
+// the owner waits at; ToControllerOfApply maps the Workspace's events back to the owner.
+// Each owner keeps only what is its own: its variables and how it reads its outputs.
 package childapply
 
 import (
 	"context"
 	"fmt"
-	"slices"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	clusterctlv1 "sigs.k8s.io/cluster-api/cmd/clusterctl/api/v1alpha3"
-	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/observed"
 )
 
 // Spec is what an owner wants its WorkspaceTemplateApply to be.
@@ -102,78 +101,4 @@ func TemplateRef(ref infrav1.WorkspaceTemplateReference, ownerNamespace string) 
 		ref.Namespace = ownerNamespace
 	}
 	return ref
-}
-
-// Ready is the apply's Ready condition when it reports on its current generation; nil
-// when it has not yet (a change it has not seen, or a new apply).
-func Ready(apply *infrav1.WorkspaceTemplateApply) *metav1.Condition {
-	c := conditions.Get(apply, infrav1.ReadyCondition)
-	if c == nil || c.ObservedGeneration != apply.Generation {
-		return nil
-	}
-	return c
-}
-
-// WaitMessage is what an owner says while its apply has not reported on its current spec,
-// or reports not Ready without a failure: one message for the whole wait, whatever step
-// the apply is at (its own conditions name the step), so that the owner's status changes
-// once when the wait begins and once when it ends, not at each step of the apply. The
-// one wait that only a person ends, a moved apply's wait for shared Terraform state, is
-// said with the apply's own message, so that it shows up to the Cluster.
-func WaitMessage(apply *infrav1.WorkspaceTemplateApply) string {
-	if c := Ready(apply); c != nil && c.Reason == infrav1.WaitingForSharedStateReason {
-		return fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, c.Message)
-	}
-	return fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to apply its Workspace", apply.Name)
-}
-
-// IsFailure says a Ready=False reason of an apply is a failure, not a wait.
-func IsFailure(reason string) bool {
-	return slices.Contains(infrav1.WorkspaceTemplateApplyFailureReasons, reason)
-}
-
-// surfacedDeletionReasons are the Deleting reasons of an apply that its owner carries as
-// the apply says them: what a person has to read on the owner (the Cluster's tree in
-// clusterctl describe), not only on the apply.
-var surfacedDeletionReasons = []string{
-	infrav1.WorkspaceDestroyFailedReason, infrav1.AbandonIgnoredReason, infrav1.WorkspaceAbandonedReason,
-}
-
-// DeletionStep is what an owner waiting for apply's deletion says: its own reason and
-// message, with since when the apply is being deleted, unless the apply reports its
-// Workspace's destroy failing or being abandoned, which the owner says with the apply's
-// reason and message. A stalled apply stalls the owner, with the apply's message.
-func DeletionStep(apply *infrav1.WorkspaceTemplateApply, reason, message string) observed.Step {
-	step := observed.Step{Reason: reason, Message: message}
-	if apply.DeletionTimestamp != nil {
-		step.Message += " (deleting since " + apply.DeletionTimestamp.UTC().Format(time.RFC3339) + ")"
-	}
-	if d := conditions.Get(apply, infrav1.DeletingCondition); d != nil && d.Status == metav1.ConditionTrue && slices.Contains(surfacedDeletionReasons, d.Reason) {
-		step.Reason, step.Message = d.Reason, fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, d.Message)
-	}
-	if c := conditions.Get(apply, infrav1.DeletionStalledCondition); c != nil && c.Status == metav1.ConditionTrue {
-		step.Stalled = fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, c.Message)
-	}
-	return step
-}
-
-// PassAbandon copies the owner's AbandonWorkspaceAnnotation onto its apply being deleted,
-// so that a person may annotate the object they read (the CAPTControlPlane or
-// CAPTCluster on the Cluster's tree) rather than its WorkspaceTemplateApply. The apply's
-// controller checks the value against its Workspace's UID, as for its own annotation;
-// this writes only when the values differ.
-func PassAbandon(ctx context.Context, c client.Client, owner client.Object, apply *infrav1.WorkspaceTemplateApply) error {
-	uid, ok := owner.GetAnnotations()[infrav1.AbandonWorkspaceAnnotation]
-	if !ok || apply.Annotations[infrav1.AbandonWorkspaceAnnotation] == uid {
-		return nil
-	}
-	base := apply.DeepCopy()
-	if apply.Annotations == nil {
-		apply.Annotations = map[string]string{}
-	}
-	apply.Annotations[infrav1.AbandonWorkspaceAnnotation] = uid
-	if err := c.Patch(ctx, apply, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("passing annotation %s to WorkspaceTemplateApply %s: %w", infrav1.AbandonWorkspaceAnnotation, apply.Name, err)
-	}
-	return nil
 }

@@ -36,7 +36,7 @@ func TestDeletionStep(t *testing.T) {
 		{"not deleting yet", &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc"}}, "Own", "own wait", ""},
 	}
 	for _, tc := range cases {
-		step := DeletionStep(tc.apply, "Own", "own wait")
+		step := deletionStep(tc.apply, "Own", "own wait")
 		if step.Reason != tc.wantReason || !strings.Contains(step.Message, tc.wantMessage) || step.Stalled != tc.wantStalled {
 			t.Errorf("%s: %+v", tc.name, step)
 		}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/capt-dev/capt/internal/controller/observed"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,7 +16,6 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
-	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -68,30 +68,18 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	for i := range applies {
+	// Backwards, so that the step the pass ends at names the first.
+	for i := len(applies) - 1; i >= 0; i-- {
 		a := &applies[i]
-		s.Deleting(controlplanev1.DeletingWorkspaceTemplateApplyReason, "Deleting WorkspaceTemplateApply "+a.Name)
-		if !a.DeletionTimestamp.IsZero() {
-			if err := childapply.PassAbandon(ctx, r.Client, cp, a); err != nil {
-				return ctrl.Result{}, err
-			}
-			continue
-		}
-		deleted, err := patching.DeleteUnchanged(ctx, r.Client, a)
-		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", a.Name, err)
-		}
-		if deleted {
-			// No event: Deleting names the step and the apply.
-			log.Info("Deleting WorkspaceTemplateApply", "WorkspaceTemplateApply", klog.KObj(a))
+		if _, err := childapply.Delete(ctx, r.Client, cp, childapply.Deletion{Name: a.Name, Wait: observed.Step{
+			Reason: controlplanev1.DeletingWorkspaceTemplateApplyReason,
+			Message: fmt.Sprintf("Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
+				a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)),
+		}}, &s.Pass); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	if len(applies) > 0 {
-		a := applies[0]
-		step := childapply.DeletionStep(&a, controlplanev1.DeletingWorkspaceTemplateApplyReason, fmt.Sprintf(
-			"Waiting for WorkspaceTemplateApply %s and its Workspace %s to be deleted (%d left)",
-			a.Name, render.WorkspaceName(r.API, a.Namespace, a.Name), len(applies)))
-		s.Deletion = &step
 		return ctrl.Result{}, nil
 	}
 
@@ -103,19 +91,27 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 
-	// The last step runs once: a pass from a cache that has not seen the previous pass
-	// remove the finalizer (its secret deletions wake us) finds nothing left to do.
-	if held, err := finalizer.HeldLive(ctx, r.APIReader, cp); err != nil || !held {
-		if err == nil {
-			log.V(4).Info("Deletion already finished")
-			s.Finished = true
-		}
-		return ctrl.Result{}, err
+	// 4. The secrets, then the finalizer, once: a pass from a cache that has not seen the
+	// previous pass remove the finalizer (its secret deletions wake us) finds nothing
+	// left to do.
+	s.Finished, err = finalizer.Release(ctx, r.APIReader, cp, func() error {
+		s.Deleting(infrav1.DeletingReason, "Deleting the kubeconfig and CA secrets")
+		return r.deleteSecrets(ctx, s)
+	})
+	switch {
+	case err == nil && s.Finished:
+		log.V(4).Info("Deletion already finished")
+	case err == nil:
+		// 5. Done.
+		log.Info("Control plane deleted", "workspace", wsName)
 	}
-	s.Deleting(infrav1.DeletingReason, "Deleting the kubeconfig and CA secrets")
+	return ctrl.Result{}, err
+}
 
-	// 4. The secrets: ours, and the Workspace's connection secret, which no garbage
-	// collector may be there to remove.
+// deleteSecrets deletes the control plane's secrets: ours, and the Workspace's
+// connection secret, which no garbage collector may be there to remove.
+func (r *Reconciler) deleteSecrets(ctx context.Context, s *scope) error {
+	cp := s.cp
 	clusterName := cp.Labels[clusterv1.ClusterNameLabel]
 	if s.cluster != nil {
 		clusterName = s.cluster.Name
@@ -123,18 +119,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if clusterName != "" {
 		for _, name := range []string{kubeconfig.SecretName(clusterName), kubeconfig.CASecretName(clusterName), kubeconfig.UserSecretName(clusterName)} {
 			if err := r.deleteSecret(ctx, cp.Namespace, name, func(s *corev1.Secret) bool { return metav1.IsControlledBy(s, cp) }); err != nil {
-				return ctrl.Result{}, err
+				return err
 			}
 		}
 	}
-	if err := r.deleteSecret(ctx, cp.Namespace, outputsSecretName(cp), ownedByWorkspace); err != nil {
-		return ctrl.Result{}, err
-	}
-
-	// 5. Done.
-	log.Info("Control plane deleted", "workspace", wsName)
-	finalizer.Remove(cp)
-	return ctrl.Result{}, nil
+	return r.deleteSecret(ctx, cp.Namespace, outputsSecretName(cp), ownedByWorkspace)
 }
 
 // nodeGroupApplies lists the Cluster's node group WorkspaceTemplateApplies (those a

@@ -34,15 +34,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		s.waitingForInfra = waiting
 		return ctrl.Result{}, err
 	}
-	apply, err := r.ensureApply(ctx, s, infra)
-	if err != nil {
+	child, err := r.ensureApply(ctx, s, infra)
+	if err != nil || child.Workspace == nil {
 		return ctrl.Result{}, err
 	}
-
-	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
-	if err != nil || ws == nil {
-		return ctrl.Result{}, err
-	}
+	apply, ws := child.Apply, child.Workspace
 	connection, err := r.connectionSecret(ctx, cp)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -97,51 +93,53 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 // version counts as reached when the apply is Ready with it and, after a change, the
 // Workspace shows it (versionEvidence); the first version is the one the Workspace was
 // created with.
-func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterinfra.Infrastructure) (*infrav1.WorkspaceTemplateApply, error) {
+func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterinfra.Infrastructure) (childapply.Child, error) {
 	cp, cluster := s.cp, s.cluster
 	initialized := ptr.Deref(cp.Status.Initialization.ControlPlaneInitialized, false)
 	s.runningVersion = cp.Status.Version
 	addons, err := r.addons(ctx, s)
 	if err != nil {
-		return nil, err
+		return childapply.Child{}, err
 	}
+	var child childapply.Child
 	// Two rounds at most: a step found done, then the next step written (the apply then
 	// reports on a generation it has not applied yet).
 	for range 2 {
 		next := nextVersion(cp.Spec.Version, s.runningVersion, initialized)
-		apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, cp, childapply.Spec{
+		child, err = childapply.Observe(ctx, r.Client, r.APIReader, r.API, cp, childapply.Spec{
 			Name:             applyName(cp),
 			ClusterName:      cluster.Name,
 			TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
 			Variables:        Variables(cp, cluster, infra, next, addons),
 			ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
 		})
-		if err != nil {
-			return nil, err
+		if child.Apply != nil {
+			s.apply, s.applyingVersion = child.Apply, next
+			cp.Status.WorkspaceTemplateApplyName = child.Apply.Name
 		}
-		s.apply, s.applyingVersion = apply, next
-		cp.Status.WorkspaceTemplateApplyName = apply.Name
-		ready := childapply.Ready(apply)
-		if ready == nil || ready.Status != metav1.ConditionTrue || apply.Spec.Variables["kubernetes_version"] != terraformVersion(next) {
-			return apply, nil
+		if err != nil {
+			return child, err
+		}
+		ready := child.Ready
+		if ready == nil || ready.Status != metav1.ConditionTrue || child.Apply.Spec.Variables["kubernetes_version"] != terraformVersion(next) {
+			return child, nil
 		}
 		if s.runningVersion != "" && s.runningVersion != next {
 			// A change of version: Ready must be shown to be Ready with it.
-			ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
-			if err != nil || ws == nil {
-				return apply, err
+			if child.Workspace == nil {
+				return child, nil
 			}
-			applied, why := versionEvidence(ws, next)
+			applied, why := versionEvidence(child.Workspace, next)
 			if s.versionUnconfirmed = why; !applied {
-				return apply, nil
+				return child, nil
 			}
 		}
 		s.runningVersion = next
 		if next == cp.Spec.Version {
-			return apply, nil
+			return child, nil
 		}
 	}
-	return s.apply, nil
+	return child, nil
 }
 
 // addons are the add-ons the apply gets in this pass; those held until the Cluster's

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -26,24 +25,23 @@ import (
 // cluster. It records what it finds in s; the deferred status reads it. Every wait ends
 // with a watch event: the Cluster, the CAPTCluster, the apply, its Workspace, the Nodes,
 // ClusterCache's connection.
-func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
 	mp, owner, cluster := s.mp, s.owner, s.cluster
 	if !ptr.Deref(cluster.Status.Initialization.ControlPlaneInitialized, false) {
 		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForControlPlaneReason, Message: fmt.Sprintf("Waiting for the control plane of Cluster %s to be initialized", cluster.Name)}
-		return nil
+		return ctrl.Result{}, nil
 	}
 	infra, waiting, err := clusterinfra.Read(ctx, r.Client, cluster)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if waiting != "" {
 		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForInfrastructureReason, Message: "Waiting for " + waiting}
-		return nil
+		return ctrl.Result{}, nil
 	}
 	if len(mp.Spec.SubnetIDs) == 0 && len(infra.PrivateSubnetIDs) == 0 {
 		s.workspaceProblem = &observed.Problem{Reason: infrav1.WaitingForInfrastructureReason, Message: "No subnets for the node group: the Cluster's infrastructure reports no private subnets, and spec.subnetIDs is empty"}
-
-		return nil
+		return ctrl.Result{}, nil
 	}
 	// The size the Nodes are measured against: the MachinePool's, which an autoscaler's
 	// size is copied into (copyAutoscaledSize).
@@ -51,36 +49,25 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 	sz, prob := desiredSize(mp, owner)
 	if prob != nil {
 		s.workspaceProblem = prob
-		return r.observeNodes(ctx, s)
+		return ctrl.Result{}, r.observeNodes(ctx, s)
 	}
-	apply, err := childapply.Ensure(ctx, r.Client, r.APIReader, mp, childapply.Spec{
+	child, err := childapply.Observe(ctx, r.Client, r.APIReader, r.API, mp, childapply.Spec{
 		Name:        applyName(mp),
 		ClusterName: cluster.Name,
 		TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
 		Variables:   variables(mp, owner, cluster, infra, sz),
 	})
+	if child.Apply != nil {
+		mp.Status.WorkspaceTemplateApplyName = child.Apply.Name
+	}
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
-	mp.Status.WorkspaceTemplateApplyName = apply.Name
-	switch ready := childapply.Ready(apply); {
-	case ready == nil:
-		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: childapply.WaitMessage(apply)}
-	case ready.Status == metav1.ConditionUnknown:
-		s.applyUnknown = ready
-	case ready.Status != metav1.ConditionTrue && childapply.IsFailure(ready.Reason):
-		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupFailedReason, Message: fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, ready.Message)}
-	case ready.Status != metav1.ConditionTrue:
-		s.workspaceProblem = &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: childapply.WaitMessage(apply)}
-	default:
-		s.workspaceReady = true
-	}
+	s.workspaceProblem, s.applyUnknown = child.State(nodeGroupWords)
+	s.workspaceReady = s.workspaceProblem == nil && s.applyUnknown == nil
 	// The Workspace's outputs are read while it applies a change too (a new size): the
 	// node group's name does not change, and its Nodes are worth reporting meanwhile.
-	ws, err := childapply.Workspace(ctx, r.Client, r.API, apply)
-	if err != nil {
-		return err
-	}
+	ws := child.Workspace
 	if ws != nil {
 		group, prob := nodeGroupFromOutputs(ws)
 		switch {
@@ -89,17 +76,18 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		case prob == nil:
 			mp.Status.NodeGroupName = group
 		}
-	} else if s.workspaceReady {
-		s.workspaceReady, s.workspaceProblem = false, &observed.Problem{Reason: infrav1.NodeGroupProvisioningReason, Message: "Waiting for the node group Workspace"}
 	}
 	if err := r.observeNodes(ctx, s); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if autoscaled(owner) && s.workspaceReady {
-		return r.copyAutoscaledSize(ctx, s, ws)
+		return ctrl.Result{}, r.copyAutoscaledSize(ctx, s, ws)
 	}
-	return nil
+	return ctrl.Result{}, nil
 }
+
+// nodeGroupWords are the node group's reasons for its apply's states.
+var nodeGroupWords = childapply.Words{Waiting: infrav1.NodeGroupProvisioningReason, Failed: infrav1.NodeGroupFailedReason, Child: "node group"}
 
 // observeNodes reads the Nodes of the node group once its name is known, and keeps
 // spec.providerIDList to what it saw.

@@ -123,9 +123,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 	}()
 	if !mp.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, s)
+		return r.reconcileDelete(ctx, s)
 	}
-	return ctrl.Result{}, r.reconcileNormal(ctx, s)
+	return r.reconcileNormal(ctx, s)
 }
 
 // getCluster reads the pool's Cluster: the owner MachinePool's spec.clusterName, or the

@@ -1,7 +1,6 @@
 package machinepool
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -19,9 +18,9 @@ type scope struct {
 	// workspaceProblem is what keeps the node group from being ready, nil when nothing
 	// does (or the pass did not get that far).
 	workspaceProblem *observed.Problem
-	// applyUnknown is the node group WorkspaceTemplateApply's Ready when it could not
-	// tell (its own pass failed to read): the node group's state is unknown too.
-	applyUnknown *metav1.Condition
+	// applyUnknown is why the node group WorkspaceTemplateApply could not tell whether
+	// it is Ready (its own pass failed to read): the node group's state is unknown too.
+	applyUnknown *observed.Problem
 	// workspaceReady says the node group's apply is Ready for its current spec and its
 	// outputs are read.
 	workspaceReady bool

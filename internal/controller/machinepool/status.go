@@ -38,7 +38,7 @@ func setStatus(s *scope) {
 	provisioned := s.workspaceReady || ptr.Deref(mp.Status.Initialization.Provisioned, false)
 	mp.Status.Initialization.Provisioned = ptr.To(provisioned)
 	mp.Status.Ready = provisioned
-	mp.Status.Phase = phase(provisioned, ws)
+	mp.Status.Phase = observed.Phase(provisioned, ws, failureReasons)
 	if observed.AnyUnknown(ws, nodes) {
 		observed.Keep(mp, infrav1.ReadyCondition, ws, nodes)
 		return
@@ -52,8 +52,7 @@ func workspaceReadyCondition(s *scope) metav1.Condition {
 	case s.workspaceProblem != nil:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.workspaceProblem.Reason, s.workspaceProblem.Message
 	case s.applyUnknown != nil:
-		c.Status, c.Reason = metav1.ConditionUnknown, s.applyUnknown.Reason
-		c.Message = fmt.Sprintf("WorkspaceTemplateApply %s: %s", applyName(s.mp), s.applyUnknown.Message)
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, s.applyUnknown.Reason, s.applyUnknown.Message
 	case s.workspaceReady:
 		c.Status, c.Reason = metav1.ConditionTrue, infrav1.ReadyReason
 	case s.Err != nil:
@@ -99,37 +98,10 @@ func readyCondition(ws, nodes metav1.Condition) metav1.Condition {
 // failureReasons are WorkspaceReady's reasons that need a person, not time.
 var failureReasons = []string{infrav1.NodeGroupFailedReason, infrav1.NodeGroupOutputsInvalidReason, infrav1.ScalingInvalidReason}
 
-func isFailure(c metav1.Condition) bool {
-	if c.Status != metav1.ConditionFalse {
-		return false
-	}
-	for _, r := range failureReasons {
-		if c.Reason == r {
-			return true
-		}
-	}
-	return false
-}
-
-func phase(provisioned bool, ws metav1.Condition) string {
-	switch {
-	case isFailure(ws):
-		return infrav1.PhaseFailed
-	case provisioned:
-		return infrav1.PhaseProvisioned
-	default:
-		return infrav1.PhaseProvisioning
-	}
-}
-
 // emitTransitions records a Warning when WorkspaceReady turns to a failure; nothing else
 // makes an event (the conditions say it, and Cluster API's MachinePool reports the rest).
 func (r *Reconciler) emitTransitions(before, after *infrav1.CAPTMachinePool) {
-	b, a := conditions.Get(before, infrav1.WorkspaceReadyCondition), conditions.Get(after, infrav1.WorkspaceReadyCondition)
-	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) {
-		return
-	}
-	if isFailure(*a) {
-		r.Recorder.Eventf(after, nil, "Warning", a.Reason, "Reconcile", "%s", "Node group is not ready: "+a.Message)
+	if c := observed.NewFailure(before, after, infrav1.WorkspaceReadyCondition, failureReasons); c != nil {
+		r.Recorder.Eventf(after, nil, "Warning", c.Reason, "Reconcile", "%s", "Node group is not ready: "+c.Message)
 	}
 }

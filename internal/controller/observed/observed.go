@@ -8,6 +8,7 @@ package observed
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -150,4 +151,36 @@ type Pass struct {
 // of the step shows on the Deleting condition with the step's reason.
 func (p *Pass) Deleting(reason, message string) {
 	p.Deletion = &Step{Reason: reason, Message: message}
+}
+
+// IsFailure says c is False for one of failures: something a person has to fix, not a
+// wait that time ends.
+func IsFailure(c metav1.Condition, failures []string) bool {
+	return c.Status == metav1.ConditionFalse && slices.Contains(failures, c.Reason)
+}
+
+// Phase is an infrastructure object's status.phase from the condition that says whether
+// its child is ready: Failed while that condition reports a failure, Provisioned once it
+// was provisioned (a later change or wait is a condition, not a revert), Provisioning
+// before.
+func Phase(provisioned bool, c metav1.Condition, failures []string) string {
+	switch {
+	case IsFailure(c, failures):
+		return infrav1.PhaseFailed
+	case provisioned:
+		return infrav1.PhaseProvisioned
+	default:
+		return infrav1.PhaseProvisioning
+	}
+}
+
+// NewFailure is after's condType when this pass turned it to a failure (another status
+// or reason than before): the one transition an owner makes a Warning event of. Waits
+// and recoveries make none: the conditions say them.
+func NewFailure(before, after conditions.Getter, condType string, failures []string) *metav1.Condition {
+	b, a := conditions.Get(before, condType), conditions.Get(after, condType)
+	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) || !IsFailure(*a, failures) {
+		return nil
+	}
+	return a
 }

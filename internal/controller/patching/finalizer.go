@@ -67,3 +67,23 @@ func (f Finalizer) HeldLive(ctx context.Context, reader client.Reader, obj clien
 	}
 	return fresh.GetUID() == obj.GetUID() && f.Held(fresh), nil
 }
+
+// Release runs an owner's last deletion step and removes the finalizer, once: when the
+// API server still has obj, as the same object, holding the finalizer (HeldLive), it runs
+// last (nil: nothing to do) and, when last succeeds, removes the finalizer from obj in
+// memory (the deferred patch writes it). finished says the API server shows the deletion
+// already done: the pass ran from a cache that has not seen the previous pass remove the
+// finalizer, and has nothing to do or report.
+func (f Finalizer) Release(ctx context.Context, reader client.Reader, obj client.Object, last func() error) (finished bool, err error) {
+	held, err := f.HeldLive(ctx, reader, obj)
+	if err != nil || !held {
+		return err == nil, err
+	}
+	if last != nil {
+		if err := last(); err != nil {
+			return false, err
+		}
+	}
+	f.Remove(obj)
+	return false, nil
+}
