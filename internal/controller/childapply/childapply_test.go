@@ -1,12 +1,15 @@
 package childapply
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/observed"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // TestDeletionStep: an owner says its own wait unless its apply reports a destroy failure
@@ -70,4 +73,54 @@ func TestWaitMessage(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
+}
+
+// TestState: an owner says its child's state in its own words: a failure of the apply
+// with the apply's message, any other not-Ready (or not yet reported) as the one wait,
+// Unknown with the apply's reason, and a Ready apply without its Workspace as a wait;
+// only a Ready apply with a Workspace lets the owner read outputs.
+func TestState(t *testing.T) {
+	words := Words{Waiting: "Provisioning", Failed: "Failed", Child: "VPC"}
+	apply := func(status metav1.ConditionStatus, reason string, observed int64) *infrav1.WorkspaceTemplateApply {
+		a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc", Generation: 2}}
+		a.Status.Conditions = []metav1.Condition{{Type: infrav1.ReadyCondition, Status: status, Reason: reason, Message: "m", ObservedGeneration: observed}}
+		return a
+	}
+	child := func(a *infrav1.WorkspaceTemplateApply, ws bool) Child {
+		c := Child{Apply: a, Ready: Ready(a)}
+		if ws {
+			c.Workspace = &workspace.Workspace{}
+		}
+		return c
+	}
+	wait := "Waiting for WorkspaceTemplateApply c-vpc to apply its Workspace"
+	cases := []struct {
+		name                 string
+		child                Child
+		reason, message      string
+		unknown, unknownText string
+	}{
+		{"not reported", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 1), true), "Provisioning", wait, "", ""},
+		{"a failure", child(apply(metav1.ConditionFalse, infrav1.WorkspaceTemplateApplyFailureReasons[0], 2), true), "Failed", "WorkspaceTemplateApply c-vpc: m", "", ""},
+		{"a step", child(apply(metav1.ConditionFalse, infrav1.WorkspaceNotReadyReason, 2), true), "Provisioning", wait, "", ""},
+		{"could not tell", child(apply(metav1.ConditionUnknown, infrav1.InternalErrorReason, 2), true), "", "", infrav1.InternalErrorReason, "WorkspaceTemplateApply c-vpc: m"},
+		{"ready without Workspace", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), false), "Provisioning", "Waiting for the VPC Workspace", "", ""},
+		{"ready", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), true), "", "", "", ""},
+	}
+	for _, tc := range cases {
+		problem, unknown := tc.child.State(words)
+		if got, want := fmt.Sprint(problem), fmt.Sprint(want(tc.reason, tc.message)); got != want {
+			t.Errorf("%s: problem %s, want %s", tc.name, got, want)
+		}
+		if got, want := fmt.Sprint(unknown), fmt.Sprint(want(tc.unknown, tc.unknownText)); got != want {
+			t.Errorf("%s: unknown %s, want %s", tc.name, got, want)
+		}
+	}
+}
+
+func want(reason, message string) *observed.Problem {
+	if reason == "" {
+		return nil
+	}
+	return &observed.Problem{Reason: reason, Message: message}
 }

@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
-
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/observed"
-	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -23,37 +19,6 @@ const (
 	PublicSubnetIDsOutput   = "public_subnet_ids"
 	AvailabilityZonesOutput = "availability_zones"
 )
-
-// applyName is the CAPTCluster's VPC WorkspaceTemplateApply.
-func applyName(cc *infrav1.CAPTCluster) string { return render.ChildName(cc.Name, "vpc") }
-
-// VPCVariables are what the VPC template receives (docs/captcluster.md); test/awsmodules
-// plans templates/aws/vpc with them. An optional field left unset sends no variable
-// (docs/workspaces.md, "Variables"): the template's varmap, or else the module's own
-// default, decides.
-func VPCVariables(cc *infrav1.CAPTCluster, cluster *clusterv1.Cluster) map[string]string {
-	vars := map[string]string{
-		"cluster_name":      cluster.Name,
-		"cluster_namespace": cluster.Namespace,
-		"region":            cc.Spec.Region,
-	}
-	if len(cc.Spec.AdditionalTags) > 0 {
-		b, _ := json.Marshal(cc.Spec.AdditionalTags)
-		vars["tags"] = string(b)
-	}
-	if c := cc.Spec.VPCConfig; c != nil {
-		if c.CIDR != "" {
-			vars["vpc_cidr"] = c.CIDR
-		}
-		if c.EnableNATGateway != nil {
-			vars["enable_nat_gateway"] = strconv.FormatBool(*c.EnableNATGateway)
-		}
-		if c.SingleNATGateway != nil {
-			vars["single_nat_gateway"] = strconv.FormatBool(*c.SingleNATGateway)
-		}
-	}
-	return vars
-}
 
 // vpcOutputTypes checks the JSON types of the VPC outputs in the Workspace's status:
 // the id is a string, a list is a list of strings or a string of comma-separated items.
