@@ -69,8 +69,9 @@ type Options struct {
 const (
 	// ControllersAll runs every controller: capt dev, tests, a single Deployment.
 	ControllersAll = "all"
-	// ControllersInfrastructure runs CAPTCluster, WorkspaceTemplate and
-	// WorkspaceTemplateApply: the infrastructure provider, which the control plane needs.
+	// ControllersInfrastructure runs CAPTCluster, CAPTMachinePool (unless the MachinePool
+	// feature gate is off), WorkspaceTemplate and WorkspaceTemplateApply: the
+	// infrastructure provider, which the control plane needs.
 	ControllersInfrastructure = "infrastructure"
 	// ControllersControlPlane runs CAPTControlPlane only.
 	ControllersControlPlane = "controlplane"
@@ -146,7 +147,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"The API group of the Workspaces CAPT creates: "+strings.Join(workspace.Groups, ", ")+
 			" (the .m. groups are Crossplane v2's namespaced Workspaces).")
 	fs.StringVar(&o.Controllers, "controllers", ControllersAll,
-		"Which controllers to run: all, infrastructure (CAPTCluster, WorkspaceTemplate, WorkspaceTemplateApply) or controlplane (CAPTControlPlane; needs the infrastructure provider).")
+		"Which controllers to run: all, infrastructure (CAPTCluster, CAPTMachinePool, WorkspaceTemplate, WorkspaceTemplateApply) or controlplane (CAPTControlPlane; needs the infrastructure provider).")
 	fs.DurationVar(&o.DeletionStallTimeout, "deletion-stall-timeout", workspaceapply.DefaultDeletionStallTimeout,
 		"How long a Workspace's destroy may make no progress before its WorkspaceTemplateApply and owners report DeletionStalled (and one event). "+
 			"Nothing is orphaned automatically: see the abandon-workspace annotation.")
