@@ -8,11 +8,8 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,16 +52,10 @@ var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition
 // computed in the deferred function from the pass's scope, wherever the pass stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cc := &infrav1.CAPTCluster{}
-	if err := r.Client.Get(ctx, req.NamespacedName, cc); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.writes.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	writer, err := r.writes.Start(ctx, r.Client, r.APIReader, req.NamespacedName, cc, r.WatchFilterValue)
+	if writer == nil {
+		return ctrl.Result{}, err
 	}
-	if r.WatchFilterValue != "" && cc.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
-		return ctrl.Result{}, nil
-	}
-	writer := r.writes.Begin(r.Client, r.APIReader, cc)
 	cluster, err := util.GetOwnerCluster(ctx, r.Client, cc.ObjectMeta)
 	if client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("getting owner Cluster: %w", err)
@@ -77,12 +68,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if cluster != nil {
 		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
-	if patching.SetPaused("CAPTCluster", cluster, cc) {
-		return ctrl.Result{}, writer.Patch(ctx, cc, []string{infrav1.PausedCondition}, false)
-	}
-	// The finalizer is written before anything is created; the pass goes on from there.
-	if err := writer.EnsureFinalizer(ctx, finalizer, cc); err != nil {
-		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+	if stop, err := writer.Hold(ctx, cluster, cc, finalizer); stop {
+		return ctrl.Result{}, err
 	}
 	before := cc.DeepCopy()
 	s := &scope{cc: cc, cluster: cluster}
@@ -90,9 +77,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cc)
-		if err := writer.Patch(ctx, cc, ownedConditions, retErr == nil); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTCluster: %w", err)})
-		}
+		retErr = writer.Finish(ctx, cc, ownedConditions, retErr)
 	}()
 	if !cc.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)

@@ -11,11 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,9 +54,6 @@ type Reconciler struct {
 	writes patching.Writes
 }
 
-// pausedConditions is what a paused pass writes: the Paused condition, nothing else.
-var pausedConditions = []string{infrav1.PausedCondition}
-
 var ownedConditions = []string{
 	infrav1.ReadyCondition, controlplanev1.AvailableCondition, controlplanev1.WorkspaceReadyCondition,
 	controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.RollingOutCondition,
@@ -83,16 +77,10 @@ var ownedConditions = []string{
 // wherever it stopped.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	cp := &controlplanev1.CAPTControlPlane{}
-	if err := r.Client.Get(ctx, req.NamespacedName, cp); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.writes.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	writer, err := r.writes.Start(ctx, r.Client, r.APIReader, req.NamespacedName, cp, r.WatchFilterValue)
+	if writer == nil {
+		return ctrl.Result{}, err
 	}
-	if r.WatchFilterValue != "" && cp.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
-		return ctrl.Result{}, nil
-	}
-	writer := r.writes.Begin(r.Client, r.APIReader, cp)
 
 	cluster, err := util.GetOwnerCluster(ctx, r.Client, cp.ObjectMeta)
 	if client.IgnoreNotFound(err) != nil {
@@ -106,12 +94,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if cluster != nil {
 		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
-	if patching.SetPaused("CAPTControlPlane", cluster, cp) {
-		return ctrl.Result{}, writer.Patch(ctx, cp, pausedConditions, false)
-	}
-	// The finalizer is written before anything is created; the pass goes on from there.
-	if err := writer.EnsureFinalizer(ctx, finalizer, cp); err != nil {
-		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+	if stop, err := writer.Hold(ctx, cluster, cp, finalizer); stop {
+		return ctrl.Result{}, err
 	}
 
 	before := cp.DeepCopy()
@@ -120,9 +104,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, cp)
-		if err := writer.Patch(ctx, cp, ownedConditions, retErr == nil); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTControlPlane: %w", err)})
-		}
+		retErr = writer.Finish(ctx, cp, ownedConditions, retErr)
 	}()
 
 	if !cp.DeletionTimestamp.IsZero() {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -72,16 +71,10 @@ var finalizer = patching.Finalizer{Name: infrav1.CAPTMachinePoolFinalizer}
 // status is computed in the deferred function from the pass's scope.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	mp := &infrav1.CAPTMachinePool{}
-	if err := r.Client.Get(ctx, req.NamespacedName, mp); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.writes.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	writer, err := r.writes.Start(ctx, r.Client, r.APIReader, req.NamespacedName, mp, r.WatchFilterValue)
+	if writer == nil {
+		return ctrl.Result{}, err
 	}
-	if r.WatchFilterValue != "" && mp.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
-		return ctrl.Result{}, nil
-	}
-	writer := r.writes.Begin(r.Client, r.APIReader, mp)
 
 	owner, err := util.GetOwnerMachinePool(ctx, r.Client, mp.ObjectMeta)
 	if client.IgnoreNotFound(err) != nil {
@@ -105,12 +98,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if cluster != nil {
 		ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Cluster", klog.KObj(cluster)))
 	}
-	if patching.SetPaused("CAPTMachinePool", cluster, mp) {
-		return ctrl.Result{}, writer.Patch(ctx, mp, []string{infrav1.PausedCondition}, false)
-	}
-	// The finalizer is written before anything is created; the pass goes on from there.
-	if err := writer.EnsureFinalizer(ctx, finalizer, mp); err != nil {
-		return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+	if stop, err := writer.Hold(ctx, cluster, mp, finalizer); stop {
+		return ctrl.Result{}, err
 	}
 	before := mp.DeepCopy()
 	s := &scope{mp: mp, owner: owner, cluster: cluster}
@@ -118,9 +107,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		s.Err = retErr
 		setStatus(s)
 		r.emitTransitions(before, mp)
-		if err := writer.Patch(ctx, mp, ownedConditions, retErr == nil); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patching CAPTMachinePool: %w", err)})
-		}
+		retErr = writer.Finish(ctx, mp, ownedConditions, retErr)
 	}()
 	if !mp.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)

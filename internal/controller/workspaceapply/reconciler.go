@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -74,17 +73,10 @@ var ownedConditions = []string{
 // stopped, and patches once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	apply := &infrav1.WorkspaceTemplateApply{}
-	if err := r.Client.Get(ctx, req.NamespacedName, apply); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.writes.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	writer, err := r.writes.Start(ctx, r.Client, r.APIReader, req.NamespacedName, apply, r.WatchFilterValue)
+	if writer == nil {
+		return ctrl.Result{}, err
 	}
-	// Requests mapped from Workspaces, templates and Secrets skip the For predicate.
-	if r.WatchFilterValue != "" && apply.Labels[clusterv1.WatchLabel] != r.WatchFilterValue {
-		return ctrl.Result{}, nil
-	}
-	writer := r.writes.Begin(r.Client, r.APIReader, apply)
 
 	cluster, err := r.ownerCluster(ctx, apply)
 	if err != nil {
