@@ -20,21 +20,22 @@ import (
 // reconcileEndpoint is the one place that sets the endpoint (CAPTEP-0016): it reads it
 // from the outputs, validates it, sets spec.controlPlaneEndpoint (written by the
 // deferred patch) and patches Cluster.spec.controlPlaneEndpoint when it differs. It
-// returns the problem for the EndpointReady condition, or nil.
-func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *observed.Problem {
+// returns the problem for the EndpointReady condition, or nil; retry says nothing CAPT
+// watches will end it: the Cluster refused the write (an admission policy, a webhook),
+// so only a pass after the error interval can.
+func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) (prob *observed.Problem, retry bool) {
 	workspaceName := ws.Name
 	name, value, ok := outputs.First(controlplanev1.EndpointOutputs...)
 	if !ok {
 		return &observed.Problem{Reason: controlplanev1.EndpointOutputMissingReason, Message: fmt.Sprintf(
-			"Workspace %s is Ready but has no output %v", workspaceName, controlplanev1.EndpointOutputs)}
-
+			"Workspace %s is Ready but has no output %v", workspaceName, controlplanev1.EndpointOutputs)}, false
 	}
 	if t := outputType(ws, connection, name); t != "string" {
-		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s is a JSON %s, want a string", name, workspaceName, t)}
+		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s is a JSON %s, want a string", name, workspaceName, t)}, false
 	}
 	host, port, err := endpoint.Parse(value)
 	if err != nil {
-		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s %s", name, workspaceName, err)}
+		return &observed.Problem{Reason: controlplanev1.EndpointInvalidReason, Message: fmt.Sprintf("output %s of Workspace %s %s", name, workspaceName, err)}, false
 	}
 	want := infrav1.APIEndpoint{Host: host, Port: port}
 	if cp.Spec.ControlPlaneEndpoint != want {
@@ -46,9 +47,9 @@ func (r *Reconciler) reconcileEndpoint(ctx context.Context, cp *controlplanev1.C
 		cp.Spec.ControlPlaneEndpoint = want
 	}
 	if err := r.setClusterEndpoint(ctx, cluster, want); err != nil {
-		return &observed.Problem{Reason: controlplanev1.EndpointUpdateFailedReason, Message: "writing Cluster.spec.controlPlaneEndpoint: " + observed.Describe(err)}
+		return &observed.Problem{Reason: controlplanev1.EndpointUpdateFailedReason, Message: "writing Cluster.spec.controlPlaneEndpoint: " + observed.Describe(err)}, true
 	}
-	return nil
+	return nil, false
 }
 
 // outputType is the JSON type of an output that has a value: "string" for one in the

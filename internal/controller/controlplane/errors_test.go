@@ -112,6 +112,30 @@ func TestClusterRefusingTheEndpoint(t *testing.T) {
 	waitReady(t, cp, "recovered")
 }
 
+// TestRefusedSecretIsRetried has an admission policy refuse the CA Secret: SecretsReady
+// says so (SecretsNotReady, with the policy's message), and since nothing CAPT watches
+// changes when the policy goes, the pass after the error interval writes it.
+func TestRefusedSecretIsRetried(t *testing.T) {
+	ctx := context.Background()
+	startControllers(t)
+	ns := newNamespace(t)
+	binding := refusal{
+		name: "freeze-ca-" + ns, operation: admissionregistrationv1.Create, group: "", resource: "secrets",
+		allow:   "object.metadata.namespace != '" + ns + "' || !object.metadata.name.endsWith('-ca')",
+		message: "CA secrets are frozen",
+	}.enforce(t, func() error {
+		return env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe-ca"}}, client.DryRunAll)
+	})
+	_, cp := newCluster(t, ns, "cafrozen")
+	goodProvider(t).apply(t, cp)
+	got := waitCP(t, cp, "refused", condIs(controlplanev1.SecretsReadyCondition, metav1.ConditionFalse, controlplanev1.SecretsNotReadyReason))
+	if err := contains(cond(got, controlplanev1.SecretsReadyCondition).Message, "CA secrets are frozen"); err != nil {
+		t.Error(err)
+	}
+	lift(t, binding)
+	waitReady(t, cp, "recovered")
+}
+
 func contains(s, sub string) error {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i:i+len(sub)] == sub {

@@ -3,7 +3,6 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +17,6 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
-	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -50,38 +48,28 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	s.endpointChecked = true
-	s.endpointProblem = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection)
-	if s.endpointProblem != nil {
-		if s.endpointProblem.Reason == controlplanev1.EndpointUpdateFailedReason {
-			// The Cluster refused the write (an admission policy, a webhook): nothing CAPT
-			// watches will change, so try again after the error interval.
+	var retry bool
+	if s.endpointProblem, retry = r.reconcileEndpoint(ctx, cp, cluster, outputs, ws, connection); s.endpointProblem != nil {
+		if retry {
 			return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
 		}
 		return ctrl.Result{}, nil
 	}
 
-	var refreshAt time.Time
-	prob := secretOutputsProblem(outputs, ws, connection)
-	if prob == nil {
-		var moduleKubeconfig, caPEM []byte
-		moduleKubeconfig, caPEM, prob = desiredSecrets(outputs)
-		if prob == nil {
-			if refreshAt, prob, err = r.publishKubeconfig(ctx, s, outputs, moduleKubeconfig, caPEM, infra.Region); err != nil {
-				return ctrl.Result{}, err
-			}
-		}
+	p, err := r.publish(ctx, cp, cluster, outputs, ws, connection, infra.Region)
+	s.published = &p
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	s.secretsChecked, s.secretsProblem = true, prob
-	if prob != nil && prob.Reason == controlplanev1.SecretsNotReadyReason || s.tokenProblem != nil {
-		// The API server refused the secret (too large, a policy), or no token could be
-		// minted (credentials, identity Secret): no watched change will end it, so try
-		// again after the error interval; the conditions say why.
+	if p.retry {
+		// The API server refused a secret, or no token could be minted: the conditions
+		// say why.
 		return ctrl.Result{RequeueAfter: r.Intervals.Error}, nil
 	}
-	if !refreshAt.IsZero() {
+	if !p.refreshAt.IsZero() {
 		// The one timer of a running control plane: the EKS token is replaced before it
 		// expires, and no event marks that moment.
-		return ctrl.Result{RequeueAfter: max(time.Until(refreshAt), time.Second)}, nil
+		return ctrl.Result{RequeueAfter: max(time.Until(p.refreshAt), time.Second)}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -183,31 +171,3 @@ func (r *Reconciler) connectionSecret(ctx context.Context, cp *controlplanev1.CA
 	}
 	return s, nil
 }
-
-// secretOutputsProblem checks what desiredSecrets takes as is: a CA output of another
-// JSON type than string (its JSON text can decode as base64 and fail later with a less
-// telling message), and the EKS cluster name a built kubeconfig passes to
-// `aws eks get-token`, which must be a string that names an EKS cluster.
-func secretOutputsProblem(outputs workspace.Outputs, ws *workspace.Workspace, connection *corev1.Secret) *observed.Problem {
-	if name, _, ok := outputs.First(controlplanev1.CAOutputs...); ok {
-		if t := outputType(ws, connection, name); t != "string" {
-			return &observed.Problem{Reason: controlplanev1.CAInvalidReason, Message: fmt.Sprintf("output %s is a JSON %s, want a string", name, t)}
-		}
-	}
-	if _, _, ok := outputs.First(controlplanev1.KubeconfigOutputs...); ok {
-		return nil
-	}
-	if name, value, ok := outputs.First(controlplanev1.ClusterNameOutputs...); ok {
-		if t := outputType(ws, connection, name); t != "string" || len(value) > maxEKSNameLength || !eksName.MatchString(value) {
-			return &observed.Problem{Reason: controlplanev1.KubeconfigInvalidReason, Message: fmt.Sprintf(
-				"output %s is not an EKS cluster name (letters, digits, - and _, at most %d characters) for the kubeconfig's aws eks get-token", name, maxEKSNameLength)}
-
-		}
-	}
-	return nil
-}
-
-// eksName is an EKS cluster name; maxEKSNameLength is EKS's bound on it.
-var eksName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]*$`)
-
-const maxEKSNameLength = 100

@@ -1,8 +1,6 @@
 package controlplane
 
 import (
-	"time"
-
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
@@ -44,20 +42,9 @@ type scope struct {
 	endpointChecked bool
 	endpointProblem *observed.Problem
 
-	// secretsChecked says the secrets were written or verified; secretsProblem is then
-	// what keeps them from being right, or nil.
-	secretsChecked bool
-	secretsProblem *observed.Problem
-
-	// kubeconfig is where the published kubeconfig's credentials come from, nil when the
-	// pass did not get to the secrets. tokenChecked says the source was decided (and, for
-	// EKS, a token minted or verified current); tokenProblem is then what keeps the token
-	// from being current, or nil. eksName is the EKS cluster name tokens are signed for.
-	kubeconfig    *controlplanev1.KubeconfigStatus
-	tokenChecked  bool
-	tokenProblem  *observed.Problem
-	eksName       string
-	tokenInterval time.Duration
+	// published is what the publisher found of the contract's secrets and the
+	// kubeconfig's credentials, nil when the pass did not get to the secrets.
+	published *published
 
 	observed.Pass
 }

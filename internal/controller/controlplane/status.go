@@ -44,8 +44,8 @@ func setStatus(s *scope) {
 	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady, tokenReady} {
 		conditions.Set(cp, c)
 	}
-	if s.kubeconfig != nil {
-		cp.Status.Kubeconfig = s.kubeconfig
+	if s.published != nil && s.published.kubeconfig != nil {
+		cp.Status.Kubeconfig = s.published.kubeconfig
 	}
 	conditions.Set(cp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
 	if !observed.IsUnknown(secretsReady) {
@@ -134,10 +134,11 @@ func endpointReadyCondition(s *scope) metav1.Condition {
 }
 
 func secretsReadyCondition(s *scope) metav1.Condition {
+	p := s.published
 	switch {
-	case s.secretsProblem != nil:
-		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: s.secretsProblem.Reason, Message: s.secretsProblem.Message}
-	case s.secretsChecked:
+	case p != nil && p.problem != nil:
+		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionFalse, Reason: p.problem.Reason, Message: p.problem.Message}
+	case p != nil && p.checked:
 		return metav1.Condition{Type: controlplanev1.SecretsReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason}
 	case s.Err != nil:
 		return observed.Unknown(controlplanev1.SecretsReadyCondition, s.Err)
@@ -153,15 +154,19 @@ func secretsReadyCondition(s *scope) metav1.Condition {
 // secret is still there.
 func tokenReadyCondition(s *scope) metav1.Condition {
 	c := metav1.Condition{Type: controlplanev1.TokenReadyCondition, Status: metav1.ConditionTrue}
+	p := s.published
+	if p == nil {
+		p = &published{}
+	}
 	switch {
-	case s.tokenProblem != nil:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.tokenProblem.Reason, s.tokenProblem.Message
-	case s.tokenChecked && s.kubeconfig.Source == controlplanev1.KubeconfigSourceModule:
+	case p.tokenProblem != nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, p.tokenProblem.Reason, p.tokenProblem.Message
+	case p.kubeconfig != nil && p.kubeconfig.Source == controlplanev1.KubeconfigSourceModule:
 		c.Reason, c.Message = controlplanev1.KubeconfigFromModuleReason, fmt.Sprintf(
 			"The module outputs its own kubeconfig (%v), published as is: CAPT mints no token", controlplanev1.KubeconfigOutputs)
-	case s.tokenChecked:
+	case p.kubeconfig != nil:
 		c.Reason, c.Message = controlplanev1.TokenMintedReason, fmt.Sprintf(
-			"The kubeconfig carries a token for EKS cluster %s signed with %s, replaced every %s", s.eksName, s.kubeconfig.Identity, s.tokenInterval)
+			"The kubeconfig carries a token for EKS cluster %s signed with %s, replaced every %s", p.eksName, p.kubeconfig.Identity, p.tokenInterval)
 	case s.Err != nil:
 		return observed.Unknown(c.Type, s.Err)
 	default:

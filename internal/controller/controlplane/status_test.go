@@ -71,10 +71,10 @@ func TestEndpointAndSecretsConditions(t *testing.T) {
 			t.Errorf("endpoint %s: got %s/%s, want %s/%s", tc.name, got.Status, got.Reason, tc.wantStatus, tc.wantReason)
 		}
 	}
-	if got := secretsReadyCondition(&scope{secretsChecked: true}); got.Status != metav1.ConditionTrue {
+	if got := secretsReadyCondition(&scope{published: &published{checked: true}}); got.Status != metav1.ConditionTrue {
 		t.Errorf("secrets checked: %+v", got)
 	}
-	if got := secretsReadyCondition(&scope{secretsChecked: true, secretsProblem: &observed.Problem{Reason: controlplanev1.SecretOwnedByOtherReason, Message: "x"}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
+	if got := secretsReadyCondition(&scope{published: &published{checked: true, problem: &observed.Problem{Reason: controlplanev1.SecretOwnedByOtherReason, Message: "x"}}}); got.Reason != controlplanev1.SecretOwnedByOtherReason {
 		t.Errorf("secrets owned by other: %+v", got)
 	}
 	if got := secretsReadyCondition(&scope{}); got.Status != metav1.ConditionFalse || got.Reason != controlplanev1.WaitingForWorkspaceReason {
@@ -228,8 +228,8 @@ func availableCP() *controlplanev1.CAPTControlPlane {
 	cp := &controlplanev1.CAPTControlPlane{Spec: controlplanev1.CAPTControlPlaneSpec{
 		Version: "v1.32.0", ControlPlaneEndpoint: infrav1.APIEndpoint{Host: "h", Port: 443}}}
 	setStatus(&scope{cp: cp, apply: applyWithReady(metav1.ConditionTrue, infrav1.ReadyReason, 0, 0),
-		runningVersion: "v1.32.0", endpointChecked: true, secretsChecked: true,
-		tokenChecked: true, kubeconfig: &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceModule}})
+		runningVersion: "v1.32.0", endpointChecked: true,
+		published: &published{checked: true, kubeconfig: &controlplanev1.KubeconfigStatus{Source: controlplanev1.KubeconfigSourceModule}}})
 	return cp
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -110,7 +109,6 @@ func (r *Reconciler) token(ctx context.Context, cp *controlplanev1.CAPTControlPl
 	if err != nil {
 		return eksToken{}, &observed.Problem{Reason: controlplanev1.TokenMintFailedReason, Message: fmt.Sprintf(
 			"Signing a token for EKS cluster %s with %s: %s", eksName, id.name, err)}
-
 	}
 	ctrl.LoggerFrom(ctx).V(4).Info("Minted EKS token", "eksCluster", eksName, "identity", id.name)
 	return eksToken{value: t.Value, minted: true, refreshAt: ekstoken.RefreshAt(t.SignedAt, interval, key)}, nil
@@ -123,40 +121,4 @@ func (r *Reconciler) tokenRefreshInterval() time.Duration {
 		return DefaultTokenRefreshInterval
 	}
 	return r.TokenRefreshInterval
-}
-
-// eksKubeconfig is the data of an EKS cluster's <cluster>-kubeconfig: the token in a
-// kubeconfig (`value`, what Cluster API reads), bare (`token-file`), and in a kubeconfig
-// that reads that file (`relative`).
-func eksKubeconfig(cluster, server string, caPEM []byte, token string) (map[string][]byte, error) {
-	value, err := kubeconfig.Build(cluster, server, caPEM, kubeconfig.User{Token: token})
-	if err != nil {
-		return nil, err
-	}
-	relative, err := kubeconfig.Build(cluster, server, caPEM, kubeconfig.User{TokenFile: "./" + kubeconfig.TokenFileKey})
-	if err != nil {
-		return nil, err
-	}
-	return map[string][]byte{
-		kubeconfig.KubeconfigKey: value,
-		kubeconfig.RelativeKey:   relative,
-		kubeconfig.TokenFileKey:  []byte(token),
-	}, nil
-}
-
-// publishedKubeconfig is the control plane's own <cluster>-kubeconfig as the API server
-// has it, or nil when there is none (or it is someone else's: writeSecret reports that).
-func (r *Reconciler) publishedKubeconfig(ctx context.Context, cp *controlplanev1.CAPTControlPlane, clusterName string) (*corev1.Secret, error) {
-	s := &corev1.Secret{}
-	err := r.getSecret(ctx, client.ObjectKey{Namespace: cp.Namespace, Name: kubeconfig.SecretName(clusterName)}, s)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading Secret %s: %w", kubeconfig.SecretName(clusterName), err)
-	}
-	if !metav1.IsControlledBy(s, cp) {
-		return nil, nil
-	}
-	return s, nil
 }

@@ -2,14 +2,20 @@ package controlplane
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -119,6 +125,87 @@ func TestEKSTokenPublished(t *testing.T) {
 	if now, _ := publishedToken(t, ns, cluster.Name); now != token {
 		t.Error("a pass before the refresh time replaced the token")
 	}
+}
+
+// TestTokenSignedForTheOutputsClusterName: the token is signed for the EKS cluster name
+// the module outputs (cluster_name), which here differs from the Cluster's name and the
+// CAPTControlPlane's; EKS refuses a token signed for another name. When the output
+// changes, a token for the new name replaces it at once, not at the next refresh. The
+// name is in no field of the token, only in its signature: signedFor checks it.
+func TestTokenSignedForTheOutputsClusterName(t *testing.T) {
+	startControllers(t)
+	ns := newNamespace(t)
+	cluster, cp := newCluster(t, ns, "signed")
+	p := goodProvider(t)
+	p.extra = map[string]string{"cluster_name": "prod-eks-signed"}
+	p.apply(t, cp)
+	waitReady(t, cp, "Ready")
+
+	token, _ := publishedToken(t, ns, cluster.Name)
+	for name, want := range map[string]bool{"prod-eks-signed": true, cluster.Name: false, cp.Name: false} {
+		if got := signedFor(t, token, name); got != want {
+			t.Errorf("token signed for EKS cluster %s: %v, want %v (the output cluster_name is prod-eks-signed)", name, got, want)
+		}
+	}
+
+	p.extra = map[string]string{"cluster_name": "prod-eks-renamed"}
+	p.apply(t, cp)
+	testenv.Eventually(t, "a token for the new name", func() error {
+		if now, _ := publishedToken(t, ns, cluster.Name); !signedFor(t, now, "prod-eks-renamed") {
+			return errors.New("the published token is not signed for prod-eks-renamed")
+		}
+		return nil
+	})
+}
+
+// signedFor says token was signed with testCredentials for EKS cluster name: it signs
+// the token's own request again, with the name in the x-k8s-aws-id header, at the
+// token's date, and compares the signatures.
+func signedFor(t *testing.T, token, name string) bool {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, ekstoken.Prefix))
+	if err != nil {
+		t.Fatalf("token is not base64url: %v", err)
+	}
+	u, err := url.Parse(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	signature := q.Get("X-Amz-Signature")
+	signedAt, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// X-Amz-Credential: <key>/<date>/<region>/sts/aws4_request
+	scope := strings.Split(q.Get("X-Amz-Credential"), "/")
+	if len(scope) != 5 {
+		t.Fatalf("X-Amz-Credential %v", scope)
+	}
+	// The signer adds these again; X-Amz-Expires and the action stay signed.
+	for _, k := range []string{"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Security-Token"} {
+		q.Del(k)
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(ekstoken.ClusterIDHeader, name)
+	creds, err := testCredentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyBody := sha256.Sum256(nil)
+	again, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, hex.EncodeToString(emptyBody[:]), "sts", scope[2], signedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resigned, err := url.Parse(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resigned.Query().Get("X-Amz-Signature") == signature
 }
 
 // TestTokenRefresh: the token is replaced every interval, and that one Secret write is
