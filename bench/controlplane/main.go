@@ -112,7 +112,7 @@ func run(cfg config) error {
 	if err := c.Create(ctx, &infrav1.WorkspaceTemplate{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "eks"},
 		Spec: infrav1.WorkspaceTemplateSpec{Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
-			ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: `variable "cluster_name" {}`}}}},
+			ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: benchkit.Module}}}},
 	}); err != nil {
 		return err
 	}

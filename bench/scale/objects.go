@@ -14,6 +14,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/bench/internal/benchkit"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -28,7 +29,7 @@ func createTemplates(ctx context.Context, c client.Client) error {
 		t := &infrav1.WorkspaceTemplate{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: infrav1.WorkspaceTemplateSpec{Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
-				ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: `variable "cluster_name" {}`}}}},
+				ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: benchkit.Module}}}},
 		}
 		if err := c.Create(ctx, t); err != nil {
 			return fmt.Errorf("creating WorkspaceTemplate %s: %w", name, err)

@@ -66,7 +66,7 @@ func run(n int, atRest time.Duration) error {
 	tmpl := &infrav1.WorkspaceTemplate{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vpc"},
 		Spec: infrav1.WorkspaceTemplateSpec{Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
-			ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: `output "vpc_id" { value = "vpc-${var.name}" }`},
+			ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: "variable \"name\" {}\noutput \"vpc_id\" { value = \"vpc-${var.name}\" }\n"},
 		}}},
 	}
 	if err := env.Client.Create(ctx, tmpl); err != nil {

@@ -201,6 +201,26 @@ const (
 
 	// WorkspaceUpdatingReason: the Workspace has not observed its current spec yet.
 	WorkspaceUpdatingReason = "WorkspaceUpdating"
+
+	// RequiredVariablesUnsetReason: the template's Inline module declares a variable
+	// without a default that nothing the Workspace carries sets (the apply's variables,
+	// the template's vars and varmap, an env TF_VAR_<name>), so Terraform would stop at
+	// plan with "No value for required variable". The Workspace is not created, or keeps
+	// its last applied spec; the message names the variables, never a value. Not checked
+	// when the template has varFiles or -var arguments, whose contents CAPT does not read.
+	RequiredVariablesUnsetReason = "RequiredVariablesUnset"
+
+	// VariablesIgnoredReason: TemplateValid is true, but the template's Inline module
+	// declares no variable of a name the Workspace's varmap sets (an apply variable, a
+	// template varmap entry): Terraform warns and ignores the value. The apply is not held
+	// back for it (a module may ignore a variable on purpose: declaring it, with a
+	// default, says so); one Warning event of this reason marks each new list of names.
+	VariablesIgnoredReason = "VariablesIgnored"
+
+	// ModuleUnreadableReason: TemplateValid is true, but the template's Inline module
+	// does not parse, so its variables were not checked; Terraform reports the error
+	// when it runs.
+	ModuleUnreadableReason = "ModuleUnreadable"
 )
 
 // WorkspaceTemplateApplyFailureReasons are the reasons of a WorkspaceTemplateApply's
@@ -210,6 +230,7 @@ const (
 // WorkspaceNotFound, WorkspaceNotReady, WorkspaceUpdating, Deleting).
 var WorkspaceTemplateApplyFailureReasons = []string{
 	WorkspaceNotSyncedReason, TemplateInvalidReason, TemplateNotFoundReason, WorkspaceOwnedByOtherReason,
+	RequiredVariablesUnsetReason,
 }
 
 // Phases shown in status.phase and the printer columns: a summary for people; programs

@@ -68,7 +68,8 @@ func TestAddonsThatNeedNodesWaitForANodeGroup(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "addons-pool-nodegroup", Labels: map[string]string{clusterv1.ClusterNameLabel: "addons"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: infrav1.GroupVersion.String(), Kind: "CAPTMachinePool", Name: "addons-pool",
 				UID: "00000000-0000-0000-0000-000000000002", Controller: ptr.To(true)}}},
-		Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"}},
+		Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: "nodegroup"},
+			Variables: map[string]string{"cluster_name": "addons"}},
 	}
 	create(t, pool)
 	testenv.Consistently(t, "coredns still waits while the node group is not Ready", 2*time.Second, func() error {

@@ -74,11 +74,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// their deletion ends the wait. Add-ons that need Nodes wait for a node group
 		// apply to become Ready: that transition, not the apply's other updates, ends it.
 		Watches(&infrav1.WorkspaceTemplateApply{}, handler.EnqueueRequestsFromMapFunc(r.clusterLabelToControlPlanes),
-			builder.WithPredicates(predicate.Funcs{
-				CreateFunc:  func(event.CreateEvent) bool { return false },
-				UpdateFunc:  nodeGroupReadyChanged,
-				GenericFunc: func(event.GenericEvent) bool { return false },
-			})).
+			builder.WithPredicates(deletedOrNodeGroupReadyChanged())).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTControlPlane", func() client.ObjectList { return &controlplanev1.CAPTControlPlaneList{} }))).
 		// The Cluster's spec (references, endpoint, paused) and annotations (paused)
 		// matter, not the status Cluster API keeps writing.
@@ -143,6 +139,14 @@ func (r *Reconciler) captClusterToControlPlane(ctx context.Context, o client.Obj
 		return nil
 	}
 	return clusterToControlPlane(ctx, cluster)
+}
+
+// deletedOrNodeGroupReadyChanged passes the deletions of applies and the updates
+// nodeGroupReadyChanged passes.
+func deletedOrNodeGroupReadyChanged() predicate.Funcs {
+	p := patching.Deleted()
+	p.UpdateFunc = nodeGroupReadyChanged
+	return p
 }
 
 // nodeGroupReadyChanged passes the updates of a node group's apply (one a CAPTMachinePool

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cluster-api/util/conditions"
@@ -257,7 +258,7 @@ type transition struct {
 func transitions(before, after []metav1.Condition, url string) []transition {
 	var out []transition
 	for _, t := range []string{controlplanev1.WorkspaceReadyCondition, controlplanev1.EndpointReadyCondition, controlplanev1.SecretsReadyCondition, controlplanev1.TokenReadyCondition, controlplanev1.AvailableCondition} {
-		b, a := find(before, t), find(after, t)
+		b, a := meta.FindStatusCondition(before, t), meta.FindStatusCondition(after, t)
 		if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason) {
 			continue
 		}
@@ -272,15 +273,6 @@ func transitions(before, after []metav1.Condition, url string) []transition {
 		}
 	}
 	return out
-}
-
-func find(cs []metav1.Condition, t string) *metav1.Condition {
-	for i := range cs {
-		if cs[i].Type == t {
-			return &cs[i]
-		}
-	}
-	return nil
 }
 
 // emitTransitions records the events of this pass's transitions.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/controllers/clustercache"
+	"sigs.k8s.io/cluster-api/util"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -76,22 +77,13 @@ func countNodes(items []corev1.Node) *nodes {
 		}
 		n.providerIDs = append(n.providerIDs, node.Spec.ProviderID)
 		n.count++
-		if nodeReady(node) {
+		if util.IsNodeReady(node) {
 			n.ready++
 		}
 	}
 	slices.Sort(n.providerIDs)
 	n.providerIDs = slices.Compact(n.providerIDs)
 	return n
-}
-
-func nodeReady(node *corev1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // nodeChanged passes the Node events that change what a pool reports: creation,
@@ -107,7 +99,7 @@ func nodeChanged() predicate.Predicate {
 		}
 		return old.Spec.ProviderID != changed.Spec.ProviderID ||
 			old.Labels[NodeGroupLabel] != changed.Labels[NodeGroupLabel] ||
-			nodeReady(old) != nodeReady(changed) ||
+			util.IsNodeReady(old) != util.IsNodeReady(changed) ||
 			!equality.Semantic.DeepEqual(old.DeletionTimestamp, changed.DeletionTimestamp)
 	}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -33,6 +34,13 @@ const controllerName = "captmachinepool"
 // connected, each workload cluster's Nodes (readNodes).
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := mgr.GetLogger().WithName(controllerName)
+	// Cluster API's mapper enqueues every pool labelled with the Cluster's name, whatever
+	// its watch-filter label: Reconcile drops a pool of another CAPT instance, as For's
+	// predicate drops that pool's own events.
+	clusterToPools, err := util.ClusterToTypedObjectsMapper(r.Client, &infrav1.CAPTMachinePoolList{}, mgr.GetScheme())
+	if err != nil {
+		return fmt.Errorf("mapping Clusters to CAPTMachinePools: %w", err)
+	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
 		// A pool another controller manages (cluster.x-k8s.io/managed-by) is not CAPT's.
@@ -47,12 +55,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Watches(&clusterv1.MachinePool{}, handler.EnqueueRequestsFromMapFunc(
 			util.MachinePoolToInfrastructureMapFunc(ctx, infrav1.GroupVersion.WithKind("CAPTMachinePool"))),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToPools),
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(clusterToPools),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, controlPlaneInitializedChanged()))).
-		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToPools),
+		Watches(&infrav1.CAPTCluster{}, handler.EnqueueRequestsFromMapFunc(labelledToCluster(clusterToPools)),
 			builder.WithPredicates(clusterinfra.Changed())).
 		// Connect and disconnect of a workload cluster: a pool waiting to read its Nodes goes on.
-		WatchesRawSource(r.ClusterCache.GetClusterSource(controllerName, r.clusterToPools)).
+		WatchesRawSource(r.ClusterCache.GetClusterSource(controllerName, clusterToPools)).
 		Build(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
@@ -76,25 +84,17 @@ func (r *Reconciler) WatchedKinds() []schema.GroupVersionKind {
 	}
 }
 
-// clusterToPools maps a Cluster, or an object labelled with its Cluster's name (the
-// CAPTCluster), to the pools of that Cluster.
-func (r *Reconciler) clusterToPools(ctx context.Context, o client.Object) []reconcile.Request {
-	name := o.GetName()
-	if _, ok := o.(*clusterv1.Cluster); !ok {
-		name = o.GetLabels()[clusterv1.ClusterNameLabel]
+// labelledToCluster maps an object labelled with its Cluster's name (the CAPTCluster)
+// through clusterToPools, Cluster API's mapper of a Cluster to the objects labelled with
+// its name, as if that Cluster had changed.
+func labelledToCluster(clusterToPools handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		name := o.GetLabels()[clusterv1.ClusterNameLabel]
+		if name == "" {
+			return nil
+		}
+		return clusterToPools(ctx, &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: o.GetNamespace(), Name: name}})
 	}
-	if name == "" {
-		return nil
-	}
-	list := &infrav1.CAPTMachinePoolList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
 }
 
 // controlPlaneInitializedChanged passes the Cluster updates that initialize its control

@@ -24,6 +24,10 @@ const canary = "s3cr3t"
 // Terraform's own ${...} and %{...}, a tab; it must reach the Workspace byte for byte.
 const hostileModule = `variable "value" { type = string }
 variable "copy" { type = string }
+variable "region" { default = "" }
+variable "name" { default = "" }
+variable "other" { default = "" }
+variable "tags" { default = {} }
 output "echo" { value = "${var.value}" }
 output "tpl" {
   value = <<-EOT

@@ -47,6 +47,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		obs.problem = prob
 		return nil
 	}
+	// Before a doomed run, not after: a required variable nothing sets stops the Workspace.
+	if obs.problem, obs.note = r.modules.check(templateKey(apply), desired.Spec.ForProvider); obs.problem != nil {
+		return nil
+	}
 
 	if current == nil {
 		wait, err := r.sharedStateWait(ctx, apply, desired)
@@ -119,7 +123,6 @@ func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, de
 		return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf(
 			"the Workspace rendered from WorkspaceTemplate %s is %d bytes, more than the API server stores (%d): pass less data through variables",
 			key, len(encoded), maxWorkspaceBytes)}
-
 	}
 	if !bytes.ContainsFunc(encoded, notAppliable) {
 		return nil
@@ -140,7 +143,6 @@ func unappliable(key client.ObjectKey, apply *infrav1.WorkspaceTemplateApply, de
 	}
 	return &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: where + " a character that server-side apply refuses " +
 		"(U+007F, a C1 control character other than U+0085, U+FFFE or U+FFFF)"}
-
 }
 
 // notAppliable is a character the YAML decoding of a server-side apply body refuses

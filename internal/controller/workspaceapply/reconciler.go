@@ -49,6 +49,8 @@ type Reconciler struct {
 
 	// writes lets a pass read the controller's own last write of its apply.
 	writes patching.Writes
+	// modules holds what the Inline modules declare, read once per module text.
+	modules modules
 }
 
 // ownedConditions are the conditions this controller writes; they win conflicts.
@@ -104,6 +106,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		now:           metav1.Now(),
 	}
 	wasStalled := conditions.IsTrue(apply, infrav1.DeletionStalledCondition)
+	var validBefore metav1.Condition
+	if c := conditions.Get(apply, infrav1.TemplateValidCondition); c != nil {
+		validBefore = *c
+	}
 	defer func() {
 		obs.err = retErr
 		setStatus(apply, obs)
@@ -114,6 +120,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		if stalled := conditions.Get(apply, infrav1.DeletionStalledCondition); !wasStalled && stalled != nil && stalled.Status == metav1.ConditionTrue && r.Recorder != nil {
 			// The one event of a stalled deletion: a person has to act.
 			r.Recorder.Eventf(apply, nil, "Warning", infrav1.DeletionStalledReason, "Delete", "%s", stalled.Message)
+		}
+		if note := newlyIgnored(validBefore, conditions.Get(apply, infrav1.TemplateValidCondition)); note != "" && r.Recorder != nil {
+			// Terraform's own warning, once per list of names rather than on every plan.
+			r.Recorder.Eventf(apply, nil, "Warning", infrav1.VariablesIgnoredReason, "Reconcile", "%s", note)
 		}
 	}()
 

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -87,7 +86,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
-			builder.OnlyMetadata, builder.WithPredicates(existenceChanged())).
+			builder.OnlyMetadata, builder.WithPredicates(patching.Existence())).
 		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
 		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
@@ -151,13 +150,5 @@ func (r *Reconciler) byIndex(index string) handler.MapFunc {
 			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
 		}
 		return requests
-	}
-}
-
-// existenceChanged passes creations and deletions only.
-func existenceChanged() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc:  func(event.UpdateEvent) bool { return false },
-		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
 }

@@ -15,9 +15,12 @@ import (
 
 // observation is what one reconcile found; the status is computed from it alone.
 type observation struct {
-	// problem is why the template cannot be rendered (reason TemplateNotFound or
-	// TemplateInvalid), or nil.
+	// problem is why the template cannot be rendered or run (reason TemplateNotFound,
+	// TemplateInvalid or RequiredVariablesUnset), or nil.
 	problem *observed.Problem
+	// note is what TemplateValid says of a template that renders but whose Inline module
+	// ignores a variable or could not be read (VariablesIgnored, ModuleUnreadable), or nil.
+	note *observed.Problem
 	// waitingFor lists unmet dependencies, e.g. "Secret ns/name".
 	waitingFor []string
 	// waitReason is WaitingForSecrets or WaitingForWorkspaces.
@@ -87,6 +90,9 @@ func templateValidCondition(obs *observation) metav1.Condition {
 			Reason: obs.problem.Reason, Message: obs.redactor.Message(obs.problem.Message)}
 	case !obs.templateRead && obs.err != nil:
 		return observed.Unknown(infrav1.TemplateValidCondition, obs.err)
+	case obs.note != nil:
+		return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionTrue,
+			Reason: obs.note.Reason, Message: obs.redactor.Message(obs.note.Message)}
 	}
 	return metav1.Condition{Type: infrav1.TemplateValidCondition, Status: metav1.ConditionTrue, Reason: infrav1.ValidReason}
 }

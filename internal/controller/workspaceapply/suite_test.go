@@ -57,7 +57,9 @@ func newNamespace(t *testing.T) string {
 	return ns.Name
 }
 
+// moduleHCL declares the variables newTemplate and newApply set.
 const moduleHCL = `variable "region" {}
+variable "name" { default = "" }
 output "vpc_id" { value = "vpc-${var.region}" }
 `
 
