@@ -156,7 +156,6 @@ func nodeGroupFromOutputs(ws *workspace.Workspace) (string, *observed.Problem) {
 	if !nodeGroupPattern.MatchString(name) {
 		return "", &observed.Problem{Reason: infrav1.NodeGroupOutputsInvalidReason, Message: fmt.Sprintf(
 			"output %s is not a node group name (letters, digits, '-' and '_', at most 63 characters)", NodeGroupNameOutput)}
-
 	}
 	return name, nil
 }

@@ -80,7 +80,6 @@ func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (siz
 	if replicas < s.min || replicas > s.max {
 		return size{}, &observed.Problem{Reason: infrav1.ScalingInvalidReason, Message: fmt.Sprintf(
 			"MachinePool %s wants %d replicas, outside spec.scaling (%d to %d): change one of them", owner.Name, replicas, s.min, s.max)}
-
 	}
 	s.desired = &replicas
 	return s, nil
