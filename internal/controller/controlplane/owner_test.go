@@ -37,7 +37,7 @@ func TestWaitsForTheOwnerCluster(t *testing.T) {
 		}
 		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: applyName(cp)}, &infrav1.WorkspaceTemplateApply{})
 		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("WorkspaceTemplateApply created without an owner Cluster (get: %v)", err)
+			return fmt.Errorf("WorkspaceTemplateApply created without an owner Cluster (get: %w)", err)
 		}
 		return nil
 	})

@@ -25,7 +25,7 @@ func TestNodeGroupWaitsForTheControlPlane(t *testing.T) {
 	key := client.ObjectKey{Namespace: ns, Name: applyName(f.mp)}
 	testenv.Consistently(t, "no node group apply before the control plane", time2s, func() error {
 		if err := env.Client.Get(context.Background(), key, &infrav1.WorkspaceTemplateApply{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("node group apply created before the control plane is initialized (get: %v)", err)
+			return fmt.Errorf("node group apply created before the control plane is initialized (get: %w)", err)
 		}
 		return nil
 	})
@@ -58,7 +58,7 @@ func TestNodeGroupWaitsForSubnets(t *testing.T) {
 	key := client.ObjectKey{Namespace: ns, Name: applyName(f.mp)}
 	testenv.Consistently(t, "no node group apply without subnets", time2s, func() error {
 		if err := env.Client.Get(ctx, key, &infrav1.WorkspaceTemplateApply{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("node group apply created without subnets (get: %v)", err)
+			return fmt.Errorf("node group apply created without subnets (get: %w)", err)
 		}
 		return nil
 	})

@@ -118,7 +118,7 @@ func TestDestroyFailureRedactsWhatTheTemplateMarksAndEnv(t *testing.T) {
 		{"tmplvarmap-canary-5b0a", "a template varmap entry the template marks sensitive"},
 		{"envvalue-canary-9f2d", "an inline env value"},
 	}
-	var quote []string
+	quote := make([]string, 0, len(canaries))
 	for _, c := range canaries {
 		quote = append(quote, c.value)
 	}
@@ -142,7 +142,7 @@ func TestDestroyFailureRedactsEveryValueWithoutTheTemplate(t *testing.T) {
 		{"tmplvarmap-canary-5b0a", "a template varmap entry the template marked sensitive"},
 		{"envvalue-canary-9f2d", "an inline env value"},
 	}
-	var quote []string
+	quote := make([]string, 0, len(canaries))
 	for _, c := range canaries {
 		quote = append(quote, c.value)
 	}
