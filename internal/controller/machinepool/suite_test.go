@@ -89,6 +89,15 @@ type fixture struct {
 
 func newFixture(t *testing.T, ns, name string, replicas int32, spec infrav1.CAPTMachinePoolSpec, ownerAnnotations map[string]string) *fixture {
 	t.Helper()
+	f := newFixtureBeforeControlPlane(t, ns, name, replicas, spec, ownerAnnotations)
+	markControlPlaneInitialized(t, f.cluster)
+	return f
+}
+
+// newFixtureBeforeControlPlane is newFixture before Cluster API marks the Cluster's
+// control plane initialized.
+func newFixtureBeforeControlPlane(t *testing.T, ns, name string, replicas int32, spec infrav1.CAPTMachinePoolSpec, ownerAnnotations map[string]string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: clusterv1.ClusterSpec{InfrastructureRef: clusterv1.ContractVersionedObjectReference{
@@ -123,13 +132,18 @@ func newFixture(t *testing.T, ns, name string, replicas int32, spec infrav1.CAPT
 		Spec: spec,
 	}
 	create(t, mp)
-	// Cluster API's core marks the Cluster as it would once the control plane is up.
+	return &fixture{cluster: cluster, owner: owner, mp: mp}
+}
+
+// markControlPlaneInitialized marks the Cluster as Cluster API's core does once its
+// control plane is up.
+func markControlPlaneInitialized(t *testing.T, cluster *clusterv1.Cluster) {
+	t.Helper()
 	cluster.Status.Initialization.InfrastructureProvisioned = ptr.To(true)
 	cluster.Status.Initialization.ControlPlaneInitialized = ptr.To(true)
-	if err := env.Client.Status().Update(ctx, cluster); err != nil {
+	if err := env.Client.Status().Update(context.Background(), cluster); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{cluster: cluster, owner: owner, mp: mp}
 }
 
 // createKubeconfigSecret writes <cluster>-kubeconfig with the test API server's admin

@@ -110,15 +110,32 @@ func (r *Reconciler) stallTimeout() time.Duration {
 // deletionRedactor masks what a destroy error can quote: the values the template and the
 // apply mark sensitive, and every environment value, as the Workspace carries them. When
 // the template cannot be read (deleted before its applies), which variables it marks is
-// unknown: every variable value is masked then.
+// unknown: every variable value is masked then, the apply's and those the template put
+// in the Workspace's vars and varmap.
 func (r *Reconciler) deletionRedactor(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, w *workspace.Workspace) *redact.Redactor {
 	tmpl := &infrav1.WorkspaceTemplate{}
 	if err := r.Client.Get(ctx, templateKey(apply), tmpl); err != nil {
 		all := apply.DeepCopy()
-		all.Spec.SensitiveVariables = slices.Collect(maps.Keys(apply.Spec.Variables))
+		all.Spec.SensitiveVariables = variableNames(apply, w)
 		return redactorFor(r.API, all, nil, w)
 	}
 	return redactorFor(r.API, apply, tmpl, w)
+}
+
+// variableNames is every variable the apply sets or the Workspace passes.
+func variableNames(apply *infrav1.WorkspaceTemplateApply, w *workspace.Workspace) []string {
+	names := slices.Collect(maps.Keys(apply.Spec.Variables))
+	p := w.Spec.ForProvider
+	for _, v := range p.Vars {
+		names = append(names, v.Key)
+	}
+	if p.VarMap != nil {
+		var varmap map[string]any
+		if json.Unmarshal(p.VarMap.Raw, &varmap) == nil {
+			names = slices.AppendSeq(names, maps.Keys(varmap))
+		}
+	}
+	return names
 }
 
 // release removes the apply's owner reference from a retained Workspace, so that garbage
