@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -33,7 +33,7 @@ type Reconciler struct {
 	WatchFilterValue string
 
 	// writes lets a pass read the controller's own last write of its CAPTCluster.
-	writes patching.Writes
+	writes lifecycle.LastWrites
 }
 
 var ownedConditions = []string{infrav1.ReadyCondition, infrav1.VPCReadyCondition, infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition}
@@ -86,4 +86,4 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 }
 
 // finalizer is the CAPTCluster finalizer, and its name before it had a path.
-var finalizer = patching.Finalizer{Name: infrav1.CAPTClusterFinalizer, Legacy: []string{infrav1.LegacyCAPTClusterFinalizer}}
+var finalizer = lifecycle.Finalizer{Name: infrav1.CAPTClusterFinalizer, Legacy: []string{infrav1.LegacyCAPTClusterFinalizer}}

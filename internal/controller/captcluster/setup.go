@@ -20,7 +20,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 )
 
 const controllerName = "captcluster"
@@ -36,7 +36,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// CAPT's to reconcile, as the InfraCluster contract asks.
 		For(&infrav1.CAPTCluster{}, builder.WithPredicates(predicates.All(mgr.GetScheme(), log,
 			predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
-			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), patching.ChangedBeyondStatus())).
+			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), lifecycle.ChangedBeyondStatus())).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTCluster", func() client.ObjectList { return &infrav1.CAPTClusterList{} }))).
@@ -48,7 +48,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Deletion waits for the control plane to be gone: only its disappearance matters,
 		// not each of its status patches (at 1,000 clusters those were most reconciles).
 		Watches(&controlplanev1.CAPTControlPlane{}, handler.EnqueueRequestsFromMapFunc(r.controlPlaneToCAPTCluster),
-			builder.WithPredicates(patching.Deleted())).
+			builder.WithPredicates(lifecycle.Deleted())).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)

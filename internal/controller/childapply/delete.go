@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/controller/observed"
-	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
 // Deletion is what an owner being deleted asks of one of its applies.
@@ -63,7 +63,7 @@ func Delete(ctx context.Context, c client.Client, owner client.Object, d Deletio
 	if !apply.DeletionTimestamp.IsZero() {
 		return false, passAbandon(ctx, c, owner, apply)
 	}
-	deleted, err := patching.DeleteUnchanged(ctx, c, apply)
+	deleted, err := lifecycle.DeleteUnchanged(ctx, c, apply)
 	if err != nil {
 		return false, fmt.Errorf("deleting WorkspaceTemplateApply %s: %w", apply.Name, err)
 	}

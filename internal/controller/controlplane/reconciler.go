@@ -19,7 +19,7 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/requeue"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -51,7 +51,7 @@ type Reconciler struct {
 	TokenRefreshInterval time.Duration
 
 	// writes lets a pass read the controller's own last write of its control plane.
-	writes patching.Writes
+	writes lifecycle.LastWrites
 }
 
 var ownedConditions = []string{
@@ -114,4 +114,4 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 }
 
 // finalizer is the CAPTControlPlane finalizer, and its name before it had a path.
-var finalizer = patching.Finalizer{Name: controlplanev1.CAPTControlPlaneFinalizer, Legacy: []string{controlplanev1.LegacyCAPTControlPlaneFinalizer}}
+var finalizer = lifecycle.Finalizer{Name: controlplanev1.CAPTControlPlaneFinalizer, Legacy: []string{controlplanev1.LegacyCAPTControlPlaneFinalizer}}

@@ -5,8 +5,8 @@ import (
 
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/controller/observed"
-	"github.com/capt-dev/capt/internal/controller/patching"
 )
 
 // scope is one pass of the reconciler: the objects it works on, what it found, what it
@@ -18,7 +18,7 @@ type scope struct {
 	cluster *clusterv1.Cluster
 	// writer writes the pass's changes to cp: a step that must be on the API server
 	// before the next (Persist), and the deferred write.
-	writer *patching.Writer
+	writer *lifecycle.Writer
 
 	// waitingForInfra names the infrastructure the control plane waits for.
 	waitingForInfra string

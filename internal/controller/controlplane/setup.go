@@ -24,7 +24,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/kubeconfig"
 )
 
@@ -66,7 +66,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
 		For(&controlplanev1.CAPTControlPlane{}, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
-			patching.ChangedBeyondStatus())).
+			lifecycle.ChangedBeyondStatus())).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.secretToControlPlane), builder.OnlyMetadata).
@@ -144,7 +144,7 @@ func (r *Reconciler) captClusterToControlPlane(ctx context.Context, o client.Obj
 // deletedOrNodeGroupReadyChanged passes the deletions of applies and the updates
 // nodeGroupReadyChanged passes.
 func deletedOrNodeGroupReadyChanged() predicate.Funcs {
-	p := patching.Deleted()
+	p := lifecycle.Deleted()
 	p.UpdateFunc = nodeGroupReadyChanged
 	return p
 }

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
@@ -44,7 +44,7 @@ type Reconciler struct {
 	// controller is the controller, for the workload clusters' Node watches.
 	controller controller.Controller
 	// writes lets a pass read the controller's own last write of its pool.
-	writes patching.Writes
+	writes lifecycle.LastWrites
 }
 
 var ownedConditions = []string{
@@ -53,7 +53,7 @@ var ownedConditions = []string{
 }
 
 // finalizer holds a CAPTMachinePool until its node group Workspace is destroyed.
-var finalizer = patching.Finalizer{Name: infrav1.CAPTMachinePoolFinalizer}
+var finalizer = lifecycle.Finalizer{Name: infrav1.CAPTMachinePoolFinalizer}
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captmachinepools,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captmachinepools/status,verbs=patch

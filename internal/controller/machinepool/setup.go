@@ -22,7 +22,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 )
 
 const controllerName = "captmachinepool"
@@ -46,7 +46,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// A pool another controller manages (cluster.x-k8s.io/managed-by) is not CAPT's.
 		For(&infrav1.CAPTMachinePool{}, builder.WithPredicates(predicates.All(mgr.GetScheme(), log,
 			predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue),
-			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), patching.ChangedBeyondStatus())).
+			predicates.ResourceIsNotExternallyManaged(mgr.GetScheme(), log)), lifecycle.ChangedBeyondStatus())).
 		WithOptions(options).
 		Owns(&infrav1.WorkspaceTemplateApply{}).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(childapply.ToControllerOfApply(r.Client, "CAPTMachinePool", func() client.ObjectList { return &infrav1.CAPTMachinePoolList{} }))).

@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/controller/observed"
-	"github.com/capt-dev/capt/internal/controller/patching"
 	"github.com/capt-dev/capt/internal/redact"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -89,7 +89,7 @@ func (r *Reconciler) deleteWorkspace(ctx context.Context, w *workspace.Workspace
 	u.SetNamespace(w.Namespace)
 	u.SetUID(w.UID)
 	u.SetResourceVersion(w.ResourceVersion)
-	deleted, err := patching.DeleteUnchanged(ctx, r.Client, u)
+	deleted, err := lifecycle.DeleteUnchanged(ctx, r.Client, u)
 	if err != nil {
 		return fmt.Errorf("deleting Workspace %s: %w", w.Name, err)
 	}

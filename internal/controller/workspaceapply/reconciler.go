@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -48,7 +48,7 @@ type Reconciler struct {
 	ManagementClusterID string
 
 	// writes lets a pass read the controller's own last write of its apply.
-	writes patching.Writes
+	writes lifecycle.LastWrites
 	// modules holds what the Inline modules declare, read once per module text.
 	modules modules
 }
@@ -85,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, err
 	}
 	workspaceName := render.WorkspaceName(r.API, apply.Namespace, apply.Name)
-	if patching.SetPaused("WorkspaceTemplateApply", cluster, apply) {
+	if lifecycle.SetPaused("WorkspaceTemplateApply", cluster, apply) {
 		// Nothing acts while the Cluster is paused (clusterctl move): the provider neither.
 		if err := r.pauseWorkspace(ctx, apply, workspaceName); err != nil {
 			return ctrl.Result{}, err
@@ -151,4 +151,4 @@ func (r *Reconciler) ownerCluster(ctx context.Context, apply *infrav1.WorkspaceT
 }
 
 // finalizer is the WorkspaceTemplateApply finalizer, and its name before it had a path.
-var finalizer = patching.Finalizer{Name: infrav1.WorkspaceTemplateApplyFinalizer, Legacy: []string{infrav1.LegacyWorkspaceTemplateApplyFinalizer}}
+var finalizer = lifecycle.Finalizer{Name: infrav1.WorkspaceTemplateApplyFinalizer, Legacy: []string{infrav1.LegacyWorkspaceTemplateApplyFinalizer}}

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
-	"github.com/capt-dev/capt/internal/controller/patching"
+	"github.com/capt-dev/capt/internal/controller/lifecycle"
 )
 
 // Field indexes on WorkspaceTemplateApplies, so that an event on what an apply depends
@@ -78,7 +78,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
-		For(apply, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue), patching.ChangedBeyondStatus())).
+		For(apply, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue), lifecycle.ChangedBeyondStatus())).
 		WithOptions(options).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToApplies)).
 		Watches(&infrav1.WorkspaceTemplate{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(templateIndex))).
@@ -86,7 +86,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
-			builder.OnlyMetadata, builder.WithPredicates(patching.Existence())).
+			builder.OnlyMetadata, builder.WithPredicates(lifecycle.Existence())).
 		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
 		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).

@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"context"
@@ -33,13 +33,13 @@ type Object interface {
 // (optimistic lock): a merge patch replaces the whole conditions list, and the lock is
 // what keeps a condition another writer set in the meantime. The base is what the API
 // server has: the cached object, or this controller's own last write of it when the
-// cache has not seen that write yet (Writes). A conflict therefore means another writer
+// cache has not seen that write yet (LastWrites). A conflict therefore means another writer
 // changed the object; it is resolved once with a fresh read: the conditions the
 // controller owns and its status fields win, other conditions stay.
 type Writer struct {
 	c      client.Client
 	reader client.Reader
-	writes *Writes
+	writes *LastWrites
 	before client.Object
 	// behind are the resourceVersions this pass wrote over: a cache still at one of them
 	// has not seen the pass's writes.

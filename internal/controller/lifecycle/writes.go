@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"reflect"
@@ -9,15 +9,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Writes is a controller's memory of its own latest write of each object, so that a pass
+// LastWrites is a controller's memory of its own latest write of each object, so that a pass
 // reads its own writes. The manager's cache sees a write only when the watch delivers it;
 // a pass that starts before then (brought by another object's event: the apply, the
 // Workspace, a Secret) would otherwise compute its status from the old copy, find it
 // different from what it wants, and write again what the API server already has (or
-// meet a conflict, read, and write again). With Writes it starts from what it wrote last.
+// meet a conflict, read, and write again). With LastWrites it starts from what it wrote last.
 //
-// The zero value is ready to use; one Writes serves all of a controller's workers.
-type Writes struct {
+// The zero value is ready to use; one LastWrites serves all of a controller's workers.
+type LastWrites struct {
 	mu   sync.Mutex
 	last map[types.NamespacedName]written
 }
@@ -32,7 +32,7 @@ type written struct {
 // Begin starts a pass on obj, read from the cache: when the cache has not yet seen the
 // controller's last write of obj, obj is replaced by that write (same UID, newer
 // resourceVersion). The returned Writer writes the pass's changes.
-func (ws *Writes) Begin(c client.Client, reader client.Reader, obj client.Object) *Writer {
+func (ws *LastWrites) Begin(c client.Client, reader client.Reader, obj client.Object) *Writer {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	key := client.ObjectKeyFromObject(obj)
@@ -51,15 +51,15 @@ func (ws *Writes) Begin(c client.Client, reader client.Reader, obj client.Object
 }
 
 // Forget drops what is remembered of the object at key: it is gone.
-func (ws *Writes) Forget(key types.NamespacedName) {
+func (ws *LastWrites) Forget(key types.NamespacedName) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	delete(ws.last, key)
 }
 
-func (ws *Writes) forget(obj client.Object) { ws.Forget(client.ObjectKeyFromObject(obj)) }
+func (ws *LastWrites) forget(obj client.Object) { ws.Forget(client.ObjectKeyFromObject(obj)) }
 
-func (ws *Writes) record(obj client.Object, behind []string) {
+func (ws *LastWrites) record(obj client.Object, behind []string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.last == nil {

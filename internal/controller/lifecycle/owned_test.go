@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestOwnedConditionsWinConflicts(t *testing.T) {
 	if err := env.Client.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	var writes Writes
+	var writes LastWrites
 	writer := writes.Begin(env.Client, env.Client, a)
 	other := &infrav1.WorkspaceTemplateApply{}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(a), other); err != nil {

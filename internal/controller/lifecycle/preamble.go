@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // watch-filter label is not watchFilter to the manager it belongs to (requests mapped
 // from other kinds skip the For predicate), and begins the pass from the controller's
 // own last write of obj (Begin). A nil Writer and nil error: nothing to reconcile.
-func (ws *Writes) Start(ctx context.Context, c client.Client, reader client.Reader, key types.NamespacedName, obj Object, watchFilter string) (*Writer, error) {
+func (ws *LastWrites) Start(ctx context.Context, c client.Client, reader client.Reader, key types.NamespacedName, obj Object, watchFilter string) (*Writer, error) {
 	if err := c.Get(ctx, key, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			ws.Forget(key)

@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"

@@ -1,7 +1,10 @@
-// Package patching holds the writes every CAPT reconciler shares: the pass's one write of
-// the reconciled object (Writer), the memory that lets a pass read its own last write
-// (Writes), the finalizer and the Paused condition, and deletions that never repeat.
-package patching
+// Package lifecycle is what every CAPT reconciler shares about the object it
+// reconciles, from the start of a pass to its end and from creation to deletion: the
+// preamble (Start, Hold, Finish), the pass's one write (Writer) and the memory that lets
+// a pass read its own last write (LastWrites), the Paused condition, the finalizer (a
+// deletion's last step run once), the For predicate and the watch predicates, and
+// deletions that never repeat (DeleteUnchanged).
+package lifecycle
 
 import (
 	"context"

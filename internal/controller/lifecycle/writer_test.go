@@ -1,4 +1,4 @@
-package patching
+package lifecycle
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func TestOneStatusWrite(t *testing.T) {
 	ctx := context.Background()
 	writes, c := counting(t)
 	a := newApply(t, "one-status-write")
-	var ws Writes
+	var ws LastWrites
 
 	w := ws.Begin(c, c, a)
 	conditions.Set(a, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionTrue, Reason: infrav1.ReadyReason})
@@ -84,7 +84,7 @@ func TestStalePassWritesNothing(t *testing.T) {
 	writes, c := counting(t)
 	a := newApply(t, "stale-pass")
 	stale := a.DeepCopy()
-	var ws Writes
+	var ws LastWrites
 
 	w := ws.Begin(c, c, a)
 	conditions.Set(a, metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: "Waiting"})
@@ -124,7 +124,7 @@ func TestStalePassWritesNothing(t *testing.T) {
 func TestForeignConditionKept(t *testing.T) {
 	ctx := context.Background()
 	a := newApply(t, "foreign-condition")
-	var ws Writes
+	var ws LastWrites
 	w := ws.Begin(env.Client, env.Client, a)
 
 	other := get(t, a)
@@ -150,7 +150,7 @@ func TestFinalizerThenStatus(t *testing.T) {
 	ctx := context.Background()
 	writes, c := counting(t)
 	a := newApply(t, "finalizer-then-status")
-	var ws Writes
+	var ws LastWrites
 	w := ws.Begin(c, c, a)
 	if SetPaused("WorkspaceTemplateApply", nil, a) {
 		t.Fatal("paused without a reason")
@@ -179,7 +179,7 @@ func TestSpecWriteRestampsTheStatus(t *testing.T) {
 	ctx := context.Background()
 	writes, c := counting(t)
 	a := newApply(t, "spec-and-status")
-	var ws Writes
+	var ws LastWrites
 	w := ws.Begin(c, c, a)
 	created := a.Generation
 	a.Spec.Variables = map[string]string{"region": "us-west-2"}
