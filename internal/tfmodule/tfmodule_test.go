@@ -110,3 +110,19 @@ output "o" { value = local.x }
 		}
 	}
 }
+
+// BenchmarkParse: what checking an Inline module costs the apply's controller on a
+// cache miss (the shipped EKS module's text, about the size of a large inline module).
+func BenchmarkParse(b *testing.B) {
+	src, err := os.ReadFile("../../templates/aws/eks/main.tf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("main.tf", src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
