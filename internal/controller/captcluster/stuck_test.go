@@ -3,7 +3,6 @@ package captcluster
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,20 +36,20 @@ func TestStuckDeletionShowsOnTheCAPTCluster(t *testing.T) {
 	if err := env.Client.Delete(ctx, getCC(t, cc)); err != nil {
 		t.Fatal(err)
 	}
-	failVPCDestroy(t, cc, "delete failed: Error: deleting EC2 VPC: DependencyViolation")
+	env.SetDestroyResult(t, api, client.ObjectKey{Name: workspaceName(cc)}, "delete failed: Error: deleting EC2 VPC: DependencyViolation")
 	waitCC(t, cc, "destroy failure shown on the CAPTCluster", func(c *infrav1.CAPTCluster) error {
 		d := cond(c, infrav1.DeletingCondition)
 		if d.Status != metav1.ConditionTrue || d.Reason != infrav1.WorkspaceDestroyFailedReason {
 			return fmt.Errorf("Deleting %s/%s: %s", d.Status, d.Reason, d.Message)
 		}
-		return containsAll(d.Message, "WorkspaceTemplateApply "+applyName(cc)+":", "DependencyViolation", workspaceName(cc))
+		return testenv.ContainsAll(d.Message, "WorkspaceTemplateApply "+applyName(cc)+":", "DependencyViolation", workspaceName(cc))
 	})
 	waitCC(t, cc, "stall shown on the CAPTCluster", func(c *infrav1.CAPTCluster) error {
 		s := cond(c, infrav1.DeletionStalledCondition)
 		if s.Status != metav1.ConditionTrue || s.Reason != infrav1.DeletionStalledReason {
 			return fmt.Errorf("DeletionStalled %s/%s: %s", s.Status, s.Reason, s.Message)
 		}
-		return containsAll(s.Message, "DependencyViolation", infrav1.AbandonWorkspaceAnnotation)
+		return testenv.ContainsAll(s.Message, "DependencyViolation", infrav1.AbandonWorkspaceAnnotation)
 	})
 
 	u := api.NewObject()
@@ -87,34 +86,4 @@ func controllersStallingAfter(stall time.Duration) testenv.SetupFunc {
 		return (&Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster-controller"), API: api, Intervals: requeue.Defaults()}).
 			SetupWithManager(ctx, mgr, controller.Options{})
 	}
-}
-
-// failVPCDestroy plays Crossplane after a failed destroy of the VPC Workspace: Synced
-// False with the error, set after its deletion began.
-func failVPCDestroy(t *testing.T, cc *infrav1.CAPTCluster, failure string) {
-	t.Helper()
-	testenv.Eventually(t, "set the VPC Workspace's destroy failure", func() error {
-		u := api.NewObject()
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: workspaceName(cc)}, u); err != nil {
-			return err
-		}
-		if u.GetDeletionTimestamp() == nil {
-			return fmt.Errorf("the Workspace is not being deleted yet")
-		}
-		now := time.Now().UTC().Format(time.RFC3339)
-		_ = unstructured.SetNestedSlice(u.Object, []any{
-			map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure, "lastTransitionTime": now},
-			map[string]any{"type": "Ready", "status": "False", "reason": "Deleting", "lastTransitionTime": now},
-		}, "status", "conditions")
-		return env.Client.Status().Update(context.Background(), u)
-	})
-}
-
-func containsAll(s string, parts ...string) error {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return fmt.Errorf("%q does not contain %q", s, p)
-		}
-	}
-	return nil
 }

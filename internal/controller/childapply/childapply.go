@@ -39,12 +39,12 @@ type Spec struct {
 	Retain bool
 }
 
-// Ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
+// ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
 // spec, the labels or the owner reference differ. The apply carries the Cluster's name
 // label and the owner's watch-filter label, so that a manager with --watch-filter sees
 // it, and is created with its controller's finalizer and clusterctl's block-move
 // annotation, which saves that controller a write. Creating it makes no event: the owner's conditions name it.
-func Ensure(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
+func ensure(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, want Spec) (*infrav1.WorkspaceTemplateApply, error) {
 	apply := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: want.Name}}
 	mutate := func() error {
 		if apply.CreationTimestamp.IsZero() {

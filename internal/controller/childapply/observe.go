@@ -25,14 +25,14 @@ type Child struct {
 	Workspace *workspace.Workspace
 }
 
-// Observe writes the owner's apply as want says (Ensure) and reads its Workspace: one
+// Observe writes the owner's apply as want says (ensure) and reads its Workspace: one
 // call per pass for what every owner needs before it reads its outputs.
 func Observe(ctx context.Context, c client.Client, reader client.Reader, api workspace.API, owner client.Object, want Spec) (Child, error) {
-	apply, err := Ensure(ctx, c, reader, owner, want)
+	apply, err := ensure(ctx, c, reader, owner, want)
 	if err != nil {
 		return Child{}, err
 	}
-	ws, err := Workspace(ctx, c, api, apply)
+	ws, err := readWorkspace(ctx, c, api, apply)
 	if err != nil {
 		return Child{Apply: apply}, err
 	}

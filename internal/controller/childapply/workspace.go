@@ -19,9 +19,9 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// Workspace reads the Workspace of a WorkspaceTemplateApply from the cache; nil when it
+// readWorkspace reads the Workspace of a WorkspaceTemplateApply from the cache; nil when it
 // does not exist.
-func Workspace(ctx context.Context, c client.Reader, api workspace.API, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
+func readWorkspace(ctx context.Context, c client.Reader, api workspace.API, apply *infrav1.WorkspaceTemplateApply) (*workspace.Workspace, error) {
 	u := api.NewObject()
 	key := client.ObjectKey{Name: render.WorkspaceName(api, apply.Namespace, apply.Name)}
 	if api.Namespaced() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,7 +27,7 @@ func TestDestroyFailureReachesTheControlPlane(t *testing.T) {
 	}
 	waitCP(t, cp, "waiting for the Workspace", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
 
-	setDestroyStatus(t, cp, "delete failed: Error: deleting EKS Cluster: ResourceInUseException")
+	env.SetDestroyResult(t, api, client.ObjectKey{Name: workspaceName(cp)}, "delete failed: Error: deleting EKS Cluster: ResourceInUseException")
 	waitCP(t, cp, "destroy failure shown", func(c *controlplanev1.CAPTControlPlane) error {
 		if err := condIs(infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason)(c); err != nil {
 			return err
@@ -42,32 +41,10 @@ func TestDestroyFailureReachesTheControlPlane(t *testing.T) {
 		return nil
 	})
 
-	setDestroyStatus(t, cp, "")
+	env.SetDestroyResult(t, api, client.ObjectKey{Name: workspaceName(cp)}, "")
 	waitCP(t, cp, "failure cleared", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, controlplanev1.DeletingWorkspaceTemplateApplyReason))
 	setWorkspaceFinalizers(t, cp, nil)
 	testenv.Eventually(t, "control plane gone", func() error { return gone(&controlplanev1.CAPTControlPlane{ObjectMeta: cp.ObjectMeta}) })
-}
-
-// setDestroyStatus plays Crossplane after a destroy attempt on the control plane's
-// Workspace: Synced False with the error, or True.
-func setDestroyStatus(t *testing.T, cp *controlplanev1.CAPTControlPlane, failure string) {
-	t.Helper()
-	testenv.Eventually(t, "set Workspace destroy status", func() error {
-		u := api.NewObject()
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: workspaceName(cp)}, u); err != nil {
-			return err
-		}
-		if u.GetDeletionTimestamp() == nil {
-			return fmt.Errorf("Workspace not being deleted yet")
-		}
-		now := time.Now().UTC().Format(time.RFC3339)
-		synced := map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now}
-		if failure != "" {
-			synced = map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure, "lastTransitionTime": now}
-		}
-		_ = unstructured.SetNestedSlice(u.Object, []any{synced, map[string]any{"type": "Ready", "status": "False", "reason": "Deleting", "lastTransitionTime": now}}, "status", "conditions")
-		return env.Client.Status().Update(context.Background(), u)
-	})
 }
 
 // TestAbandonThroughTheControlPlane: the abandon annotation set on the control plane (the
@@ -82,7 +59,7 @@ func TestAbandonThroughTheControlPlane(t *testing.T) {
 	if err := env.Client.Delete(ctx, getCP(t, cp)); err != nil {
 		t.Fatal(err)
 	}
-	setDestroyStatus(t, cp, "delete failed: Error: ResourceInUseException")
+	env.SetDestroyResult(t, api, client.ObjectKey{Name: workspaceName(cp)}, "delete failed: Error: ResourceInUseException")
 	waitCP(t, cp, "destroy failure shown", condIs(infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason))
 
 	ws := waitWorkspace(t, cp)

@@ -3,7 +3,6 @@ package machinepool
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,18 +35,18 @@ func TestStuckDeletionShowsOnThePool(t *testing.T) {
 	if err := env.Client.Delete(ctx, getMP(t, f.mp)); err != nil {
 		t.Fatal(err)
 	}
-	failNodeGroupDestroy(t, f.mp, "delete failed: Error: deleting EKS Node Group: ResourceInUseException")
+	env.SetDestroyResult(t, api, client.ObjectKey{Name: workspaceName(f.mp)}, "delete failed: Error: deleting EKS Node Group: ResourceInUseException")
 	waitMP(t, f.mp, "destroy failure shown on the pool", func(mp *infrav1.CAPTMachinePool) error {
 		if err := condIs(infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason)(mp); err != nil {
 			return err
 		}
-		return containsAll(cond(mp, infrav1.DeletingCondition).Message, "WorkspaceTemplateApply "+applyName(f.mp)+":", "ResourceInUseException", workspaceName(f.mp))
+		return testenv.ContainsAll(cond(mp, infrav1.DeletingCondition).Message, "WorkspaceTemplateApply "+applyName(f.mp)+":", "ResourceInUseException", workspaceName(f.mp))
 	})
 	waitMP(t, f.mp, "stall shown on the pool", func(mp *infrav1.CAPTMachinePool) error {
 		if err := condIs(infrav1.DeletionStalledCondition, metav1.ConditionTrue, infrav1.DeletionStalledReason)(mp); err != nil {
 			return err
 		}
-		return containsAll(cond(mp, infrav1.DeletionStalledCondition).Message, "ResourceInUseException", infrav1.AbandonWorkspaceAnnotation)
+		return testenv.ContainsAll(cond(mp, infrav1.DeletionStalledCondition).Message, "ResourceInUseException", infrav1.AbandonWorkspaceAnnotation)
 	})
 
 	w, err := getWorkspace(t, f.mp)
@@ -102,34 +101,4 @@ func holdNodeGroupWorkspace(t *testing.T, mp *infrav1.CAPTMachinePool, finalizer
 		u.SetFinalizers(finalizers)
 		return env.Client.Update(context.Background(), u)
 	})
-}
-
-// failNodeGroupDestroy plays Crossplane after a failed destroy of the node group
-// Workspace: Synced False with the error, set after its deletion began.
-func failNodeGroupDestroy(t *testing.T, mp *infrav1.CAPTMachinePool, failure string) {
-	t.Helper()
-	testenv.Eventually(t, "set the node group Workspace's destroy failure", func() error {
-		u := api.NewObject()
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: workspaceName(mp)}, u); err != nil {
-			return err
-		}
-		if u.GetDeletionTimestamp() == nil {
-			return fmt.Errorf("the Workspace is not being deleted yet")
-		}
-		now := time.Now().UTC().Format(time.RFC3339)
-		_ = unstructured.SetNestedSlice(u.Object, []any{
-			map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure, "lastTransitionTime": now},
-			map[string]any{"type": "Ready", "status": "False", "reason": "Deleting", "lastTransitionTime": now},
-		}, "status", "conditions")
-		return env.Client.Status().Update(context.Background(), u)
-	})
-}
-
-func containsAll(s string, parts ...string) error {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return fmt.Errorf("%q does not contain %q", s, p)
-		}
-	}
-	return nil
 }

@@ -66,7 +66,7 @@ func deleteWithFailingDestroy(t *testing.T, api workspace.API, tmpl *infrav1.Wor
 func assertDestroyFailureRedacted(t *testing.T, ns, name string, canaries []plant, readable ...string) {
 	t.Helper()
 	a := waitCondition(t, ns, name, infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason)
-	if err := containsAll(condition(a, infrav1.DeletingCondition).Message, append([]string{"DependencyViolation", redact.Mask}, readable...)...); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.DeletingCondition).Message, append([]string{"DependencyViolation", redact.Mask}, readable...)...); err != nil {
 		t.Error(err)
 	}
 	// The stall's condition and its one Warning event quote the failure too.
@@ -90,7 +90,7 @@ func assertDestroyFailureRedacted(t *testing.T, ns, name string, canaries []plan
 			texts["event "+e.Reason] = e.Note
 		}
 	}
-	if err := containsAll(texts["event "+infrav1.DeletionStalledReason], "DependencyViolation", redact.Mask); err != nil {
+	if err := testenv.ContainsAll(texts["event "+infrav1.DeletionStalledReason], "DependencyViolation", redact.Mask); err != nil {
 		t.Errorf("DeletionStalled event: %v", err)
 	}
 	for where, text := range texts {

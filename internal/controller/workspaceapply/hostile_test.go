@@ -141,7 +141,7 @@ func TestHostileVariables(t *testing.T) {
 		if len(a.Spec.Variables["value"]) <= 4096 {
 			want = append(want, "[redacted]")
 		}
-		if err := containsAll(condition(a, infrav1.ReadyCondition).Message, want...); err != nil {
+		if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, want...); err != nil {
 			t.Errorf("%s: %v", what, err)
 		}
 		playProvider(t, api, getWorkspace(t, api, ns, render.WorkspaceName(api, ns, name)), metav1.ConditionTrue, metav1.ConditionTrue, "", "", nil)
@@ -174,7 +174,7 @@ func TestVariablesServerSideApplyRefuses(t *testing.T) {
 		"noncharacter": "variable value holds", "in-template": "WorkspaceTemplate " + ns + "/del holds a character",
 	} {
 		a := waitCondition(t, ns, name, infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.TemplateInvalidReason)
-		if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, want); err != nil {
+		if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, want); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 		for _, c := range a.Status.Conditions {
@@ -223,7 +223,7 @@ func TestVariablesOfAMegabyte(t *testing.T) {
 	// Copied four times: refused before it reaches the API server.
 	create(t, newHostileApply(ns, "copied", "hostile", map[string]string{"value": megabyte}))
 	a := waitCondition(t, ns, "copied", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.TemplateInvalidReason)
-	if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, "WorkspaceTemplate "+ns+"/hostile is ", "bytes, more than the API server stores"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, "WorkspaceTemplate "+ns+"/hostile is ", "bytes, more than the API server stores"); err != nil {
 		t.Error(err)
 	}
 
@@ -231,7 +231,7 @@ func TestVariablesOfAMegabyte(t *testing.T) {
 	under := justUnder(t, api, hostile, ns)
 	create(t, newHostileApply(ns, "just-under", "hostile", map[string]string{"value": under}))
 	a = waitCondition(t, ns, "just-under", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.TemplateInvalidReason)
-	if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, "is refused by the API server"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, "is refused by the API server"); err != nil {
 		t.Error(err)
 	}
 	for _, name := range []string{"copied", "just-under"} {

@@ -156,7 +156,7 @@ func TestFailureIsMirroredRedactedAndClears(t *testing.T) {
 			}
 		}
 	}
-	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, w.Name, "apply failed", "[redacted] for variable password",
+	if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, w.Name, "apply failed", "[redacted] for variable password",
 		"[redacted] for db_password", "reading Secret local-apiserver of cluster local"); err != nil {
 		t.Error(err)
 	}
@@ -191,7 +191,7 @@ func TestTemplateProblems(t *testing.T) {
 
 	create(t, newApply(ns, "orphan", "missing", nil))
 	a := waitCondition(t, ns, "orphan", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.TemplateNotFoundReason)
-	if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, "WorkspaceTemplate "+ns+"/missing not found"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, "WorkspaceTemplate "+ns+"/missing not found"); err != nil {
 		t.Error(err)
 	}
 	missing := newTemplate(ns, "missing")
@@ -203,7 +203,7 @@ func TestTemplateProblems(t *testing.T) {
 	bad.Spec.Template.Spec.ForProvider.Vars = append(bad.Spec.Template.Spec.ForProvider.Vars, infrav1.Var{Key: "owner", Value: "${owner}"})
 	create(t, bad, newApply(ns, "unknown-var", "bad", nil))
 	a = waitCondition(t, ns, "unknown-var", infrav1.TemplateValidCondition, metav1.ConditionFalse, infrav1.TemplateInvalidReason)
-	if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, "placeholder ${owner} names no variable", "vars[1].value"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, "placeholder ${owner} names no variable", "vars[1].value"); err != nil {
 		t.Error(err)
 	}
 	if w := getWorkspace(t, api, ns, render.WorkspaceName(api, ns, "unknown-var")); w != nil {
@@ -227,13 +227,13 @@ func TestTemplateProblems(t *testing.T) {
 		}
 		for _, c := range cur.Status.Conditions {
 			if c.Type == infrav1.TemplateValidCondition && c.Status == metav1.ConditionFalse {
-				return containsAll(c.Message, "env[0].value has an unterminated")
+				return testenv.ContainsAll(c.Message, "env[0].value has an unterminated")
 			}
 		}
 		return fmt.Errorf("conditions %+v", cur.Status.Conditions)
 	})
 	a = waitCondition(t, ns, "orphan", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.TemplateInvalidReason)
-	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, "keeps its last applied spec"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, "keeps its last applied spec"); err != nil {
 		t.Error(err)
 	}
 	testenv.Eventually(t, "fix template", func() error {

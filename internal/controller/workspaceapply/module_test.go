@@ -85,7 +85,7 @@ variable "zone" { default = null }
 
 	for _, name := range []string{"unset", "unset-json"} {
 		a := waitCondition(t, ns, name, infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.RequiredVariablesUnsetReason)
-		if err := containsAll(condition(a, infrav1.ReadyCondition).Message, "requires variable api_token,", "No value for required variable"); err != nil {
+		if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, "requires variable api_token,", "No value for required variable"); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 		if c := condition(a, infrav1.TemplateValidCondition); c.Status != metav1.ConditionFalse || c.Reason != infrav1.RequiredVariablesUnsetReason {
@@ -122,7 +122,7 @@ variable "zone" { default = null }
 		return env.Client.Update(ctx, tmpl)
 	})
 	a := waitCondition(t, ns, "unset", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.RequiredVariablesUnsetReason)
-	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, "requires variable zone,", "keeps its last applied spec"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, "requires variable zone,", "keeps its last applied spec"); err != nil {
 		t.Error(err)
 	}
 	noValues(t, a, "canary-token-value", "canary-region-value")
@@ -155,7 +155,7 @@ variable "name" { default = "" }
 	if valid.Status != metav1.ConditionTrue || valid.Reason != infrav1.VariablesIgnoredReason {
 		t.Fatalf("TemplateValid = %+v, want True (VariablesIgnored)", valid)
 	}
-	if err := containsAll(valid.Message, "declares no variables enable_nat_gateway, tags:", "ignores"); err != nil {
+	if err := testenv.ContainsAll(valid.Message, "declares no variables enable_nat_gateway, tags:", "ignores"); err != nil {
 		t.Error(err)
 	}
 	noValues(t, a, "canary-false-value")
@@ -215,7 +215,7 @@ func TestModuleNotCheckedDoesNotBlock(t *testing.T) {
 
 	waitWorkspace(t, api, ns, "broken")
 	a := waitCondition(t, ns, "broken", infrav1.TemplateValidCondition, metav1.ConditionTrue, infrav1.ModuleUnreadableReason)
-	if err := containsAll(condition(a, infrav1.TemplateValidCondition).Message, "main.tf:2,", "Terraform will report it"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.TemplateValidCondition).Message, "main.tf:2,", "Terraform will report it"); err != nil {
 		t.Error(err)
 	}
 	waitWorkspace(t, api, ns, "remote")

@@ -75,7 +75,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		// template renders: retrying cannot help, a change of template or variables will.
 		obs.problem = &observed.Problem{Reason: infrav1.TemplateInvalidReason, Message: fmt.Sprintf(
 			"the Workspace rendered from WorkspaceTemplate %s is refused by the API server: %s", templateKey(apply), err)}
-
 		return nil
 	}
 	if err != nil {

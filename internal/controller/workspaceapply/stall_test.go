@@ -90,7 +90,7 @@ func TestDestroyFailureIsReported(t *testing.T) {
 	playDestroy(t, api, w.Name, "delete failed: cannot run terraform destroy: Error: deleting VPC (password hunter2-canary): DependencyViolation")
 	a := waitCondition(t, ns, "failing", infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WorkspaceDestroyFailedReason)
 	msg := condition(a, infrav1.DeletingCondition).Message
-	if err := containsAll(msg, w.Name, "DependencyViolation", "deleting since "+a.DeletionTimestamp.UTC().Format(time.RFC3339)); err != nil {
+	if err := testenv.ContainsAll(msg, w.Name, "DependencyViolation", "deleting since "+a.DeletionTimestamp.UTC().Format(time.RFC3339)); err != nil {
 		t.Error(err)
 	}
 	for _, c := range a.Status.Conditions {
@@ -123,7 +123,7 @@ func TestStalledDeletion(t *testing.T) {
 	playDestroy(t, api, w.Name, "delete failed: Error: DependencyViolation")
 
 	a := waitCondition(t, ns, "stuck", infrav1.DeletionStalledCondition, metav1.ConditionTrue, infrav1.DeletionStalledReason)
-	if err := containsAll(condition(a, infrav1.DeletionStalledCondition).Message, w.Name, "DependencyViolation", infrav1.AbandonWorkspaceAnnotation); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.DeletionStalledCondition).Message, w.Name, "DependencyViolation", infrav1.AbandonWorkspaceAnnotation); err != nil {
 		t.Error(err)
 	}
 	testenv.Eventually(t, "one DeletionStalled event", func() error {
@@ -168,7 +168,7 @@ func TestAbandonWorkspace(t *testing.T) {
 
 	annotate(t, ns, "abandoned", "0c9e7a52-not-the-uid")
 	a := waitCondition(t, ns, "abandoned", infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.AbandonIgnoredReason)
-	if err := containsAll(condition(a, infrav1.DeletingCondition).Message, "0c9e7a52-not-the-uid", "not the UID", "DependencyViolation"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.DeletingCondition).Message, "0c9e7a52-not-the-uid", "not the UID", "DependencyViolation"); err != nil {
 		t.Error(err)
 	}
 	testenv.Consistently(t, "wrong UID: Workspace kept", 2*time.Second, func() error {

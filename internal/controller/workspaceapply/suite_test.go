@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -230,15 +229,6 @@ func varValue(w *workspace.Workspace, key string) string {
 		}
 	}
 	return "<unset>"
-}
-
-func containsAll(s string, parts ...string) error {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return fmt.Errorf("%q does not contain %q", s, p)
-		}
-	}
-	return nil
 }
 
 func gone(obj client.Object) error { return env.Gone(obj) }

@@ -32,13 +32,13 @@ func TestWaitsAreReleasedByEvents(t *testing.T) {
 	create(t, newTemplate(ns, "vpc"), dependent)
 
 	a := waitCondition(t, ns, "dependent", infrav1.DependenciesReadyCondition, metav1.ConditionFalse, infrav1.WaitingForSecretsReason)
-	if err := containsAll(condition(a, infrav1.ReadyCondition).Message, "Secret "+ns+"/aws-credentials"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.ReadyCondition).Message, "Secret "+ns+"/aws-credentials"); err != nil {
 		t.Error(err)
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws-credentials"}, StringData: map[string]string{"k": "v"}}
 	create(t, secret)
 	a = waitCondition(t, ns, "dependent", infrav1.DependenciesReadyCondition, metav1.ConditionFalse, infrav1.WaitingForWorkspacesReason)
-	if err := containsAll(condition(a, infrav1.DependenciesReadyCondition).Message, "(not found)"); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.DependenciesReadyCondition).Message, "(not found)"); err != nil {
 		t.Error(err)
 	}
 
@@ -81,7 +81,7 @@ func TestDeleteWaitsForTheWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := waitCondition(t, ns, "doomed", infrav1.DeletingCondition, metav1.ConditionTrue, infrav1.WaitingForWorkspaceDeletionReason)
-	if err := containsAll(condition(a, infrav1.DeletingCondition).Message, w.Name); err != nil {
+	if err := testenv.ContainsAll(condition(a, infrav1.DeletingCondition).Message, w.Name); err != nil {
 		t.Error(err)
 	}
 	if got := getWorkspace(t, api, ns, w.Name); got == nil || got.DeletionTimestamp == nil {
