@@ -44,6 +44,7 @@ type Provider struct {
 	mu      sync.Mutex
 	pending map[string]bool
 	held    map[hold]bool
+	failure func(ws *unstructured.Unstructured) string
 
 	// The watch: its cache runs on a context of its own, which Reconnect ends.
 	ctx       context.Context
@@ -179,6 +180,25 @@ func (p *Provider) hold(ctx context.Context, h hold, held bool) error {
 	return nil
 }
 
+// FailApplies makes the applies of the Workspaces for which failure returns a message
+// fail with it, as a failing plan or apply of provider-terraform does: Synced=False with
+// the message, Ready left as it was. nil: every apply succeeds again. Workspaces that
+// already failed are handed over again.
+func (p *Provider) FailApplies(ctx context.Context, failure func(ws *unstructured.Unstructured) string) error {
+	ctx = quiet(ctx)
+	p.mu.Lock()
+	p.failure = failure
+	p.mu.Unlock()
+	list := p.api.NewList()
+	if err := p.c.List(ctx, list); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		p.handle(ctx, &list.Items[i])
+	}
+	return nil
+}
+
 // handle schedules what provider-terraform would do next with the Workspace, once.
 func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 	ctx = quiet(ctx)
@@ -277,6 +297,14 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		if u.GetDeletionTimestamp() != nil {
 			return nil
 		}
+		p.mu.Lock()
+		failure := p.failure
+		p.mu.Unlock()
+		if failure != nil {
+			if msg := failure(u); msg != "" {
+				return p.fail(ctx, u, msg)
+			}
+		}
 		cluster := u.GetLabels()[clusterv1.ClusterNameLabel]
 		outputs := map[string]any{}
 		controlPlane := strings.Contains(u.GetName(), "-controlplane-")
@@ -299,7 +327,7 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		}
 		now := time.Now().UTC().Format(time.RFC3339)
 		_ = unstructured.SetNestedSlice(u.Object, []any{
-			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
 			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
 		}, "status", "conditions")
 		_ = unstructured.SetNestedField(u.Object, outputs, "status", "atProvider", "outputs")
@@ -314,6 +342,30 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		}
 		return nil
 	})
+}
+
+// fail reports a failed apply of u: Synced False with msg for u's generation (as
+// crossplane-runtime v2 reports it), the other conditions kept. A
+// Workspace that already says so is not written again (provider-terraform's next poll
+// would not change it either).
+func (p *Provider) fail(ctx context.Context, u *unstructured.Unstructured, msg string) error {
+	w, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return err
+	}
+	if c := w.Condition(workspace.ConditionSynced); c != nil && c.Status == "False" && c.Message == msg && c.ObservedGeneration == w.Generation {
+		return nil
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	kept := []any{map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg,
+		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": w.Generation}}
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] != "Synced" {
+			kept = append(kept, m)
+		}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, kept, "status", "conditions")
+	return p.c.Status().Update(ctx, u)
 }
 
 // isNodeGroup says whether a Workspace is a CAPTMachinePool's node group: its apply is

@@ -40,6 +40,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return err
 	}
 	obs.templateRead = true
+	obs.rollout = observeRollout(tmpl, apply)
 	if tmpl != nil {
 		obs.redactor = redactorFor(r.API, apply, tmpl, desired)
 	}
@@ -69,6 +70,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		forgetManagementCluster(apply)
 	}
 	obs.dependenciesChecked = true
+	// A change of an existing Workspace waits for its slot in the template's rollout.
+	if wait, err := rolloutGate(tmpl, apply, desired, current, obs); err != nil || wait {
+		return err
+	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
 	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || tooLarge(err) {
 		// The provider's CRD, the API server's decoding or its storage refuses what the

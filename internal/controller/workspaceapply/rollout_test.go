@@ -1,0 +1,490 @@
+package workspaceapply
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/render"
+	"github.com/capt-dev/capt/internal/testenv"
+	"github.com/capt-dev/capt/internal/workspace"
+)
+
+// The rollout tests run both controllers with the simulated provider-terraform
+// (testenv.Provider), which applies a Workspace a moment after it changes and reports
+// Ready for the generation it applied, and check the order of what happened by etcd
+// revision (testenv.RevisionLog), never by the clock.
+
+// rolloutFleet is a template with a rollout policy and its applies, in a namespace of
+// their own, each applied with region "v1".
+type rolloutFleet struct {
+	api      workspace.API
+	ns       string
+	template string
+	applies  []string
+	provider *testenv.Provider
+}
+
+// newRolloutFleet creates the template (its rollout policy rollout, nil for none) and n
+// applies, the applies named in canaries labelled canary=true, and waits until every
+// Workspace is Ready with region v1. The controllers are the caller's to start.
+func newRolloutFleet(t *testing.T, n int, rollout *infrav1.RolloutPolicy, canaries ...string) *rolloutFleet {
+	t.Helper()
+	f := &rolloutFleet{api: workspace.DefaultAPI(), ns: newNamespace(t), template: "fleet"}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := testenv.StartProvider(ctx, env.Config, env.Scheme, testenv.ProviderOptions{API: f.api, Delay: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.provider = p
+	tmpl := newTemplate(f.ns, f.template)
+	tmpl.Spec.Template.Spec.ForProvider.Vars = []infrav1.Var{{Key: "region", Value: "v1"}}
+	tmpl.Spec.Rollout = rollout
+	create(t, tmpl)
+	for i := range n {
+		a := newApply(f.ns, fmt.Sprintf("a%02d", i), f.template, nil)
+		if slices.Contains(canaries, a.Name) {
+			a.Labels = map[string]string{"canary": "true"}
+		}
+		create(t, a)
+		f.applies = append(f.applies, a.Name)
+	}
+	f.waitAt(t, "v1")
+	return f
+}
+
+// setRegion changes the template's rendering: region becomes value.
+func (f *rolloutFleet) setRegion(t *testing.T, value string) {
+	t.Helper()
+	f.patchTemplate(t, fmt.Sprintf(`{"spec":{"template":{"spec":{"forProvider":{"vars":[{"key":"region","value":%q}]}}}}}`, value))
+}
+
+func (f *rolloutFleet) patchTemplate(t *testing.T, patch string) {
+	t.Helper()
+	tmpl := &infrav1.WorkspaceTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.template}}
+	if err := env.Client.Patch(context.Background(), tmpl, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitAt waits until every apply reports its Workspace Ready with region value.
+func (f *rolloutFleet) waitAt(t *testing.T, value string, except ...string) {
+	t.Helper()
+	testenv.Eventually(t, "every Workspace Ready with region "+value, func() error {
+		for _, name := range f.applies {
+			if slices.Contains(except, name) {
+				continue
+			}
+			a := getApply(t, f.ns, name)
+			if c := condition(a, infrav1.ReadyCondition); c.Status != metav1.ConditionTrue || c.ObservedGeneration != a.Generation {
+				return fmt.Errorf("%s: Ready %s (%s): %s", name, c.Status, c.Reason, c.Message)
+			}
+			w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, name))
+			if w == nil || varValue(w, "region") != value || !w.IsReady() {
+				return fmt.Errorf("%s: Workspace not Ready with region %s", name, value)
+			}
+		}
+		return nil
+	})
+}
+
+// template reads the template from the API server.
+func (f *rolloutFleet) templateNow(t *testing.T) *infrav1.WorkspaceTemplate {
+	t.Helper()
+	tmpl := &infrav1.WorkspaceTemplate{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: f.template}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// waitRollout waits until the template's rollout status satisfies ok.
+func (f *rolloutFleet) waitRollout(t *testing.T, what string, ok func(*infrav1.RolloutStatus) error) *infrav1.RolloutStatus {
+	t.Helper()
+	var r *infrav1.RolloutStatus
+	testenv.Eventually(t, what, func() error {
+		r = f.templateNow(t).Status.Rollout
+		if r == nil {
+			return fmt.Errorf("no status.rollout")
+		}
+		return ok(r)
+	})
+	return r
+}
+
+// atRegion counts the fleet's Workspaces whose spec has region value.
+func (f *rolloutFleet) atRegion(t *testing.T, value string) int {
+	t.Helper()
+	n := 0
+	for _, name := range f.applies {
+		if w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, name)); w != nil && varValue(w, "region") == value {
+			n++
+		}
+	}
+	return n
+}
+
+// watch starts recording the fleet's Workspaces and its template by revision.
+func (f *rolloutFleet) watch(t *testing.T) *testenv.RevisionLog {
+	return env.WatchRevisions(t, "", &infrav1.WorkspaceTemplateList{}, f.api.NewList())
+}
+
+// changing replays the log's Workspace changes in revision order and returns, for each
+// revision at which a Workspace of the fleet changed, which of them (but except) had
+// region value in their spec but were not yet Ready with it: the Workspaces changing at
+// that moment.
+func (f *rolloutFleet) changing(t *testing.T, log *testenv.RevisionLog, value string, except ...string) []changingAt {
+	t.Helper()
+	changes := log.Changes(f.api.NewList())
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Revision < changes[j].Revision })
+	state := map[string]bool{}
+	var out []changingAt
+	for _, c := range changes {
+		u, ok := c.Object.(*unstructured.Unstructured)
+		if !ok || u.GetLabels()[infrav1.WorkspaceTemplateApplyNamespaceLabel] != f.ns {
+			continue
+		}
+		owner := strings.TrimPrefix(u.GetAnnotations()[infrav1.WorkspaceTemplateApplyAnnotation], f.ns+"/")
+		w, err := workspace.FromUnstructured(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state[owner] = c.Type != watch.Deleted && varValue(w, "region") == value && !w.IsReady() && !slices.Contains(except, owner)
+		at := changingAt{revision: c.Revision}
+		for name, on := range state {
+			if on {
+				at.names = append(at.names, name)
+			}
+		}
+		sort.Strings(at.names)
+		out = append(out, at)
+	}
+	return out
+}
+
+// awaitReady waits until the log has seen each Workspace of the fleet Ready with region
+// value: the API server showed it, the watch shows it an instant later.
+func (f *rolloutFleet) awaitReady(t *testing.T, log *testenv.RevisionLog, value string, except ...string) {
+	t.Helper()
+	for _, name := range f.applies {
+		if slices.Contains(except, name) {
+			continue
+		}
+		wsName := render.WorkspaceName(f.api, f.ns, name)
+		log.Await(t, "Workspace "+wsName+" Ready with region "+value, func(c testenv.Change) bool {
+			u, ok := c.Object.(*unstructured.Unstructured)
+			if !ok || u.GetName() != wsName {
+				return false
+			}
+			w, err := workspace.FromUnstructured(u)
+			return err == nil && varValue(w, "region") == value && w.IsReady()
+		})
+	}
+}
+
+type changingAt struct {
+	revision int64
+	names    []string
+}
+
+// maxChanging is the most Workspaces changing at one revision, and that revision.
+func maxChanging(at []changingAt) changingAt {
+	var most changingAt
+	for _, a := range at {
+		if len(a.names) > len(most.names) {
+			most = a
+		}
+	}
+	return most
+}
+
+// slotsByRevision are the template's slots at each revision its status changed.
+func (f *rolloutFleet) slotsByRevision(log *testenv.RevisionLog) []changingAt {
+	var out []changingAt
+	for _, c := range log.Changes(&infrav1.WorkspaceTemplateList{}) {
+		tmpl, ok := c.Object.(*infrav1.WorkspaceTemplate)
+		if !ok || tmpl.Namespace != f.ns || tmpl.Status.Rollout == nil {
+			continue
+		}
+		at := changingAt{revision: c.Revision}
+		for _, s := range tmpl.Status.Rollout.Slots {
+			if !s.Accepted {
+				at.names = append(at.names, strings.TrimPrefix(s.Apply, f.ns+"/"))
+			}
+		}
+		out = append(out, at)
+	}
+	return out
+}
+
+// TestRolloutChangesAtMostMaxConcurrent: a template edit reaches 20 applies three at a
+// time. By etcd revision, never more than three Workspaces have the new spec without
+// being Ready with it, and the template never holds more than three slots, across a
+// restart of the manager in the middle of the rollout, made as a leader handover where
+// the new manager starts before the old one has stopped; every Workspace reaches the
+// new rendering and no slot is left.
+func TestRolloutChangesAtMostMaxConcurrent(t *testing.T) {
+	api := workspace.DefaultAPI()
+	_, stopFirst, err := env.RunManager(controllers(api))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = stopFirst()
+		}
+	})
+	f := newRolloutFleet(t, 20, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(3), PauseAfterFailures: 1})
+	log := f.watch(t)
+	f.setRegion(t, "v2")
+
+	testenv.Eventually(t, "a third of the fleet changed", func() error {
+		if n := f.atRegion(t, "v2"); n < 7 {
+			return fmt.Errorf("%d changed", n)
+		}
+		return nil
+	})
+	env.StartManager(t, controllers(api))
+	stopped = true
+	if err := stopFirst(); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAt(t, "v2")
+	f.waitRollout(t, "every slot given back", func(r *infrav1.RolloutStatus) error {
+		if len(r.Slots) != 0 || r.Updated != 20 || r.Waiting != 0 || r.Applying != 0 {
+			return fmt.Errorf("rollout %+v", r)
+		}
+		return nil
+	})
+	f.awaitReady(t, log, "v2")
+
+	most := maxChanging(f.changing(t, log, "v2"))
+	if len(most.names) > 3 {
+		t.Errorf("at revision %d, %d Workspaces were changing: %v", most.revision, len(most.names), most.names)
+	}
+	if len(most.names) < 3 {
+		t.Errorf("at most %d Workspaces were changing at once: the limit of 3 was never reached", len(most.names))
+	}
+	if most := maxChanging(f.slotsByRevision(log)); len(most.names) > 3 {
+		t.Errorf("at revision %d the template held %d slots: %v", most.revision, len(most.names), most.names)
+	}
+}
+
+// failingAt makes the applies of the Workspace of apply name fail while its region is
+// value.
+func (f *rolloutFleet) failingAt(t *testing.T, failures map[string]string) {
+	t.Helper()
+	byWorkspace := map[string]string{}
+	for name, value := range failures {
+		byWorkspace[render.WorkspaceName(f.api, f.ns, name)] = value
+	}
+	err := f.provider.FailApplies(context.Background(), func(u *unstructured.Unstructured) string {
+		value, ok := byWorkspace[u.GetName()]
+		if w, err := workspace.FromUnstructured(u); ok && err == nil && varValue(w, "region") == value {
+			return "apply failed: Error: creating EC2 VPC: VpcLimitExceeded"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pausedAndSettled waits until the rollout is paused with failed as its failures and
+// every other slot given back: each pass since the pause had slots to give and gave none.
+func (f *rolloutFleet) pausedAndSettled(t *testing.T, failed ...string) *infrav1.RolloutStatus {
+	t.Helper()
+	want := make([]string, 0, len(failed))
+	for _, name := range failed {
+		want = append(want, f.ns+"/"+name)
+	}
+	return f.waitRollout(t, fmt.Sprintf("the rollout paused by %v, the other slots given back", failed), func(r *infrav1.RolloutStatus) error {
+		if r.Paused == nil || !slices.Equal(r.Paused.Failed, want) {
+			return fmt.Errorf("paused %+v", r.Paused)
+		}
+		if r.Applying != 0 {
+			return fmt.Errorf("%d applying", r.Applying)
+		}
+		return nil
+	})
+}
+
+// grantsAfter fails the test when a slot was granted after revision from (up to
+// revision to, when not zero): a paused rollout grants none.
+func (f *rolloutFleet) grantsAfter(t *testing.T, log *testenv.RevisionLog, from, to int64) {
+	t.Helper()
+	held := map[string]bool{}
+	for _, at := range f.slotsByRevision(log) {
+		if to != 0 && at.revision >= to {
+			return
+		}
+		for _, name := range at.names {
+			if !held[name] && at.revision > from {
+				t.Errorf("a slot was granted to %s at revision %d, after the pause at revision %d", name, at.revision, from)
+			}
+		}
+		held = map[string]bool{}
+		for _, name := range at.names {
+			held[name] = true
+		}
+	}
+}
+
+// pauseRevision is the revision of the first template status showing pause token.
+func (f *rolloutFleet) pauseRevision(t *testing.T, log *testenv.RevisionLog, token string) int64 {
+	t.Helper()
+	var rev int64
+	log.Await(t, "the pause "+token, func(c testenv.Change) bool {
+		tmpl, ok := c.Object.(*infrav1.WorkspaceTemplate)
+		if ok && tmpl.Namespace == f.ns && tmpl.Status.Rollout != nil && tmpl.Status.Rollout.Paused != nil && tmpl.Status.Rollout.Paused.Token == token {
+			rev = c.Revision
+			return true
+		}
+		return false
+	})
+	return rev
+}
+
+// TestRolloutPausesOnFailure: one Workspace failing with the new rendering pauses the
+// rollout, and no slot is granted after that revision; the resume annotation with the
+// pause's token goes on past the failure; a later pause is not resumed by the annotation
+// left from the first; a fix of the template resumes it, and the whole fleet, the
+// failed Workspaces too, reaches the fix two at a time.
+func TestRolloutPausesOnFailure(t *testing.T) {
+	api := workspace.DefaultAPI()
+	startControllers(t, api)
+	f := newRolloutFleet(t, 10, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(2), PauseAfterFailures: 1})
+	log := f.watch(t)
+
+	// a03 fails with v2: the rollout pauses there.
+	f.failingAt(t, map[string]string{"a03": "v2"})
+	f.setRegion(t, "v2")
+	r := f.pausedAndSettled(t, "a03")
+	first := r.Paused.Token
+	pausedAt := f.pauseRevision(t, log, first)
+	changed := f.atRegion(t, "v2")
+	if changed >= len(f.applies) || changed < 1 {
+		t.Errorf("%d Workspaces have the new spec after the pause, want those granted a slot before a03 failed", changed)
+	}
+	if r.Waiting != int32(len(f.applies)-changed) || r.Failed != 1 {
+		t.Errorf("rollout %+v, with %d Workspaces changed", r, changed)
+	}
+	for _, name := range f.applies {
+		if w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, name)); varValue(w, "region") == "v1" {
+			a := waitCondition(t, f.ns, name, infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.WaitingForRolloutSlotReason)
+			if p := a.Status.Rollout; p == nil || p.PendingHash == "" || p.PendingHash == p.Hash {
+				t.Errorf("a waiting apply's status.rollout = %+v", p)
+			}
+		}
+	}
+	waitCondition(t, f.ns, "a03", infrav1.ReadyCondition, metav1.ConditionFalse, infrav1.WorkspaceNotSyncedReason)
+
+	// A person resumes with the pause's token: the others go on, a03 stays failing.
+	f.patchTemplate(t, fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, infrav1.ResumeRolloutAnnotation, first))
+	f.waitAt(t, "v2", "a03")
+	r = f.waitRollout(t, "the rollout resumed past a03", func(r *infrav1.RolloutStatus) error {
+		if r.Paused != nil || r.Waiting != 0 || r.Failed != 1 || len(r.Slots) != 1 || !r.Slots[0].Accepted {
+			return fmt.Errorf("rollout %+v", r)
+		}
+		return nil
+	})
+	f.grantsAfter(t, log, pausedAt, f.resumeRevision(t, log))
+
+	// a07 fails with v3: a new pause, which the annotation left from the first does not
+	// resume.
+	f.failingAt(t, map[string]string{"a07": "v3"})
+	f.setRegion(t, "v3")
+	r = f.pausedAndSettled(t, "a07")
+	if r.Paused.Token == first {
+		t.Fatalf("the second pause has the first's token %s", first)
+	}
+	second := f.pauseRevision(t, log, r.Paused.Token)
+	// A new apply is created with v3 at once, paused or not; the template's pass that
+	// counts it Updated had the first pause's token before it, and stayed paused.
+	create(t, newApply(f.ns, "a10", f.template, nil))
+	f.applies = append(f.applies, "a10")
+	updated := r.Updated
+	f.waitRollout(t, "the new apply counted", func(r *infrav1.RolloutStatus) error {
+		if r.Updated != updated+1 {
+			return fmt.Errorf("rollout %+v", r)
+		}
+		if r.Paused == nil || r.Applying != 0 {
+			return fmt.Errorf("the annotation of the first pause resumed the second: rollout %+v", r)
+		}
+		return nil
+	})
+	if w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, "a10")); w == nil || varValue(w, "region") != "v3" {
+		t.Errorf("the new apply's Workspace is not created with v3 during the pause")
+	}
+
+	// The fix: every Workspace reaches it, the failed ones too, two at a time.
+	f.failingAt(t, nil)
+	f.setRegion(t, "v4")
+	f.waitAt(t, "v4")
+	f.awaitReady(t, log, "v4")
+	f.grantsAfter(t, log, second, f.fixRevision(t, log))
+	// The failures the rollout went past, by a resume or a fix, no longer count.
+	for value, accepted := range map[string]string{"v2": "a03", "v3": "a07", "v4": ""} {
+		if most := maxChanging(f.changing(t, log, value, accepted)); len(most.names) > 2 {
+			t.Errorf("at revision %d, %d Workspaces were changing to %s: %v", most.revision, len(most.names), value, most.names)
+		}
+	}
+}
+
+// resumeRevision is the revision of the first template status after a pause that shows
+// no pause.
+func (f *rolloutFleet) resumeRevision(t *testing.T, log *testenv.RevisionLog) int64 {
+	t.Helper()
+	return f.firstAfterPause(t, log, "the resume", func(tmpl *infrav1.WorkspaceTemplate) bool { return tmpl.Status.Rollout.Paused == nil })
+}
+
+// fixRevision is the revision of the template's last spec change.
+func (f *rolloutFleet) fixRevision(t *testing.T, log *testenv.RevisionLog) int64 {
+	t.Helper()
+	var rev, generation int64
+	for _, c := range log.Changes(&infrav1.WorkspaceTemplateList{}) {
+		if tmpl, ok := c.Object.(*infrav1.WorkspaceTemplate); ok && tmpl.Namespace == f.ns && tmpl.Generation > generation {
+			rev, generation = c.Revision, tmpl.Generation
+		}
+	}
+	return rev
+}
+
+// firstAfterPause is the revision of the first template status that matches after one
+// that showed a pause.
+func (f *rolloutFleet) firstAfterPause(t *testing.T, log *testenv.RevisionLog, what string, match func(*infrav1.WorkspaceTemplate) bool) int64 {
+	t.Helper()
+	var rev int64
+	paused := false
+	for _, c := range log.Changes(&infrav1.WorkspaceTemplateList{}) {
+		tmpl, ok := c.Object.(*infrav1.WorkspaceTemplate)
+		if !ok || tmpl.Namespace != f.ns || tmpl.Status.Rollout == nil {
+			continue
+		}
+		if tmpl.Status.Rollout.Paused != nil {
+			paused = true
+			continue
+		}
+		if paused && match(tmpl) {
+			rev = c.Revision
+			break
+		}
+	}
+	if rev == 0 {
+		t.Fatalf("%s: never seen", what)
+	}
+	return rev
+}
