@@ -191,8 +191,8 @@ type RolloutPause struct {
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.rollout.updated`
 // +kubebuilder:printcolumn:name="Applying",type=integer,JSONPath=`.status.rollout.applying`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.rollout.waiting`
-// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.rollout.failed`,priority=1
 // +kubebuilder:printcolumn:name="Paused",type=string,JSONPath=`.status.rollout.paused.reason`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.rollout.failed`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // WorkspaceTemplate is a reusable provider-terraform Workspace definition.

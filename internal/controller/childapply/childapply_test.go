@@ -47,8 +47,9 @@ func TestDeletionStep(t *testing.T) {
 }
 
 // TestWaitMessage: an owner says one message for its apply's whole wait, but the wait for
-// shared Terraform state after clusterctl move, which only a person ends, with the
-// apply's own words; a report on an older generation is not the current one.
+// shared Terraform state after clusterctl move, which only a person ends, and the wait
+// for a slot in its template's rollout, with the apply's own words; a report on an older
+// generation is not the current one.
 func TestWaitMessage(t *testing.T) {
 	apply := func(reason, msg string, observed int64) *infrav1.WorkspaceTemplateApply {
 		a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc", Generation: 2}}
@@ -58,6 +59,7 @@ func TestWaitMessage(t *testing.T) {
 	}
 	generic := "Waiting for WorkspaceTemplateApply c-vpc to apply its Workspace"
 	shared := "Waiting for ProviderConfig aws to declare its Terraform state shared before creating Workspace w"
+	slot := "Waiting for a rollout slot of WorkspaceTemplate ns/vpc before changing Workspace w"
 	cases := []struct {
 		name  string
 		apply *infrav1.WorkspaceTemplateApply
@@ -67,6 +69,7 @@ func TestWaitMessage(t *testing.T) {
 		{"a step of the apply", apply(infrav1.WorkspaceNotReadyReason, "Workspace w: Creating", 2), generic},
 		{"waiting for shared state", apply(infrav1.WaitingForSharedStateReason, shared, 2), "WorkspaceTemplateApply c-vpc: " + shared},
 		{"shared state of an older generation", apply(infrav1.WaitingForSharedStateReason, shared, 1), generic},
+		{"waiting for a rollout slot", apply(infrav1.WaitingForRolloutSlotReason, slot, 2), "WorkspaceTemplateApply c-vpc: " + slot},
 	}
 	for _, c := range cases {
 		if got := WaitMessage(c.apply); got != c.want {
@@ -103,6 +106,7 @@ func TestState(t *testing.T) {
 		{"not reported", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 1), true), "Provisioning", wait, "", ""},
 		{"a failure", child(apply(metav1.ConditionFalse, infrav1.WorkspaceTemplateApplyFailureReasons[0], 2), true), "Failed", "WorkspaceTemplateApply c-vpc: m", "", ""},
 		{"a step", child(apply(metav1.ConditionFalse, infrav1.WorkspaceNotReadyReason, 2), true), "Provisioning", wait, "", ""},
+		{"a rollout slot", child(apply(metav1.ConditionFalse, infrav1.WaitingForRolloutSlotReason, 2), true), "Provisioning", "WorkspaceTemplateApply c-vpc: m", "", ""},
 		{"could not tell", child(apply(metav1.ConditionUnknown, infrav1.InternalErrorReason, 2), true), "", "", infrav1.InternalErrorReason, "WorkspaceTemplateApply c-vpc: m"},
 		{"ready without Workspace", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), false), "Provisioning", "Waiting for the VPC Workspace", "", ""},
 		{"ready", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), true), "", "", "", ""},

@@ -11,11 +11,16 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/cluster-api/util/conditions"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
+	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
 	"github.com/capt-dev/capt/internal/render"
 	"github.com/capt-dev/capt/internal/testenv"
 	"github.com/capt-dev/capt/internal/workspace"
@@ -487,4 +492,245 @@ func (f *rolloutFleet) firstAfterPause(t *testing.T, log *testenv.RevisionLog, w
 		t.Fatalf("%s: never seen", what)
 	}
 	return rev
+}
+
+// workspaceFirst is the revision of the first change of apply name's Workspace that
+// match accepts.
+func (f *rolloutFleet) workspaceFirst(t *testing.T, log *testenv.RevisionLog, name string, match func(*workspace.Workspace) bool) int64 {
+	t.Helper()
+	wsName := render.WorkspaceName(f.api, f.ns, name)
+	rev, ok := log.First(func(c testenv.Change) bool {
+		u, isU := c.Object.(*unstructured.Unstructured)
+		if !isU || u.GetName() != wsName {
+			return false
+		}
+		w, err := workspace.FromUnstructured(u)
+		return err == nil && match(w)
+	})
+	if !ok {
+		t.Fatalf("Workspace of %s: never seen", name)
+	}
+	return rev
+}
+
+// TestRolloutCanariesFirst: the applies the canarySelector selects change first, and no
+// other Workspace gets the new spec before both canaries are Ready with it, by etcd
+// revision, whatever order the applies' passes ran in.
+func TestRolloutCanariesFirst(t *testing.T) {
+	api := workspace.DefaultAPI()
+	startControllers(t, api)
+	f := newRolloutFleet(t, 6, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(3), PauseAfterFailures: 1,
+		CanarySelector: &metav1.LabelSelector{MatchLabels: map[string]string{"canary": "true"}}}, "a04", "a05")
+	log := f.watch(t)
+	f.setRegion(t, "v2")
+	f.waitAt(t, "v2")
+	f.awaitReady(t, log, "v2")
+
+	atV2 := func(w *workspace.Workspace) bool { return varValue(w, "region") == "v2" }
+	readyAtV2 := func(w *workspace.Workspace) bool { return atV2(w) && w.IsReady() }
+	canariesReady := max(f.workspaceFirst(t, log, "a04", readyAtV2), f.workspaceFirst(t, log, "a05", readyAtV2))
+	for _, name := range []string{"a00", "a01", "a02", "a03"} {
+		if rev := f.workspaceFirst(t, log, name, atV2); rev < canariesReady {
+			t.Errorf("%s's Workspace got the new spec at revision %d, before the canaries were Ready with it (revision %d)", name, rev, canariesReady)
+		}
+	}
+}
+
+// TestRolloutHoldsNeitherCreationNorDeletion: while the one slot is taken, a new apply
+// creates its Workspace at once with the new rendering, and an apply waiting for a slot
+// is deleted, its Workspace with it; deleting the apply that holds the slot frees it for
+// the next.
+func TestRolloutHoldsNeitherCreationNorDeletion(t *testing.T) {
+	ctx := context.Background()
+	api := workspace.DefaultAPI()
+	startControllers(t, api)
+	f := newRolloutFleet(t, 3, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(1), PauseAfterFailures: 1})
+	for _, name := range f.applies {
+		key := client.ObjectKey{Name: render.WorkspaceName(api, f.ns, name)}
+		if err := f.provider.HoldApply(ctx, key, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.setRegion(t, "v2")
+	r := f.waitRollout(t, "one slot taken, two waiting", func(r *infrav1.RolloutStatus) error {
+		if len(r.Slots) != 1 || r.Waiting != 2 {
+			return fmt.Errorf("rollout %+v", r)
+		}
+		return nil
+	})
+	holder := strings.TrimPrefix(r.Slots[0].Apply, f.ns+"/")
+	var waiting []string
+	for _, name := range f.applies {
+		if name != holder {
+			waiting = append(waiting, name)
+		}
+	}
+
+	// Creation: at once, with the new rendering.
+	create(t, newApply(f.ns, "new", f.template, nil))
+	if w := waitWorkspace(t, api, f.ns, "new"); varValue(w, "region") != "v2" {
+		t.Errorf("the new apply's Workspace has region %s, want v2", varValue(w, "region"))
+	}
+
+	// Deletion of a waiting apply: its Workspace is deleted, nothing waits for a slot.
+	for _, name := range []string{waiting[0], holder} {
+		a := getApply(t, f.ns, name)
+		if err := env.Client.Delete(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, name+" gone", func() error { return gone(a) })
+	}
+	// The holder's slot went with it: the last waiting apply gets it and changes.
+	testenv.Eventually(t, waiting[1]+" changed", func() error {
+		if w := getWorkspace(t, api, f.ns, render.WorkspaceName(api, f.ns, waiting[1])); varValue(w, "region") != "v2" {
+			return fmt.Errorf("region %s", varValue(w, "region"))
+		}
+		return nil
+	})
+	r = f.templateNow(t).Status.Rollout
+	if len(r.Slots) != 1 || r.Slots[0].Apply != f.ns+"/"+waiting[1] {
+		t.Errorf("slots = %+v, want only %s's", r.Slots, waiting[1])
+	}
+}
+
+// TestNoRolloutPolicyCostsNothing: a template without a rollout policy changes every
+// Workspace at once, as before rollouts: no apply waits for a slot or carries rollout
+// status, the template's status is written once for the edit (its observedGeneration),
+// and the applies' changes bring the template's controller no pass.
+func TestNoRolloutPolicyCostsNothing(t *testing.T) {
+	api := workspace.DefaultAPI()
+	startControllers(t, api)
+	f := newRolloutFleet(t, 4, nil)
+	log := env.WatchRevisions(t, f.ns, &infrav1.WorkspaceTemplateApplyList{})
+	wsLog := f.watch(t)
+	reconciles := testenv.ReconcileTotal("workspacetemplate")
+	f.setRegion(t, "v2")
+	f.waitAt(t, "v2")
+	f.awaitReady(t, wsLog, "v2")
+
+	if n := testenv.ReconcileTotal("workspacetemplate") - reconciles; n != 1 {
+		t.Errorf("the template's controller ran %.0f passes for one edit, want 1", n)
+	}
+	var templateStatus []int64
+	for _, c := range wsLog.Changes(&infrav1.WorkspaceTemplateList{}) {
+		if tmpl, ok := c.Object.(*infrav1.WorkspaceTemplate); ok && tmpl.Namespace == f.ns && c.Type == watch.Modified {
+			if tmpl.Status.Rollout != nil {
+				t.Errorf("template status.rollout = %+v", tmpl.Status.Rollout)
+			}
+			templateStatus = append(templateStatus, tmpl.Status.ObservedGeneration)
+		}
+	}
+	// The edit itself, then the status write that observes it.
+	if len(templateStatus) != 2 {
+		t.Errorf("template changes (observedGeneration) = %v, want the edit and one status write", templateStatus)
+	}
+	for _, c := range log.Changes(&infrav1.WorkspaceTemplateApplyList{}) {
+		a := c.Object.(*infrav1.WorkspaceTemplateApply)
+		if a.Status.Rollout != nil || condition(a, infrav1.ReadyCondition).Reason == infrav1.WaitingForRolloutSlotReason {
+			t.Errorf("apply %s at revision %d: rollout %+v, Ready %+v", a.Name, c.Revision, a.Status.Rollout, condition(a, infrav1.ReadyCondition))
+		}
+	}
+	if most := maxChanging(f.changing(t, wsLog, "v2")); len(most.names) != len(f.applies) {
+		t.Errorf("at most %d Workspaces changed at once, want all %d", len(most.names), len(f.applies))
+	}
+}
+
+// TestRolloutStaleViewCannotOvercount replays the template's pass from a view older than
+// its last grant (a cache behind, or the old leader in a handover): it must meet the
+// grant in etcd and decide again, not grant the two slots it thinks free over the two
+// taken. Applies and template are written by hand; no manager runs.
+func TestRolloutStaleViewCannotOvercount(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	tmpl := newTemplate(ns, "t")
+	tmpl.Spec.Rollout = &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(2), PauseAfterFailures: 1}
+	create(t, tmpl)
+	setRollout := func(name string, r infrav1.ApplyRolloutStatus, ready metav1.Condition) {
+		a := getApply(t, ns, name)
+		a.Status.Rollout = &r
+		conditions.Set(a, ready)
+		if err := env.Client.Status().Update(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting := metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.WaitingForRolloutSlotReason}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		create(t, newApply(ns, name, "t", nil))
+		setRollout(name, infrav1.ApplyRolloutStatus{Hash: "h0", PendingHash: "h1"}, waiting)
+	}
+	stale := &infrav1.WorkspaceTemplate{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tmpl), stale); err != nil {
+		t.Fatal(err)
+	}
+	reconcile := func(c client.WithWatch) {
+		r := &workspacetemplate.Reconciler{Client: byTemplateRef(c), APIReader: env.Client, API: workspace.DefaultAPI()}
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tmpl)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slots := func() []string {
+		var names []string
+		for _, s := range getTemplate(t, ns, "t").Status.Rollout.Slots {
+			names = append(names, strings.TrimPrefix(s.Apply, ns+"/"))
+		}
+		return names
+	}
+
+	live, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile(live)
+	if got := slots(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("slots = %v, want a and b", got)
+	}
+	// a and b write their Workspaces with their slots; not Ready yet.
+	notReady := metav1.Condition{Type: infrav1.ReadyCondition, Status: metav1.ConditionFalse, Reason: infrav1.WorkspaceNotReadyReason}
+	setRollout("a", infrav1.ApplyRolloutStatus{Hash: "h1"}, notReady)
+	setRollout("b", infrav1.ApplyRolloutStatus{Hash: "h1"}, notReady)
+
+	reconcile(env.StaleClient(t, stale))
+	if got := slots(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("after a pass from a stale view, slots = %v, want a and b: four Workspaces would change at once", got)
+	}
+}
+
+// byTemplateRef serves the template controller's list of a template's applies, which
+// the manager's cache answers by a field index, from the API server.
+func byTemplateRef(c client.WithWatch) client.Client {
+	return interceptor.NewClient(c, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			o := &client.ListOptions{}
+			o.ApplyOptions(opts)
+			l, ok := list.(*infrav1.WorkspaceTemplateApplyList)
+			if !ok || o.FieldSelector == nil {
+				return c.List(ctx, list, opts...)
+			}
+			all := &infrav1.WorkspaceTemplateApplyList{}
+			if err := c.List(ctx, all); err != nil {
+				return err
+			}
+			for _, a := range all.Items {
+				key := client.ObjectKey{Namespace: a.Namespace, Name: a.Spec.TemplateRef.Name}
+				if o.FieldSelector.Matches(fields.Set{fieldOf(o.FieldSelector): key.String()}) {
+					l.Items = append(l.Items, a)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// fieldOf is the one field a selector of one requirement selects on.
+func fieldOf(s fields.Selector) string {
+	return s.Requirements()[0].Field
+}
+
+func getTemplate(t *testing.T, ns, name string) *infrav1.WorkspaceTemplate {
+	t.Helper()
+	tmpl := &infrav1.WorkspaceTemplate{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
 }
