@@ -14,10 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
@@ -733,4 +736,131 @@ func getTemplate(t *testing.T, ns, name string) *infrav1.WorkspaceTemplate {
 		t.Fatal(err)
 	}
 	return tmpl
+}
+
+// TestRolloutGate: with a rollout policy, only a change of an existing Workspace to
+// another rendering waits, until the template holds a slot for this apply and exactly
+// that rendering; creation never waits, nor a write that keeps the rendering (a field
+// set back after someone's edit); a Workspace written before rollout hashes waits only
+// if its rendering differs. Every rendering is annotated with its hash.
+func TestRolloutGate(t *testing.T) {
+	api := workspace.DefaultAPI()
+	apply := newApply("ns", "a", "t", nil)
+	withPolicy := func(slots ...infrav1.RolloutSlot) *infrav1.WorkspaceTemplate {
+		tmpl := newTemplate("ns", "t")
+		tmpl.Spec.Rollout = &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(1)}
+		tmpl.Status.Rollout = &infrav1.RolloutStatus{Slots: slots}
+		return tmpl
+	}
+	renderFrom := func(tmpl *infrav1.WorkspaceTemplate) *workspace.Workspace {
+		w, err := render.Workspace(api, tmpl, apply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	edited := func(tmpl *infrav1.WorkspaceTemplate) *infrav1.WorkspaceTemplate {
+		tmpl = tmpl.DeepCopy()
+		tmpl.Spec.Template.Spec.ForProvider.Vars = []infrav1.Var{{Key: "region", Value: "eu-west-1"}}
+		return tmpl
+	}
+	// written is the Workspace as CAPT wrote it from tmpl; legacy drops the rollout hash.
+	written := func(tmpl *infrav1.WorkspaceTemplate, legacy bool) *workspace.Workspace {
+		w := renderFrom(tmpl)
+		if _, err := rolloutGate(tmpl, apply, w, nil, &observation{}); err != nil {
+			t.Fatal(err)
+		}
+		if legacy {
+			delete(w.Annotations, infrav1.RolloutHashAnnotation)
+		}
+		return w
+	}
+	hashOf := func(tmpl *infrav1.WorkspaceTemplate) string {
+		return written(tmpl, false).Annotations[infrav1.RolloutHashAnnotation]
+	}
+	base := withPolicy()
+	drifted := written(base, false)
+	drifted.Spec.ForProvider.Module = "changed by someone"
+	cases := []struct {
+		name     string
+		tmpl     *infrav1.WorkspaceTemplate
+		current  *workspace.Workspace
+		wantWait bool
+	}{
+		{"no policy", func() *infrav1.WorkspaceTemplate { t := edited(base); t.Spec.Rollout = nil; return t }(), written(base, false), false},
+		{"creation", edited(base), nil, false},
+		{"the same rendering", base, written(base, false), false},
+		{"the same rendering, set back after an edit", base, drifted, false},
+		{"another rendering without a slot", edited(base), written(base, false), true},
+		{"a slot for another rendering", edited(withPolicy(infrav1.RolloutSlot{Apply: "ns/a", Hash: hashOf(base)})), written(base, false), true},
+		{"another apply's slot", edited(withPolicy(infrav1.RolloutSlot{Apply: "ns/b", Hash: hashOf(edited(base))})), written(base, false), true},
+		{"its slot", edited(withPolicy(infrav1.RolloutSlot{Apply: "ns/a", Hash: hashOf(edited(base))})), written(base, false), false},
+		{"written before rollout hashes, same rendering", base, written(base, true), false},
+		{"written before rollout hashes, another rendering", edited(base), written(base, true), true},
+	}
+	for _, c := range cases {
+		obs := &observation{workspaceName: "w"}
+		desired := renderFrom(c.tmpl)
+		wait, err := rolloutGate(c.tmpl, apply, desired, c.current, obs)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want := hashOf(c.tmpl)
+		if wait != c.wantWait || desired.Annotations[infrav1.RolloutHashAnnotation] != want {
+			t.Errorf("%s: wait %v, want %v; annotation %q, want %q", c.name, wait, c.wantWait, desired.Annotations[infrav1.RolloutHashAnnotation], want)
+		}
+		if c.wantWait && (obs.rollout.pendingHash != want || !strings.Contains(obs.rollout.waiting, "ns/t")) {
+			t.Errorf("%s: observed %+v", c.name, obs.rollout)
+		}
+	}
+}
+
+// TestTemplateStatusWakesOnlyGrantedApplies: a change of a template's status wakes the
+// applies whose slot it granted or moved, not the others; a change beyond its status
+// wakes them all, as before rollouts.
+func TestTemplateStatusWakesOnlyGrantedApplies(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	for _, name := range []string{"a", "b", "c", "d"} {
+		create(t, newApply(ns, name, "t", nil))
+	}
+	live, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{Client: byTemplateRef(live)}
+	slot := func(name, hash string) infrav1.RolloutSlot {
+		return infrav1.RolloutSlot{Apply: ns + "/" + name, Hash: hash}
+	}
+	before := newTemplate(ns, "t")
+	before.Generation = 2
+	before.Status.Rollout = &infrav1.RolloutStatus{Slots: []infrav1.RolloutSlot{slot("a", "h1"), slot("b", "h1")}}
+	granted := before.DeepCopy()
+	granted.Status.Rollout.Slots = []infrav1.RolloutSlot{slot("b", "h2"), slot("c", "h1")}
+	granted.Status.Rollout.Updated = 1
+	edited := before.DeepCopy()
+	edited.Generation = 3
+	for _, c := range []struct {
+		name     string
+		old, new *infrav1.WorkspaceTemplate
+		want     []string
+	}{
+		{"a grant and a moved slot", before, granted, []string{"b", "c"}},
+		{"a status without a grant", granted, func() *infrav1.WorkspaceTemplate { g := granted.DeepCopy(); g.Status.Rollout.Waiting = 3; return g }(), nil},
+		{"a spec change", before, edited, []string{"a", "b", "c", "d"}},
+	} {
+		q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+		r.templateEvents().Update(ctx, event.UpdateEvent{ObjectOld: c.old, ObjectNew: c.new}, q)
+		var got []string
+		for q.Len() > 0 {
+			item, _ := q.Get()
+			got = append(got, item.Name)
+			q.Done(item)
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: woke %v, want %v", c.name, got, c.want)
+		}
+		q.ShutDown()
+	}
 }

@@ -124,30 +124,30 @@ func allocate(in rolloutInput) *infrav1.RolloutStatus {
 	return out
 }
 
-// keepSlots drops the slots of applies that are gone and of applies that report their
-// Workspace Ready with the slot's rendering and wait for nothing else, and moves a slot
-// to the rendering its apply now waits for, or has written: the slot stands for the
-// apply's one Workspace, which is changing whatever the hash, so moving it takes nothing
-// more from the limit. An accepted slot (a failure a resume or a fix took into account)
-// stays only while its apply keeps failing with that rendering: a new rendering needs a
-// slot as any other change does.
+// keepSlots moves a slot to the rendering its apply now waits for, or has written: the
+// slot stands for the apply's one Workspace, which is changing whatever the hash, so
+// moving it takes nothing more from the limit. It then drops the slots of applies that
+// are gone, and of applies that report their Workspace Ready with the slot's rendering
+// and wait for nothing else. An accepted slot (a failure a resume or a fix took into
+// account) does not move, and stays only while its apply keeps failing with that
+// rendering: a new rendering needs a slot as any other change does.
 func keepSlots(in rolloutInput, slots []infrav1.RolloutSlot) []infrav1.RolloutSlot {
 	kept := slots[:0]
 	for _, s := range slots {
 		a, ok := in.Applies[s.Apply]
+		if !ok {
+			continue
+		}
 		switch {
-		case !ok:
-			continue
-		case a.Pending == "" && a.Hash == s.Hash && a.Ready:
-			continue
 		case s.Accepted:
-			if a.Pending != "" || a.Hash != s.Hash || !a.Failing {
-				continue
-			}
 		case a.Pending != "" && a.Pending != s.Hash:
 			s.Hash, s.Since = a.Pending, in.Now
-		case a.Pending == "" && a.Hash != s.Hash && a.Hash != "":
+		case a.Pending == "" && a.Hash != "" && a.Hash != s.Hash:
 			s.Hash, s.Since = a.Hash, in.Now
+		}
+		done := a.Pending == "" && a.Hash == s.Hash && a.Ready
+		if done || (s.Accepted && (a.Pending != "" || a.Hash != s.Hash || !a.Failing)) {
+			continue
 		}
 		kept = append(kept, s)
 	}

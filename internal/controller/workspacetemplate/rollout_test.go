@@ -86,6 +86,20 @@ func TestAllocate(t *testing.T) {
 		wantSlots:  []string{"a=h"},
 		wantCounts: [4]int32{0, 1, 0, 1},
 	}, {
+		name:   "an apply that has not reported the slot's rendering keeps its slot",
+		policy: policy(intstr.FromInt32(1)), generation: 1,
+		status:     &infrav1.RolloutStatus{Slots: []infrav1.RolloutSlot{slot("a", "h")}},
+		applies:    applies(map[string]applyState{"a": {Ready: true}, "b": waits("h")}),
+		wantSlots:  []string{"a=h"},
+		wantCounts: [4]int32{0, 1, 0, 1},
+	}, {
+		name:   "an apply back at a rendering it is Ready with gives its slot back",
+		policy: policy(intstr.FromInt32(1)), generation: 1,
+		status:     &infrav1.RolloutStatus{Slots: []infrav1.RolloutSlot{slot("a", "h")}},
+		applies:    applies(map[string]applyState{"a": ready("h0"), "b": waits("h")}),
+		wantSlots:  []string{"b=h"},
+		wantCounts: [4]int32{1, 1, 0, 0},
+	}, {
 		name:   "canaries first, and alone while one of them changes",
 		policy: policy(intstr.FromInt32(3)), generation: 1,
 		applies:    applies(map[string]applyState{"a": waits("h"), "b": waits("h"), "z": canary(waits("h"))}),
