@@ -40,6 +40,11 @@ type Provider struct {
 	ca      string
 	onApply func(cluster string)
 	onReady func(ws *unstructured.Unstructured)
+	// noGenerations plays provider-terraform v0.21: no observedGeneration anywhere, and
+	// a spec change applied whatever Ready says; applied is the generation each
+	// Workspace was last applied at.
+	noGenerations bool
+	applied       map[types.NamespacedName]int64
 
 	mu      sync.Mutex
 	pending map[string]bool
@@ -76,6 +81,11 @@ type ProviderOptions struct {
 	// the Workspace as the API server returned it: a benchmark times from here, and plays
 	// what the apply brings about (a node group's Nodes registering).
 	OnReady func(ws *unstructured.Unstructured)
+	// NoGenerations plays provider-terraform v0.21 (crossplane-runtime v1): its conditions
+	// carry no observedGeneration, Ready stays True while a new spec is applied, and every
+	// spec change is applied, Ready or not. Each apply records the generation it applied
+	// in the output applied_generation, for tests to order by.
+	NoGenerations bool
 }
 
 // StartProvider starts the simulated provider until ctx ends.
@@ -90,7 +100,7 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	}
 	api := o.API
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
-		pending: map[string]bool{}, held: map[hold]bool{}}
+		pending: map[string]bool{}, held: map[hold]bool{}, noGenerations: o.NoGenerations, applied: map[types.NamespacedName]int64{}}
 	p.ctx, p.cfg, p.cacheOpts = quiet(ctx), cfg, cache.Options{Scheme: scheme}
 	if o.Resync > 0 {
 		p.cacheOpts.SyncPeriod = &o.Resync
@@ -214,7 +224,7 @@ func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 		step, do = "destroy", func() error { return p.setFinalizer(ctx, key, false) }
 	case !hasFinalizer(u):
 		step, do = "finalizer", func() error { return p.setFinalizer(ctx, key, true) }
-	case !w.IsReady():
+	case !w.IsReady() || p.changed(key, u.GetGeneration()):
 		step, do = "apply", func() error { return p.apply(ctx, key) }
 	default:
 		return
@@ -253,6 +263,13 @@ func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 			time.AfterFunc(time.Second, func() { p.retry(ctx, key) })
 		}
 	})
+}
+
+// changed says, playing v0.21, that the Workspace's spec changed since its last apply.
+func (p *Provider) changed(key types.NamespacedName, generation int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.noGenerations && p.applied[key] < generation
 }
 
 // retry handles the Workspace again from a fresh read.
@@ -326,10 +343,17 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 			outputs["availability_zones"] = []any{"zz-local-1a", "zz-local-1b"}
 		}
 		now := time.Now().UTC().Format(time.RFC3339)
-		_ = unstructured.SetNestedSlice(u.Object, []any{
+		conds := []any{
 			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
 			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
-		}, "status", "conditions")
+		}
+		if p.noGenerations {
+			for _, c := range conds {
+				delete(c.(map[string]any), "observedGeneration")
+			}
+			outputs["applied_generation"] = u.GetGeneration()
+		}
+		_ = unstructured.SetNestedSlice(u.Object, conds, "status", "conditions")
 		_ = unstructured.SetNestedField(u.Object, outputs, "status", "atProvider", "outputs")
 		if controlPlane && p.onApply != nil {
 			p.onApply(cluster)
@@ -337,6 +361,9 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		if err := p.c.Status().Update(ctx, u); err != nil {
 			return err
 		}
+		p.mu.Lock()
+		p.applied[key] = u.GetGeneration()
+		p.mu.Unlock()
 		if p.onReady != nil {
 			p.onReady(u)
 		}
@@ -353,12 +380,19 @@ func (p *Provider) fail(ctx context.Context, u *unstructured.Unstructured, msg s
 	if err != nil {
 		return err
 	}
-	if c := w.Condition(workspace.ConditionSynced); c != nil && c.Status == "False" && c.Message == msg && c.ObservedGeneration == w.Generation {
+	if c := w.Condition(workspace.ConditionSynced); c != nil && c.Status == "False" && c.Message == msg && (c.ObservedGeneration == w.Generation || p.noGenerations) {
+		p.mu.Lock()
+		p.applied[client.ObjectKeyFromObject(u)] = w.Generation
+		p.mu.Unlock()
 		return nil
 	}
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	kept := []any{map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg,
-		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": w.Generation}}
+	synced := map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg,
+		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": w.Generation}
+	if p.noGenerations {
+		delete(synced, "observedGeneration")
+	}
+	kept := []any{synced}
 	for _, c := range conds {
 		if m, ok := c.(map[string]any); ok && m["type"] != "Synced" {
 			kept = append(kept, m)

@@ -89,6 +89,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		forgetManagementCluster(apply)
 		obs.workspace = written
 		ctrl.LoggerFrom(ctx).V(2).Info("Applied Workspace", "workspace", obs.workspaceName, "created", current == nil)
+		return r.markChangePending(ctx, obs, current)
 	}
 	return nil
 }

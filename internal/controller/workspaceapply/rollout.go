@@ -2,14 +2,19 @@ package workspaceapply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -138,6 +143,73 @@ func slotHash(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateA
 		}
 	}
 	return ""
+}
+
+// markChangePending makes a provider that reports no generation (provider-terraform
+// v0.21: its Ready stays True while it applies a new spec, and its conditions say
+// nothing of which spec they are about) tell when it has acted on a new rendering CAPT
+// wrote under a rollout slot: right after the write, the Workspace's Ready turns False
+// and Synced Unknown, reason ChangePending. The provider's next status write, which only
+// a reconcile that read the new spec can make (crossplane-runtime writes status with the
+// resourceVersion it read), replaces both: Ready after its plan or apply succeeded,
+// Synced False with its error after a failure. Without this, the apply would report
+// Ready, and give its slot back, before OpenTofu ran. The patch carries the
+// resourceVersion of CAPT's own write: a conflict means the provider wrote since, having
+// seen the new spec, and its conditions stand. A provider that reports generations
+// needs none of it.
+func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, current *workspace.Workspace) error {
+	written := obs.workspace
+	if !obs.rollout.policy || current == nil || written == nil ||
+		current.Annotations[infrav1.RolloutHashAnnotation] == written.Annotations[infrav1.RolloutHashAnnotation] || reportsGenerations(written) {
+		return nil
+	}
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	conds := []any{
+		map[string]any{"type": workspace.ConditionReady, "status": "False", "reason": changePendingReason, "lastTransitionTime": now,
+			"message": "CAPT wrote a new rendering of the template; provider-terraform has not reported on it yet"},
+		map[string]any{"type": workspace.ConditionSynced, "status": "Unknown", "reason": changePendingReason, "lastTransitionTime": now},
+	}
+	for _, c := range written.Status.Conditions {
+		if c.Type != workspace.ConditionReady && c.Type != workspace.ConditionSynced {
+			conds = append(conds, map[string]any{"type": c.Type, "status": string(c.Status), "reason": c.Reason,
+				"message": c.Message, "lastTransitionTime": c.LastTransitionTime.UTC().Format(time.RFC3339)})
+		}
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": written.ResourceVersion},
+		"status": map[string]any{"conditions": conds}})
+	if err != nil {
+		return err
+	}
+	u := r.API.NewObject()
+	u.SetName(written.Name)
+	u.SetNamespace(written.Namespace)
+	err = r.Client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("marking Workspace %s's new spec not reported yet: %w", written.Name, err)
+	}
+	marked, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return err
+	}
+	obs.workspace = marked
+	return nil
+}
+
+// changePendingReason is the reason of the Ready and Synced conditions markChangePending
+// sets on a Workspace, until its provider reports on the new spec.
+const changePendingReason = "ChangePending"
+
+// reportsGenerations says the Workspace's provider says which generation its conditions
+// are about (crossplane-runtime v2, the simulated provider of the tests).
+func reportsGenerations(w *workspace.Workspace) bool {
+	if w.AppliedGeneration() > 0 {
+		return true
+	}
+	c := w.Condition(workspace.ConditionSynced)
+	return c != nil && c.ObservedGeneration > 0
 }
 
 // setRolloutStatus sets status.rollout while the template has a rollout policy: the

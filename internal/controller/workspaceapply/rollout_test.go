@@ -2,6 +2,7 @@ package workspaceapply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -48,11 +49,17 @@ type rolloutFleet struct {
 // applies, the applies named in canaries labelled canary=true, and waits until every
 // Workspace is Ready with region v1. The controllers are the caller's to start.
 func newRolloutFleet(t *testing.T, n int, rollout *infrav1.RolloutPolicy, canaries ...string) *rolloutFleet {
+	return newFleet(t, n, rollout, false, canaries...)
+}
+
+// newFleet is newRolloutFleet, its provider playing provider-terraform v0.21 (no
+// generations) when old is true.
+func newFleet(t *testing.T, n int, rollout *infrav1.RolloutPolicy, old bool, canaries ...string) *rolloutFleet {
 	t.Helper()
 	f := &rolloutFleet{api: workspace.DefaultAPI(), ns: newNamespace(t), template: "fleet"}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := testenv.StartProvider(ctx, env.Config, env.Scheme, testenv.ProviderOptions{API: f.api, Delay: 200 * time.Millisecond})
+	p, err := testenv.StartProvider(ctx, env.Config, env.Scheme, testenv.ProviderOptions{API: f.api, Delay: 200 * time.Millisecond, NoGenerations: old})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -862,5 +869,67 @@ func TestTemplateStatusWakesOnlyGrantedApplies(t *testing.T) {
 			t.Errorf("%s: woke %v, want %v", c.name, got, c.want)
 		}
 		q.ShutDown()
+	}
+}
+
+// appliedGeneration is the generation the simulated provider playing v0.21 last applied,
+// from its output.
+func appliedGeneration(w *workspace.Workspace) int64 {
+	var g int64
+	if raw, ok := w.Output("applied_generation"); ok {
+		_ = json.Unmarshal(raw, &g)
+	}
+	return g
+}
+
+// TestRolloutWithoutProviderGenerations: with a provider that reports no generation
+// (provider-terraform v0.21 keeps Ready True while it applies a new spec), a slot is
+// given back only once the provider applied the new spec: by etcd revision, never more
+// than two Workspaces have the new spec and not yet its apply.
+func TestRolloutWithoutProviderGenerations(t *testing.T) {
+	api := workspace.DefaultAPI()
+	startControllers(t, api)
+	f := newFleet(t, 6, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(2), PauseAfterFailures: 1}, true)
+	log := f.watch(t)
+	f.setRegion(t, "v2")
+	f.waitAt(t, "v2")
+	for _, name := range f.applies {
+		wsName := render.WorkspaceName(api, f.ns, name)
+		log.Await(t, "Workspace "+wsName+" applied with v2", func(c testenv.Change) bool {
+			u, ok := c.Object.(*unstructured.Unstructured)
+			if !ok || u.GetName() != wsName {
+				return false
+			}
+			w, err := workspace.FromUnstructured(u)
+			return err == nil && varValue(w, "region") == "v2" && appliedGeneration(w) == w.Generation
+		})
+	}
+
+	changes := log.Changes(api.NewList())
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Revision < changes[j].Revision })
+	changing, most := map[string]bool{}, 0
+	for _, c := range changes {
+		u, ok := c.Object.(*unstructured.Unstructured)
+		if !ok || u.GetLabels()[infrav1.WorkspaceTemplateApplyNamespaceLabel] != f.ns {
+			continue
+		}
+		w, err := workspace.FromUnstructured(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changing[u.GetName()] = varValue(w, "region") == "v2" && appliedGeneration(w) < w.Generation
+		n := 0
+		for _, on := range changing {
+			if on {
+				n++
+			}
+		}
+		if n > 2 {
+			t.Errorf("at revision %d, %d Workspaces had the new spec and not its apply", c.Revision, n)
+		}
+		most = max(most, n)
+	}
+	if most != 2 {
+		t.Errorf("at most %d Workspaces changed at once, want the limit, 2", most)
 	}
 }
