@@ -38,10 +38,11 @@ func main() {
 	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are Ready")
 	rollout := flag.Int("rollout", 0, "measure a template change reaching the applies, without a rollout policy and then with this maxConcurrent, instead of the rest figures")
 	applyDelay := flag.Duration("apply-delay", 2*time.Second, "with -rollout: how long the simulated provider-terraform takes per apply")
+	noGenerations := flag.Bool("no-generations", false, "with -rollout: the simulated provider-terraform plays v0.21 (no observedGeneration)")
 	flag.Parse()
 	bench := run
 	if *rollout > 0 {
-		bench = func(n int, _ time.Duration) error { return runRollout(n, *rollout, *applyDelay) }
+		bench = func(n int, _ time.Duration) error { return runRollout(n, *rollout, *applyDelay, *noGenerations) }
 	}
 	if err := bench(*n, *rest); err != nil {
 		fmt.Fprintln(os.Stderr, "wta bench:", err)

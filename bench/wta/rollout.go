@@ -26,8 +26,8 @@ import (
 // provider-terraform taking delay per apply. For each: the time from the template edit
 // until every apply reports its Workspace Ready with the new rendering, CAPT's writes per
 // apply, and the most Workspaces changed but not yet Ready at one moment (seen by an
-// informer of Workspaces).
-func runRollout(n, maxConcurrent int, delay time.Duration) error {
+// informer of Workspaces). With noGenerations the simulated provider plays v0.21.
+func runRollout(n, maxConcurrent int, delay time.Duration, noGenerations bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := testenv.Start()
@@ -40,10 +40,10 @@ func runRollout(n, maxConcurrent int, delay time.Duration) error {
 		return err
 	}
 	api := workspace.DefaultAPI()
-	if _, err := testenv.StartProvider(ctx, env.Config, env.Scheme, testenv.ProviderOptions{API: api, Delay: delay}); err != nil {
+	if _, err := testenv.StartProvider(ctx, env.Config, env.Scheme, testenv.ProviderOptions{API: api, Delay: delay, NoGenerations: noGenerations}); err != nil {
 		return err
 	}
-	peak := &changing{at: map[string]bool{}}
+	peak := &changing{at: map[string]bool{}, noGenerations: noGenerations}
 	if err := peak.watch(ctx, env, api); err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func runRollout(n, maxConcurrent int, delay time.Duration) error {
 		}
 	}
 	key := client.ObjectKey{Namespace: ns, Name: name}
-	if err := settled(ctx, env, api, key, n, "v1", false); err != nil {
+	if err := settled(ctx, env, api, key, n, "v1", false, noGenerations); err != nil {
 		return fmt.Errorf("waiting for the applies: %w", err)
 	}
 
@@ -93,7 +93,7 @@ func runRollout(n, maxConcurrent int, delay time.Duration) error {
 			client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 			return figures{}, err
 		}
-		if err := settled(ctx, env, api, key, n, region, rollout); err != nil {
+		if err := settled(ctx, env, api, key, n, region, rollout, noGenerations); err != nil {
 			return figures{}, fmt.Errorf("waiting for %s: %w", region, err)
 		}
 		took := time.Since(start)
@@ -112,7 +112,7 @@ func runRollout(n, maxConcurrent int, delay time.Duration) error {
 		client.RawPatch(types.MergePatchType, []byte(policy))); err != nil {
 		return err
 	}
-	if err := settled(ctx, env, api, key, n, "v2", true); err != nil {
+	if err := settled(ctx, env, api, key, n, "v2", true, noGenerations); err != nil {
 		return err
 	}
 	staged, err := step("v3", true)
@@ -134,7 +134,7 @@ func runRollout(n, maxConcurrent int, delay time.Duration) error {
 // settled waits until every apply of the template reports its Workspace Ready with
 // region, every Workspace is Ready with it, and, with a rollout, the template holds no
 // slot and counts every apply updated.
-func settled(ctx context.Context, env *testenv.Env, api workspace.API, key client.ObjectKey, n int, region string, rollout bool) error {
+func settled(ctx context.Context, env *testenv.Env, api workspace.API, key client.ObjectKey, n int, region string, rollout, noGenerations bool) error {
 	return benchkit.WaitFor(ctx, func() (bool, error) {
 		list := api.NewList()
 		if err := env.Client.List(ctx, list); err != nil {
@@ -142,7 +142,7 @@ func settled(ctx context.Context, env *testenv.Env, api workspace.API, key clien
 		}
 		ready := 0
 		for i := range list.Items {
-			if w, err := workspace.FromUnstructured(&list.Items[i]); err == nil && regionOf(&list.Items[i]) == region && w.IsReady() {
+			if regionOf(&list.Items[i]) == region && applied(&list.Items[i], noGenerations) {
 				ready++
 			}
 		}
@@ -172,6 +172,22 @@ func settled(ctx context.Context, env *testenv.Env, api workspace.API, key clien
 	})
 }
 
+// applied says the Workspace's provider applied its current spec: Ready for it, or,
+// playing v0.21 (which says nothing of generations), the generation its last apply
+// recorded in the output applied_generation.
+func applied(u *unstructured.Unstructured, noGenerations bool) bool {
+	if noGenerations {
+		g, _, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "atProvider", "outputs", "applied_generation")
+		n, ok := g.(int64)
+		if f, isFloat := g.(float64); isFloat {
+			n, ok = int64(f), true
+		}
+		return ok && n >= u.GetGeneration()
+	}
+	w, err := workspace.FromUnstructured(u)
+	return err == nil && w.IsReady()
+}
+
 // regionOf is the region variable a Workspace passes.
 func regionOf(u *unstructured.Unstructured) string {
 	vars, _, _ := unstructured.NestedSlice(u.Object, "spec", "forProvider", "vars")
@@ -186,10 +202,11 @@ func regionOf(u *unstructured.Unstructured) string {
 
 // changing follows the Workspaces that have the new region but are not Ready with it.
 type changing struct {
-	mu     sync.Mutex
-	region string
-	at     map[string]bool
-	peak   int
+	noGenerations bool
+	mu            sync.Mutex
+	region        string
+	at            map[string]bool
+	peak          int
 }
 
 func (c *changing) reset(region string) {
@@ -218,13 +235,9 @@ func (c *changing) watch(ctx context.Context, env *testenv.Env, api workspace.AP
 		if !ok {
 			return
 		}
-		w, err := workspace.FromUnstructured(u)
-		if err != nil {
-			return
-		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.at[u.GetName()] = c.region != "" && regionOf(u) == c.region && !w.IsReady()
+		c.at[u.GetName()] = c.region != "" && regionOf(u) == c.region && !applied(u, c.noGenerations)
 		n := 0
 		for _, on := range c.at {
 			if on {

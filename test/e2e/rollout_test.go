@@ -37,7 +37,8 @@ output "region" { value = terraform_data.this.output }
 // v0.21.2, which reports no generation and keeps Ready True while it applies: three
 // applies of a template with maxConcurrent 1. After the template's edit, by etcd
 // revision, each Workspace gets the new spec only after the one before has the new value
-// in its outputs, which only OpenTofu's apply puts there.
+// in its outputs, which only OpenTofu's apply puts there, and no Workspace ever shows
+// the new spec with the Ready of the spec before.
 func TestRolloutOnProviderTerraform(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -135,6 +136,15 @@ func TestRolloutOnProviderTerraform(t *testing.T) {
 			return ok && u.GetName() == wsName && regionOutput(u) == "v2"
 		})
 		steps = append(steps, s)
+	}
+	for _, c := range log.Changes(api.NewList()) {
+		u, ok := c.Object.(*unstructured.Unstructured)
+		if !ok || u.GetLabels()[infrav1.WorkspaceTemplateApplyNamespaceLabel] != ns || regionVar(u) != "v2" || regionOutput(u) == "v2" {
+			continue
+		}
+		if w, err := workspace.FromUnstructured(u); err == nil && w.IsTrue(workspace.ConditionReady) {
+			t.Errorf("at revision %d, Workspace %s had the new spec with the Ready of the spec before", c.Revision, u.GetName())
+		}
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].written < steps[j].written })
 	for i := 1; i < len(steps); i++ {

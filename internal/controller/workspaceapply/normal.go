@@ -71,7 +71,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	}
 	obs.dependenciesChecked = true
 	// A change of an existing Workspace waits for its slot in the template's rollout.
-	if wait, err := rolloutGate(tmpl, apply, desired, current, obs); err != nil || wait {
+	if wait, err := r.waitForSlot(ctx, tmpl, apply, desired, current, obs); err != nil || wait {
 		return err
 	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
@@ -89,7 +89,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		forgetManagementCluster(apply)
 		obs.workspace = written
 		ctrl.LoggerFrom(ctx).V(2).Info("Applied Workspace", "workspace", obs.workspaceName, "created", current == nil)
-		return r.markChangePending(ctx, obs, current)
 	}
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -41,6 +39,8 @@ type rolloutObservation struct {
 	// pendingHash is the rollout hash the apply waits a slot for, and waiting what Ready
 	// says meanwhile.
 	pendingHash, waiting string
+	// slotted says the pass changes the Workspace's rendering with its slot.
+	slotted bool
 }
 
 // observeRollout is what the template read says of the apply's rollout, before the gate.
@@ -76,13 +76,27 @@ func rolloutGate(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTempla
 		return false, nil
 	}
 	change, err := needsSlot(current, desired, hash)
-	if err != nil || !change || slotHash(tmpl, apply) == hash {
+	if err != nil || !change {
 		return false, err
+	}
+	if slotHash(tmpl, apply) == hash {
+		obs.rollout.slotted = true
+		return false, nil
 	}
 	obs.rollout.pendingHash = hash
 	obs.rollout.waiting = fmt.Sprintf("Waiting for a rollout slot of WorkspaceTemplate %s before changing Workspace %s "+
 		"(the template's status.rollout shows the rollout)", templateKey(apply), obs.workspaceName)
 	return true, nil
+}
+
+// waitForSlot is rolloutGate, and for a change under a slot to a Workspace whose provider
+// reports no generation, markChangePending before the write.
+func (r *Reconciler) waitForSlot(ctx context.Context, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateApply, desired, current *workspace.Workspace, obs *observation) (bool, error) {
+	wait, err := rolloutGate(tmpl, apply, desired, current, obs)
+	if err != nil || wait || !obs.rollout.slotted || reportsGenerations(current) {
+		return wait, err
+	}
+	return false, r.markChangePending(ctx, current, desired)
 }
 
 // rolloutHash is the hash of the Workspace as rendered: everything CAPT sets on it at
@@ -117,12 +131,13 @@ func needsSlot(current, desired *workspace.Workspace, hash string) (bool, error)
 	return !contains(have.Object, rendering(want).Object), nil
 }
 
-// rendering is u without what is not CAPT's rendering: status, creation time and the
-// hashes CAPT records.
+// rendering is u without what is not CAPT's rendering: status, creation time, the
+// resourceVersion a write may carry as a precondition, and the hashes CAPT records.
 func rendering(u *unstructured.Unstructured) *unstructured.Unstructured {
 	c := u.DeepCopy()
 	delete(c.Object, "status")
 	unstructured.RemoveNestedField(c.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(c.Object, "metadata", "resourceVersion")
 	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", infrav1.RolloutHashAnnotation)
 	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", infrav1.SpecHashAnnotation)
 	return c
@@ -148,53 +163,42 @@ func slotHash(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateA
 // markChangePending makes a provider that reports no generation (provider-terraform
 // v0.21: its Ready stays True while it applies a new spec, and its conditions say
 // nothing of which spec they are about) tell when it has acted on a new rendering CAPT
-// wrote under a rollout slot: right after the write, the Workspace's Ready turns False
-// and Synced Unknown, reason ChangePending. The provider's next status write, which only
-// a reconcile that read the new spec can make (crossplane-runtime writes status with the
+// writes under a rollout slot. Before the write, the Workspace's Ready turns False and
+// Synced Unknown, reason ChangePending, with current's resourceVersion as a
+// precondition; the write itself (desired) then carries the resourceVersion this patch
+// returned, so that the new spec lands on top of the mark or not at all (a conflict: the
+// next pass starts again). Every view of the Workspace with the new spec therefore has
+// the mark or the provider's later word. The provider's next status write, which only a
+// reconcile that read the new spec can make (crossplane-runtime writes status with the
 // resourceVersion it read), replaces both: Ready after its plan or apply succeeded,
-// Synced False with its error after a failure. Without this, the apply would report
-// Ready, and give its slot back, before OpenTofu ran. The patch carries the
-// resourceVersion of CAPT's own write: a conflict means the provider wrote since, having
-// seen the new spec, and its conditions stand. A provider that reports generations
-// needs none of it.
-func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, current *workspace.Workspace) error {
-	written := obs.workspace
-	if !obs.rollout.policy || current == nil || written == nil ||
-		current.Annotations[infrav1.RolloutHashAnnotation] == written.Annotations[infrav1.RolloutHashAnnotation] || reportsGenerations(written) {
-		return nil
-	}
+// Synced False with its error after a failure. Without the mark the apply would report
+// Ready, and give its slot back, before OpenTofu ran. A provider that reports
+// generations needs none of it.
+func (r *Reconciler) markChangePending(ctx context.Context, current, desired *workspace.Workspace) error {
 	now := metav1.Now().UTC().Format(time.RFC3339)
 	conds := []any{
 		map[string]any{"type": workspace.ConditionReady, "status": "False", "reason": changePendingReason, "lastTransitionTime": now,
-			"message": "CAPT wrote a new rendering of the template; provider-terraform has not reported on it yet"},
+			"message": "CAPT is writing a new rendering of the template; provider-terraform has not reported on it yet"},
 		map[string]any{"type": workspace.ConditionSynced, "status": "Unknown", "reason": changePendingReason, "lastTransitionTime": now},
 	}
-	for _, c := range written.Status.Conditions {
+	for _, c := range current.Status.Conditions {
 		if c.Type != workspace.ConditionReady && c.Type != workspace.ConditionSynced {
 			conds = append(conds, map[string]any{"type": c.Type, "status": string(c.Status), "reason": c.Reason,
 				"message": c.Message, "lastTransitionTime": c.LastTransitionTime.UTC().Format(time.RFC3339)})
 		}
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": written.ResourceVersion},
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": current.ResourceVersion},
 		"status": map[string]any{"conditions": conds}})
 	if err != nil {
 		return err
 	}
 	u := r.API.NewObject()
-	u.SetName(written.Name)
-	u.SetNamespace(written.Namespace)
-	err = r.Client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
-	if apierrors.IsConflict(err) {
-		return nil
+	u.SetName(current.Name)
+	u.SetNamespace(current.Namespace)
+	if err := r.Client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("marking Workspace %s's change pending: %w", current.Name, err)
 	}
-	if err != nil {
-		return fmt.Errorf("marking Workspace %s's new spec not reported yet: %w", written.Name, err)
-	}
-	marked, err := workspace.FromUnstructured(u)
-	if err != nil {
-		return err
-	}
-	obs.workspace = marked
+	desired.ResourceVersion = u.GetResourceVersion()
 	return nil
 }
 

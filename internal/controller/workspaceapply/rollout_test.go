@@ -885,7 +885,8 @@ func appliedGeneration(w *workspace.Workspace) int64 {
 // TestRolloutWithoutProviderGenerations: with a provider that reports no generation
 // (provider-terraform v0.21 keeps Ready True while it applies a new spec), a slot is
 // given back only once the provider applied the new spec: by etcd revision, never more
-// than two Workspaces have the new spec and not yet its apply.
+// than two Workspaces have the new spec and not yet its apply, and none of them ever
+// shows the Ready of the spec before (which a cache would take for the new spec's).
 func TestRolloutWithoutProviderGenerations(t *testing.T) {
 	api := workspace.DefaultAPI()
 	startControllers(t, api)
@@ -918,6 +919,10 @@ func TestRolloutWithoutProviderGenerations(t *testing.T) {
 			t.Fatal(err)
 		}
 		changing[u.GetName()] = varValue(w, "region") == "v2" && appliedGeneration(w) < w.Generation
+		if changing[u.GetName()] && w.IsTrue(workspace.ConditionReady) {
+			// A view of it then (a cache) would take the old Ready for the new spec's.
+			t.Errorf("at revision %d, Workspace %s had the new spec with the Ready of the spec before", c.Revision, u.GetName())
+		}
 		n := 0
 		for _, on := range changing {
 			if on {
