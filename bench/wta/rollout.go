@@ -251,7 +251,7 @@ func (c *changing) watch(ctx context.Context, env *testenv.Env, api workspace.AP
 	}
 	go func() { _ = ch.Start(ctx) }()
 	if !ch.WaitForCacheSync(ctx) {
-		return fmt.Errorf("Workspace cache did not sync")
+		return fmt.Errorf("the Workspace cache did not sync")
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func TestRolloutOnProviderTerraform(t *testing.T) {
 		name          string
 		written, done int64
 	}
-	var steps []step
+	steps := make([]step, 0, len(names))
 	for _, name := range names {
 		wsName := render.WorkspaceName(api, ns, name)
 		s := step{name: name}

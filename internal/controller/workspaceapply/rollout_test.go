@@ -191,12 +191,9 @@ func (f *rolloutFleet) changing(t *testing.T, log *testenv.RevisionLog, value st
 
 // awaitReady waits until the log has seen each Workspace of the fleet Ready with region
 // value: the API server showed it, the watch shows it an instant later.
-func (f *rolloutFleet) awaitReady(t *testing.T, log *testenv.RevisionLog, value string, except ...string) {
+func (f *rolloutFleet) awaitReady(t *testing.T, log *testenv.RevisionLog, value string) {
 	t.Helper()
 	for _, name := range f.applies {
-		if slices.Contains(except, name) {
-			continue
-		}
 		wsName := render.WorkspaceName(f.api, f.ns, name)
 		log.Await(t, "Workspace "+wsName+" Ready with region "+value, func(c testenv.Change) bool {
 			u, ok := c.Object.(*unstructured.Unstructured)
@@ -410,7 +407,7 @@ func TestRolloutPausesOnFailure(t *testing.T) {
 	// A person resumes with the pause's token: the others go on, a03 stays failing.
 	f.patchTemplate(t, fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, infrav1.ResumeRolloutAnnotation, first))
 	f.waitAt(t, "v2", "a03")
-	r = f.waitRollout(t, "the rollout resumed past a03", func(r *infrav1.RolloutStatus) error {
+	f.waitRollout(t, "the rollout resumed past a03", func(r *infrav1.RolloutStatus) error {
 		if r.Paused != nil || r.Waiting != 0 || r.Failed != 1 || len(r.Slots) != 1 || !r.Slots[0].Accepted {
 			return fmt.Errorf("rollout %+v", r)
 		}
@@ -679,8 +676,9 @@ func TestRolloutStaleViewCannotOvercount(t *testing.T) {
 		}
 	}
 	slots := func() []string {
-		var names []string
-		for _, s := range getTemplate(t, ns, "t").Status.Rollout.Slots {
+		held := getTemplate(t, ns, "t").Status.Rollout.Slots
+		names := make([]string, 0, len(held))
+		for _, s := range held {
 			names = append(names, strings.TrimPrefix(s.Apply, ns+"/"))
 		}
 		return names

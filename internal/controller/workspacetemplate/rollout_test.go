@@ -143,9 +143,9 @@ func TestAllocate(t *testing.T) {
 	}, {
 		name:   "fewer failures than pauseAfterFailures go on",
 		policy: infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(3), PauseAfterFailures: 2}, generation: 1,
-		status:     &infrav1.RolloutStatus{Slots: []infrav1.RolloutSlot{slot("a", "h")}},
-		applies:    applies(map[string]applyState{"a": failing("h"), "c": waits("h")}),
-		wantSlots:  []string{"a=h", "c=h"},
+		status:     &infrav1.RolloutStatus{Slots: []infrav1.RolloutSlot{slot("a", "h2")}},
+		applies:    applies(map[string]applyState{"a": failing("h2"), "c": waits("h")}),
+		wantSlots:  []string{"a=h2", "c=h"},
 		wantCounts: [4]int32{0, 1, 1, 0},
 	}, {
 		name:   "paused: free slots stay free",
