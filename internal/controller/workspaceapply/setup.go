@@ -34,9 +34,8 @@ const (
 
 // SetupWithManager registers the indexes and watches: the apply itself, its Workspace
 // (by the owner annotation) and the provider's update events on it (drift.go), the
-// Workspaces and Secrets it waits for and its template
-// (by index), its Cluster (for pause), and ProviderConfigs (for moved applies). Nothing is
-// polled.
+// Workspaces and Secrets it waits for and its template (by index), its Cluster (for
+// pause), and ProviderConfigs (for moved applies). Nothing is polled.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
 	apply := &infrav1.WorkspaceTemplateApply{}
