@@ -62,12 +62,17 @@ type WorkspaceTemplateApplyStatus struct {
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
 
+	// Drift counts the provider's applies of the Workspace that no change of its spec
+	// explains (drift reverted); absent until the Workspace was first Ready.
+	// +optional
+	Drift *WorkspaceDrift `json:"drift,omitempty"`
+
 	// ObservedGeneration is the generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready, TemplateValid, DependenciesReady, WorkspaceSynced,
-	// WorkspaceReady, Deleting.
+	// WorkspaceReady, Deleting, DriftReverted.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -34,6 +34,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return nil
 	}
 	obs.workspace = current
+	if obs.drift, err = r.observeDrift(ctx, apply, current); err != nil {
+		return err
+	}
 
 	tmpl, desired, prob, err := r.desiredWorkspace(ctx, apply)
 	if err != nil {

@@ -39,6 +39,8 @@ type observation struct {
 	// workspaceRead, templateRead and dependenciesChecked say how far the pass got: a
 	// condition whose input it did not read is Unknown when the pass failed (err).
 	workspaceRead, templateRead, dependenciesChecked bool
+	// drift is what the pass accounted of the provider's updates (drift.go), or nil.
+	drift *driftObservation
 	// deletion is what a deleting pass waits for.
 	deletion *observed.Step
 	// err is what the pass failed to read or write.
@@ -66,6 +68,7 @@ func setStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
 		conditions.Set(apply, c)
 	}
 	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	setDriftStatus(apply, obs.drift)
 	if obs.err != nil {
 		observed.Keep(apply, infrav1.ReadyCondition, append(parts, observed.Unknown(infrav1.ReadyCondition, obs.err))...)
 		return
