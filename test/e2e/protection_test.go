@@ -84,9 +84,12 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 	stateName := terraformWorkspace(t, ws)
 	first := guardedID(t, stateName)
 
+	t.Logf("applied in %s", time.Since(start).Round(time.Second))
 	// A change that replaces the guarded resource: held, and shown.
+	mark := time.Now()
 	setGeneration(ctx, t, key, "2")
 	older := waitPending(ctx, t, key, first, stateName)
+	t.Logf("the change held and shown in %s", time.Since(mark).Round(time.Second))
 	// Another change before any approval: another hash.
 	setGeneration(ctx, t, key, "3")
 	var current *infrav1.DestructiveChange
@@ -120,6 +123,7 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 	}
 
 	// The approval of the current change: replaced, then protected again.
+	mark = time.Now()
 	approve(ctx, t, key, current.Hash)
 	waitApply(ctx, t, key, "the approved change applied", func(a *infrav1.WorkspaceTemplateApply) error {
 		if err := isCondition(a, infrav1.DestructiveChangePendingCondition, metav1.ConditionFalse, infrav1.NoDestructiveChangeReason); err != nil {
@@ -130,6 +134,7 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 		}
 		return isCondition(a, infrav1.ReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason)
 	})
+	t.Logf("the approved change applied and protected again in %s", time.Since(mark).Round(time.Second))
 	replaced := guardedID(t, stateName)
 	if replaced == first {
 		t.Fatalf("approved, and terraform_data.guarded was not replaced (id %s)", first)
@@ -143,6 +148,7 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 	}
 
 	// Deleting the apply destroys, protection or not.
+	mark = time.Now()
 	if err := stack.Client.Delete(ctx, &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Namespace: dev.Namespace, Name: name}}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +164,7 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("destroyed in %s", time.Since(mark).Round(time.Second))
 	if resources, ok := readState(t, stateName); ok && len(resources) > 0 {
 		t.Errorf("destroyed, and the state still holds %v", resources)
 	}
