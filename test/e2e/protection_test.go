@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,23 +25,7 @@ import (
 	"github.com/capt-dev/capt/internal/workspace"
 )
 
-// guardedModule protects one resource with the protection variable; a new generation
-// replaces it (terraform_data's triggers_replace).
-const guardedModule = `variable "capt_protect" {
-  type    = bool
-  default = false
-}
-variable "generation" { type = string }
-
-resource "terraform_data" "guarded" {
-  triggers_replace = var.generation
-  lifecycle { prevent_destroy = var.capt_protect }
-}
-
-output "id" { value = terraform_data.guarded.id }
-`
-
-// TestDestructiveChangeWaitsForApproval runs a protected template on the whole stack
+// TestDestructiveChangeWaitsForApproval runs templates/local/protected on the whole stack
 // (provider-terraform v0.21.2, OpenTofu 1.12.6): a variable change that would replace
 // the guarded resource is held (its id in the Terraform state stays), the apply names
 // the address, the change's hash and the command; an approval of an older change does
@@ -50,29 +35,21 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	ctx := within(t, 8*time.Minute)
-	const name = "guarded"
+	const name = "local-protected"
 	key := client.ObjectKey{Namespace: dev.Namespace, Name: name}
-	tmpl := &infrav1.WorkspaceTemplate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: dev.Namespace, Name: name},
-		Spec: infrav1.WorkspaceTemplateSpec{
-			Protection: &infrav1.WorkspaceProtection{Variable: "capt_protect"},
-			Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{
-				ProviderConfigRef: &infrav1.ProviderConfigReference{Name: "default"},
-				ForProvider:       infrav1.WorkspaceParameters{Source: "Inline", Module: guardedModule},
-			}},
-		},
+	// The sample of templates/local/protected: a template and an apply.
+	objs, err := dev.ReadObjects(filepath.Join(root, "templates", "local", "protected", "protected.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	apply := &infrav1.WorkspaceTemplateApply{
-		ObjectMeta: metav1.ObjectMeta{Namespace: dev.Namespace, Name: name},
-		Spec: infrav1.WorkspaceTemplateApplySpec{TemplateRef: infrav1.WorkspaceTemplateReference{Name: name},
-			Variables: map[string]string{"generation": "1"}},
-	}
-	for _, obj := range []client.Object{tmpl, apply} {
+	for _, obj := range objs {
 		if err := stack.Client.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
+		if obj.GetKind() == "WorkspaceTemplate" {
+			t.Cleanup(func() { _ = stack.Client.Delete(context.Background(), obj) })
+		}
 	}
-	t.Cleanup(func() { _ = stack.Client.Delete(context.Background(), tmpl) })
 	api := workspace.DefaultAPI()
 	wsKey := client.ObjectKey{Name: render.WorkspaceName(api, dev.Namespace, name)}
 
@@ -221,7 +198,7 @@ func poll(ctx context.Context, t *testing.T, what string, check func() error) {
 		}
 		select {
 		case <-ctx.Done():
-			logApply(t, client.ObjectKey{Namespace: dev.Namespace, Name: "guarded"})
+			logApply(t, client.ObjectKey{Namespace: dev.Namespace, Name: "local-protected"})
 			t.Fatalf("%s: %v", what, err)
 		case <-time.After(300 * time.Millisecond):
 		}
