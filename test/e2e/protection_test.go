@@ -135,8 +135,11 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 			if _, ok := obj.(*infrav1.WorkspaceTemplateApply); !ok {
 				k = wsKey
 			}
-			if err := stack.Client.Get(ctx, k, obj); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("%T %s still there (%v)", obj, k.Name, err)
+			switch err := stack.Client.Get(ctx, k, obj); {
+			case err == nil:
+				return fmt.Errorf("%T %s still there", obj, k.Name)
+			case !apierrors.IsNotFound(err):
+				return err
 			}
 		}
 		return nil

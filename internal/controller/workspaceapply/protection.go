@@ -350,6 +350,16 @@ func setProtectionStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation
 	}
 }
 
+// endProtection says, on an apply being deleted, that nothing waits for an approval
+// any more: the destroy is never protected.
+func endProtection(apply *infrav1.WorkspaceTemplateApply) {
+	apply.Status.DestructiveChange = nil
+	if conditions.Has(apply, infrav1.DestructiveChangePendingCondition) {
+		conditions.Set(apply, metav1.Condition{Type: infrav1.DestructiveChangePendingCondition, Status: metav1.ConditionFalse,
+			Reason: infrav1.NoDestructiveChangeReason, Message: "Being deleted: the destroy is not protected"})
+	}
+}
+
 func (p *protection) confirmingMessage(obs *observation) string {
 	return obs.redactor.Message(fmt.Sprintf(
 		"provider-terraform's last plan of Workspace %s would destroy or replace protected resources (%s); "+

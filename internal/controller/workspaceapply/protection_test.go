@@ -249,6 +249,7 @@ func TestDeletionIsNeverProtected(t *testing.T) {
 	setSynced(t, api, name, metav1.ConditionFalse, "ReconcileError", refusalMessage("terraform_data.x"), time.Now())
 	waitWorkspaceState(t, api, name, pausedState)
 
+	waitCondition(t, ns, "doomed", infrav1.DestructiveChangePendingCondition, metav1.ConditionTrue, infrav1.ConfirmingDestructiveChangeReason)
 	if err := env.Client.Delete(context.Background(), getApply(t, ns, "doomed")); err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +264,13 @@ func TestDeletionIsNeverProtected(t *testing.T) {
 			return fmt.Errorf("still paused: provider-terraform would not destroy")
 		case !slices.Contains(w.Spec.ForProvider.DestroyArgs, "-var=capt_protect=false"):
 			return fmt.Errorf("destroyArgs %q", w.Spec.ForProvider.DestroyArgs)
+		}
+		return nil
+	})
+	testenv.Eventually(t, "nothing waits for an approval on an apply being deleted", func() error {
+		a := getApply(t, ns, "doomed")
+		if c := condition(a, infrav1.DestructiveChangePendingCondition); c.Status != metav1.ConditionFalse || a.Status.DestructiveChange != nil {
+			return fmt.Errorf("DestructiveChangePending %s (%s), status.destructiveChange %+v", c.Status, c.Reason, a.Status.DestructiveChange)
 		}
 		return nil
 	})

@@ -185,4 +185,5 @@ func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) 
 	}
 	observed.SetDeleting(apply, obs.deletion, obs.err)
 	apply.Status.Applied = false
+	endProtection(apply)
 }
