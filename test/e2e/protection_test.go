@@ -109,6 +109,10 @@ func TestDestructiveChangeWaitsForApproval(t *testing.T) {
 		if a.Status.DestructiveChange != nil {
 			return fmt.Errorf("status.destructiveChange %+v", a.Status.DestructiveChange)
 		}
+		// The approved change is CAPT's own change of the spec, not drift.
+		if d := a.Status.Drift; d != nil && d.Count > 0 {
+			return fmt.Errorf("the approved apply counted as drift: %+v", d)
+		}
 		return isCondition(a, infrav1.ReadyCondition, metav1.ConditionTrue, infrav1.ReadyReason)
 	})
 	t.Logf("the approved change applied and protected again in %s", time.Since(mark).Round(time.Second))
