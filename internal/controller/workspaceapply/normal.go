@@ -72,6 +72,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		forgetManagementCluster(apply)
 	}
 	obs.dependenciesChecked = true
+	// After every gate that may hold the change back: only the protection variable and
+	// the Workspace's protection annotations change here.
+	if obs.problem, err = r.protect(ctx, apply, tmpl, desired, current, obs); err != nil || obs.problem != nil {
+		return err
+	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)
 	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || tooLarge(err) {
 		// The provider's CRD, the API server's decoding or its storage refuses what the
