@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options, interrupted <-chan struct{}) (Timings, 
 		if err := PrepareNamespace(ctx, stack.Client, apiserver); err != nil {
 			return t, err
 		}
-		if err := ApplyFiles(ctx, stack.Client, files...); err != nil {
+		if err := ApplyFilesFor(ctx, stack.Client, o.EngineName(), files...); err != nil {
 			return t, err
 		}
 	}

@@ -149,12 +149,23 @@ func createVarsSecret(ctx context.Context, c client.Client, namespace string, va
 
 // ApplyFiles creates every object of the given YAML files (documents separated by ---).
 func ApplyFiles(ctx context.Context, c client.Client, files ...string) error {
+	return ApplyFilesFor(ctx, c, "tofu", files...)
+}
+
+// ApplyFilesFor is ApplyFiles for a Terraform engine ("tofu" or "terraform"): for
+// Terraform 1.5, the templates' protection rules it refuses are dropped (forTerraform).
+func ApplyFilesFor(ctx context.Context, c client.Client, engine string, files ...string) error {
 	for _, f := range files {
 		objs, err := ReadObjects(f)
 		if err != nil {
 			return err
 		}
 		for _, obj := range objs {
+			if engine == "terraform" {
+				if err := forTerraform(obj); err != nil {
+					return err
+				}
+			}
 			if err := c.Create(ctx, obj); err != nil {
 				return fmt.Errorf("%s: creating %s %s: %w", filepath.Base(f), obj.GetKind(), obj.GetName(), err)
 			}

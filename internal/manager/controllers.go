@@ -88,6 +88,7 @@ func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, gate *crdgate.Ga
 	applies := &workspaceapply.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), API: api, WatchFilterValue: o.WatchFilterValue,
 		Recorder: mgr.GetEventRecorder("workspacetemplateapply-controller"), DeletionStallTimeout: o.DeletionStallTimeout,
+		WatchNamespace: o.WatchNamespace,
 	}
 	if err := gate.Add(ctx, crdgate.Controller{Name: "workspacetemplateapply", Kinds: applies.WatchedKinds(), Setup: func(ctx context.Context) error {
 		if err := applies.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.WorkspaceTemplateApply}); err != nil {

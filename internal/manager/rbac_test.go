@@ -44,8 +44,9 @@ var allowList = []grant{
 	// <cluster>-kubeconfig and <cluster>-ca and deletes them on deletion.
 	{"", "secrets", "get list watch create update delete"},
 	// Events: core events from leader election's recorder, events.k8s.io from the
-	// controllers' recorders.
-	{"", "events", "create patch"},
+	// controllers' recorders; the WorkspaceTemplateApply controller watches
+	// provider-terraform's update events on Workspaces (field-selected: drift reverted).
+	{"", "events", "create patch list watch"},
 	{"events.k8s.io", "events", "create patch"},
 	// The metrics endpoint's authentication and authorization.
 	{"authentication.k8s.io", "tokenreviews", "create"},

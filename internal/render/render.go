@@ -67,6 +67,11 @@ func render(api workspace.API, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.W
 	if err != nil {
 		return nil, err
 	}
+	if p := tmpl.Spec.Protection; p != nil {
+		if err := SetProtection(&params, p.Variable, true); err != nil {
+			return nil, err
+		}
+	}
 	secretRef, err := connectionSecret(api, def.Spec.WriteConnectionSecretToRef, apply, vars)
 	if err != nil {
 		return nil, err

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -45,6 +49,9 @@ type Provider struct {
 	// Workspace was last applied at.
 	noGenerations bool
 	applied       map[types.NamespacedName]int64
+	// events records the events provider-terraform's managed reconciler records, when
+	// ProviderOptions.Events is set.
+	events record.EventRecorder
 
 	mu      sync.Mutex
 	pending map[string]bool
@@ -86,6 +93,13 @@ type ProviderOptions struct {
 	// spec change is applied, Ready or not. Each apply records the generation it applied
 	// in the output applied_generation, for tests to order by.
 	NoGenerations bool
+	// Events, when set, records what crossplane-runtime v1.16's managed reconciler
+	// records after a successful apply, through the same client-go recorder (one Event
+	// per Workspace, its count patched at each repeat): CreatedExternalResource after a
+	// Workspace's first apply, UpdatedExternalResource after a later one (a new spec),
+	// and after each RevertDrift. Off by default: the benchmarks count CAPT's writes
+	// without them.
+	Events bool
 }
 
 // StartProvider starts the simulated provider until ctx ends.
@@ -105,10 +119,48 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	if o.Resync > 0 {
 		p.cacheOpts.SyncPeriod = &o.Resync
 	}
+	if o.Events {
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("creating the provider's event client: %w", err)
+		}
+		// As controller-runtime v0.17's GetEventRecorderFor, which provider-terraform
+		// v0.21.2 passes to crossplane-runtime: a default broadcaster (its correlator
+		// patches a repeated event's count), core/v1 Events, the controller's name as
+		// source component. The context ends it.
+		broadcaster := record.NewBroadcaster(record.WithContext(p.ctx))
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+		p.events = broadcaster.NewRecorder(scheme, corev1.EventSource{Component: api.EventSource()})
+	}
 	if err := p.watch(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// RevertDrift plays a poll of provider-terraform that finds the infrastructure changed
+// outside Terraform and applies the Workspace's unchanged spec: the one trace is an
+// UpdatedExternalResource event (ProviderOptions.Events).
+func (p *Provider) RevertDrift(ctx context.Context, key types.NamespacedName) error {
+	u := p.api.NewObject()
+	if err := p.c.Get(quiet(ctx), key, u); err != nil {
+		return err
+	}
+	p.record(u, workspace.EventReasonUpdated, workspace.EventMessageUpdated)
+	return nil
+}
+
+// record records an event on the Workspace as crossplane-runtime's managed reconciler
+// does: Normal, with the Workspace's external name as an annotation.
+func (p *Provider) record(u *unstructured.Unstructured, reason, message string) {
+	if p.events == nil {
+		return
+	}
+	name := u.GetAnnotations()["crossplane.io/external-name"]
+	if name == "" {
+		name = u.GetName()
+	}
+	p.events.AnnotatedEventf(u, map[string]string{"external-name": name}, corev1.EventTypeNormal, reason, "%s", message)
 }
 
 // watch starts the provider's cache of Workspaces, and with it the handling of each.
@@ -306,6 +358,7 @@ func (p *Provider) setFinalizer(ctx context.Context, key types.NamespacedName, a
 
 // apply reports the outputs CAPT reads, by the Workspace's kind of apply, and Ready.
 func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
+	recorded := false
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		u := p.api.NewObject()
 		if err := p.c.Get(ctx, key, u); err != nil {
@@ -322,6 +375,8 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 				return p.fail(ctx, u, msg)
 			}
 		}
+		// A Workspace that reported Ready before is updated, not created.
+		_, updated, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 		cluster := u.GetLabels()[clusterv1.ClusterNameLabel]
 		outputs := map[string]any{}
 		controlPlane := strings.Contains(u.GetName(), "-controlplane-")
@@ -357,6 +412,16 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		_ = unstructured.SetNestedField(u.Object, outputs, "status", "atProvider", "outputs")
 		if controlPlane && p.onApply != nil {
 			p.onApply(cluster)
+		}
+		if !recorded {
+			// Recorded before the status is written, as crossplane-runtime does (and sent
+			// asynchronously): CAPT may see either first.
+			if updated {
+				p.record(u, workspace.EventReasonUpdated, workspace.EventMessageUpdated)
+			} else {
+				p.record(u, workspace.EventReasonCreated, workspace.EventMessageCreated)
+			}
+			recorded = true
 		}
 		if err := p.c.Status().Update(ctx, u); err != nil {
 			return err

@@ -21,7 +21,15 @@ const maxDetail = 16 << 10
 // provider-terraform compressed is expanded in place, on one line. A blob that does
 // not decode stays as it is.
 func ProviderMessage(msg string) string {
-	return compressedDetail.ReplaceAllStringFunc(msg, func(match string) string {
+	text, _ := expand(msg, maxDetail)
+	return text
+}
+
+// expand replaces each compressed detail of msg with "Detail: " and the detail on one
+// line, each cut at limit bytes; whole is false when one was cut.
+func expand(msg string, limit int64) (text string, whole bool) {
+	whole = true
+	text = compressedDetail.ReplaceAllStringFunc(msg, func(match string) string {
 		blob := compressedDetail.FindStringSubmatch(match)[1]
 		data, err := base64.StdEncoding.DecodeString(blob)
 		if err != nil {
@@ -31,10 +39,19 @@ func ProviderMessage(msg string) string {
 		if err != nil {
 			return match
 		}
-		detail, err := io.ReadAll(io.LimitReader(zr, maxDetail))
+		// One byte more than the limit tells a detail of exactly limit bytes from a
+		// longer one.
+		detail, err := io.ReadAll(io.LimitReader(zr, limit+1))
 		if err != nil && len(detail) == 0 {
 			return match
 		}
+		if err != nil {
+			whole = false // a stream cut short: what it held up to there
+		}
+		if int64(len(detail)) > limit {
+			detail, whole = detail[:limit], false
+		}
 		return "Detail: " + strings.Join(strings.Fields(string(detail)), " ")
 	})
+	return text, whole
 }

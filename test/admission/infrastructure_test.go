@@ -321,6 +321,34 @@ spec:
       forProvider: {source: Inline, module: x}
       deletionPolicy: Keep
 `, wantErr: []string{"spec.template.spec.deletionPolicy", "Unsupported value"}},
+		{name: "protected", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  protection: {variable: capt_protect}
+  template:
+    spec:
+      forProvider: {source: Remote, module: "git::https://example.com/vpc.git?ref=v1"}
+`},
+		// It becomes -var=<variable>=false: anything but an identifier would be another argument.
+		{name: "protection variable not an identifier", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  protection: {variable: "x=true -var=y"}
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+`, wantErr: []string{"spec.protection.variable", "should match"}},
+		{name: "protection without its variable", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  protection: {}
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+`, wantErr: []string{"spec.protection.variable", "Required value"}},
 	})
 }
 

@@ -27,7 +27,7 @@ func TestShippedTemplatesAreAdmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var files []string
-	for _, dir := range []string{"aws", "clusterclass", "local", filepath.Join("local", "failing"), filepath.Join("local", "stuck-destroy")} {
+	for _, dir := range []string{"aws", "clusterclass", "local", filepath.Join("local", "failing"), filepath.Join("local", "stuck-destroy"), filepath.Join("local", "protected")} {
 		found, err := filepath.Glob(filepath.Join(root, "templates", dir, "*.yaml"))
 		if err != nil || len(found) == 0 {
 			t.Fatalf("no templates found in templates/%s: %v", dir, err)

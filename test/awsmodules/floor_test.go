@@ -128,14 +128,15 @@ func TestFloorRefusesWhatOnlyNewerVersionsHave(t *testing.T) {
 		t.Run(tc.version, func(t *testing.T) {
 			t.Parallel()
 			w := module(t, "eks", tc.version)
-			file := filepath.Join(w.dir, "main.tf")
+			// The EKS cluster as OpenTofu reads it (protected.tofu, not protected.tf).
+			file := filepath.Join(w.dir, "protected.tofu")
 			src, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
 			anchor := "  role_arn = aws_iam_role.cluster.arn\n"
 			if !strings.Contains(string(src), anchor) {
-				t.Fatalf("templates/aws/eks/main.tf no longer has %q: update the test", anchor)
+				t.Fatalf("templates/aws/eks/protected.tofu no longer has %q: update the test", anchor)
 			}
 			if err := os.WriteFile(file, []byte(strings.Replace(string(src), anchor, anchor+arg, 1)), 0o600); err != nil {
 				t.Fatal(err)

@@ -39,38 +39,40 @@ func TestShippedModulesValidate(t *testing.T) {
 func TestBrokenModuleNamesWhatIsWrong(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		// edit changes templates/aws/eks/main.tf.
+		// edit changes a file of templates/aws/eks: main.tf, or, for the EKS cluster,
+		// protected.tofu, which OpenTofu reads instead of protected.tf.
+		file     string
 		old, new string
 		// want are the words the error must hold; line is the line it must name.
 		want []string
 		line string
 	}{
 		{
-			name: "an argument the resource does not have",
+			name: "an argument the resource does not have", file: "protected.tofu",
 			old:  "  role_arn = aws_iam_role.cluster.arn\n",
 			new:  "  role_arn = aws_iam_role.cluster.arn\n  kubernetes_flavour = \"vanilla\"\n",
 			want: []string{"Unsupported argument", "kubernetes_flavour"}, line: `kubernetes_flavour = "vanilla"`,
 		},
 		{
-			name: "a wrong type",
+			name: "a wrong type", file: "protected.tofu",
 			old:  "    endpoint_public_access  = var.endpoint_public_access\n",
 			new:  "    endpoint_public_access  = [\"yes\"]\n",
 			want: []string{"Incorrect attribute value type", "endpoint_public_access"}, line: `endpoint_public_access  = ["yes"]`,
 		},
 		{
-			name: "a required argument left out",
+			name: "a required argument left out", file: "protected.tofu",
 			old:  "  role_arn = aws_iam_role.cluster.arn\n",
 			new:  "",
 			want: []string{"Missing required argument", "role_arn"}, line: `resource "aws_eks_cluster" "this" {`,
 		},
 		{
-			name: "a block in place of an argument of another block",
+			name: "a block in place of an argument of another block", file: "protected.tofu",
 			old:  "    authentication_mode                         = \"API_AND_CONFIG_MAP\"\n",
 			new:  "    authentication_mode                         = \"API_AND_CONFIG_MAP\"\n    mode {}\n",
 			want: []string{"Unsupported block type", "mode"}, line: `mode {}`,
 		},
 		{
-			name: "a resource type the provider does not have",
+			name: "a resource type the provider does not have", file: "main.tf",
 			old:  `resource "aws_eks_addon" "this" {`,
 			new:  `resource "aws_eks_addons" "this" {`,
 			want: []string{"Invalid resource type", "aws_eks_addons"}, line: `resource "aws_eks_addons" "this" {`,
@@ -79,13 +81,13 @@ func TestBrokenModuleNamesWhatIsWrong(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := module(t, "eks", localstack.AWSStandInVersion)
-			file := filepath.Join(w.dir, "main.tf")
+			file := filepath.Join(w.dir, tc.file)
 			src, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(string(src), tc.old) {
-				t.Fatalf("templates/aws/eks/main.tf no longer has %q: update the test", tc.old)
+				t.Fatalf("templates/aws/eks/%s no longer has %q: update the test", tc.file, tc.old)
 			}
 			edited := strings.Replace(string(src), tc.old, tc.new, 1)
 			if err := os.WriteFile(file, []byte(edited), 0o600); err != nil {
@@ -110,7 +112,7 @@ func TestBrokenModuleNamesWhatIsWrong(t *testing.T) {
 					continue
 				}
 				text := d.Summary + " " + d.Detail
-				ok := d.Range.Filename == "main.tf" && d.Range.Start.Line == wantLine
+				ok := d.Range.Filename == tc.file && d.Range.Start.Line == wantLine
 				for _, w := range tc.want {
 					ok = ok && strings.Contains(text, w)
 				}
@@ -118,7 +120,7 @@ func TestBrokenModuleNamesWhatIsWrong(t *testing.T) {
 					return
 				}
 			}
-			t.Fatalf("no error at main.tf:%d with %q; got:\n%s", wantLine, tc.want, errorsOf(diags))
+			t.Fatalf("no error at %s:%d with %q; got:\n%s", tc.file, wantLine, tc.want, errorsOf(diags))
 		})
 	}
 }

@@ -236,11 +236,53 @@ const (
 	RolloutSelectorInvalidReason = "CanarySelectorInvalid"
 )
 
+// The protection of a template's resources against destroy and replacement
+// (WorkspaceTemplate spec.protection, docs/workspaces.md "Protected resources").
+const (
+	// DestructiveChangePendingCondition is true on a WorkspaceTemplateApply while a
+	// change of its Workspace would destroy or replace resources its template protects:
+	// provider-terraform's plan refused it (prevent_destroy), and it waits for a person's
+	// approval, or is being applied after one. False when no such change is pending.
+	// Set only when the template declares spec.protection.
+	DestructiveChangePendingCondition = "DestructiveChangePending"
+
+	// DestructiveChangePendingReason: a plan of the current spec would destroy or
+	// replace protected resources; the message names them, the change's hash and the
+	// command that approves it. Ready is False with this reason too: a wait that only a
+	// person ends, not a failure.
+	DestructiveChangePendingReason = "DestructiveChangePending"
+
+	// ConfirmingDestructiveChangeReason: the Workspace reports a plan that refused to
+	// destroy protected resources, but maybe of an earlier spec (provider-terraform
+	// v0.21 says of no condition which generation it is about): CAPT pauses the
+	// Workspace and lifts the pause once the provider has seen it, so that the next plan
+	// is of the current spec, before it shows a change that can be approved.
+	ConfirmingDestructiveChangeReason = "ConfirmingDestructiveChange"
+
+	// DestructiveChangeApprovedReason: the approval annotation names the pending
+	// change; the Workspace runs without protection until it is Ready.
+	DestructiveChangeApprovedReason = "DestructiveChangeApproved"
+
+	// NoDestructiveChangeReason: no change of the Workspace waits for approval.
+	NoDestructiveChangeReason = "NoDestructiveChange"
+
+	// ApproveDestructiveChangeAnnotation on a WorkspaceTemplateApply approves the
+	// destructive change whose hash it carries (status.destructiveChange.hash): any other
+	// value approves nothing.
+	ApproveDestructiveChangeAnnotation = "infrastructure.cluster.x-k8s.io/approve-destructive-change"
+
+	// ProtectionAnnotation, on a Workspace of a protected template, records where CAPT's
+	// protection of it stands, with the hash of the spec it is about: written together
+	// with the spec, so that it survives a restart.
+	ProtectionAnnotation = "infrastructure.cluster.x-k8s.io/protection"
+)
+
 // WorkspaceTemplateApplyFailureReasons are the reasons of a WorkspaceTemplateApply's
 // Ready=False that mean something is wrong and will not fix itself: the owners of an
 // apply (CAPTCluster, CAPTControlPlane) report them as failures. Every other reason of a
 // Ready=False apply is a wait (WaitingForSecrets, WaitingForWorkspaces,
-// WorkspaceNotFound, WorkspaceNotReady, WorkspaceUpdating, Deleting).
+// WorkspaceNotFound, WorkspaceNotReady, WorkspaceUpdating, Deleting,
+// DestructiveChangePending, ConfirmingDestructiveChange, DestructiveChangeApproved).
 var WorkspaceTemplateApplyFailureReasons = []string{
 	WorkspaceNotSyncedReason, TemplateInvalidReason, TemplateNotFoundReason, WorkspaceOwnedByOtherReason,
 	RequiredVariablesUnsetReason,

@@ -22,6 +22,13 @@ type WorkspaceTemplateSpec struct {
 	// +kubebuilder:validation:items:MaxLength=128
 	SensitiveVariables []string `json:"sensitiveVariables,omitempty"`
 
+	// Protection declares that the module guards resources against destroy and
+	// replacement with a variable (docs/workspaces.md, "Protected resources"): CAPT sets
+	// it true on every Workspace of this template, and false only for a change a person
+	// approved on the WorkspaceTemplateApply and for the destroy of a deletion.
+	// +optional
+	Protection *WorkspaceProtection `json:"protection,omitempty"`
+
 	// Rollout stages the changes of this template's applies: a WorkspaceTemplateApply
 	// whose existing Workspace would change (a new template generation, new variables)
 	// waits for a slot before CAPT writes it. Unset: every apply changes its Workspace at
@@ -218,4 +225,23 @@ type WorkspaceTemplateList struct {
 
 func init() {
 	objectTypes = append(objectTypes, &WorkspaceTemplate{}, &WorkspaceTemplateList{})
+}
+
+// WorkspaceProtection names the module's protection variable. The module declares it
+// (a bool) and uses it on each resource it protects, as
+// lifecycle { prevent_destroy = var.<variable> }, which OpenTofu accepts and Terraform
+// 1.5 refuses: the shipped modules put that rule in an OpenTofu-only override file. A
+// plan that would destroy or replace such a resource then fails, the apply shows the
+// change as DestructiveChangePending, and it goes ahead only once approved.
+type WorkspaceProtection struct {
+	// Variable is the name of the module's protection variable. CAPT passes it in the
+	// Workspace's varmap, true, or false for an approved change, and appends
+	// -var=<variable>=false to the Workspace's destroyArgs, so that a deletion's destroy
+	// is never refused: the module must declare it (a -var Terraform does not know is an
+	// error).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_-]*$`
+	Variable string `json:"variable"`
 }

@@ -62,17 +62,28 @@ type WorkspaceTemplateApplyStatus struct {
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
 
+	// Drift counts the provider's applies of the Workspace that no change of its spec
+	// explains (drift reverted); absent until the Workspace was first Ready.
+	// +optional
+	Drift *WorkspaceDrift `json:"drift,omitempty"`
+
 	// ObservedGeneration is the generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready, TemplateValid, DependenciesReady, WorkspaceSynced,
-	// WorkspaceReady, Deleting.
+	// WorkspaceReady, Deleting, DriftReverted, DestructiveChangePending.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// DestructiveChange is the change held back because it would destroy or replace
+	// resources the template protects (WorkspaceTemplate spec.protection), until a person
+	// approves it; unset when none is.
+	// +optional
+	DestructiveChange *DestructiveChange `json:"destructiveChange,omitempty"`
 
 	// Rollout is what the template's rollout needs to know of this apply; set only while
 	// its template has a rollout policy (spec.rollout).
@@ -133,4 +144,37 @@ type WorkspaceTemplateApplyList struct {
 
 func init() {
 	objectTypes = append(objectTypes, &WorkspaceTemplateApply{}, &WorkspaceTemplateApplyList{})
+}
+
+// DestructiveChange is a change of a protected Workspace that provider-terraform's plan
+// refused because it would destroy or replace protected resources.
+type DestructiveChange struct {
+	// Hash names this change: the approval annotation
+	// (ApproveDestructiveChangeAnnotation) must carry it. It covers the rendered
+	// Workspace, the addresses and when the plan first refused them, so an approval
+	// never applies to another change, nor to the same one refused again later.
+	// Empty while CAPT confirms the refusal with a plan of the current spec, or when the
+	// addresses cannot all be read: nothing can be approved then.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Hash string `json:"hash,omitempty"`
+
+	// Addresses are the resource instances the plan would destroy or replace, as
+	// Terraform names them (values marked sensitive masked).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=1024
+	Addresses []string `json:"addresses,omitempty"`
+
+	// SpecHash is a hash of the rendered Workspace spec the change belongs to; a new
+	// rendering (a template or variable change) replaces the change.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	SpecHash string `json:"specHash,omitempty"`
+
+	// Approved is true once the approval annotation names Hash: the Workspace runs
+	// without protection until it is Ready, then protection comes back.
+	// +optional
+	Approved bool `json:"approved,omitempty"`
 }

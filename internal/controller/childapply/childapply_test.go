@@ -59,6 +59,7 @@ func TestWaitMessage(t *testing.T) {
 	}
 	generic := "Waiting for WorkspaceTemplateApply c-vpc to apply its Workspace"
 	shared := "Waiting for ProviderConfig aws to declare its Terraform state shared before creating Workspace w"
+	pending := "Workspace w: change 0123456789abcdef would destroy or replace protected resources ...: aws_vpc.this"
 	slot := "Waiting for a rollout slot of WorkspaceTemplate ns/vpc before changing Workspace w"
 	cases := []struct {
 		name  string
@@ -69,6 +70,9 @@ func TestWaitMessage(t *testing.T) {
 		{"a step of the apply", apply(infrav1.WorkspaceNotReadyReason, "Workspace w: Creating", 2), generic},
 		{"waiting for shared state", apply(infrav1.WaitingForSharedStateReason, shared, 2), "WorkspaceTemplateApply c-vpc: " + shared},
 		{"shared state of an older generation", apply(infrav1.WaitingForSharedStateReason, shared, 1), generic},
+		// What would be destroyed, and how to approve it, reaches the owner and the Cluster.
+		{"a destructive change waiting for approval", apply(infrav1.DestructiveChangePendingReason, pending, 2), "WorkspaceTemplateApply c-vpc: " + pending},
+		{"a destructive change being confirmed", apply(infrav1.ConfirmingDestructiveChangeReason, pending, 2), generic},
 		{"waiting for a rollout slot", apply(infrav1.WaitingForRolloutSlotReason, slot, 2), "WorkspaceTemplateApply c-vpc: " + slot},
 	}
 	for _, c := range cases {
@@ -110,6 +114,8 @@ func TestState(t *testing.T) {
 		{"could not tell", child(apply(metav1.ConditionUnknown, infrav1.InternalErrorReason, 2), true), "", "", infrav1.InternalErrorReason, "WorkspaceTemplateApply c-vpc: m"},
 		{"ready without Workspace", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), false), "Provisioning", "Waiting for the VPC Workspace", "", ""},
 		{"ready", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), true), "", "", "", ""},
+		{"a destructive change is a wait, said in the apply's words", child(apply(metav1.ConditionFalse, infrav1.DestructiveChangePendingReason, 2), true),
+			"Provisioning", "WorkspaceTemplateApply c-vpc: m", "", ""},
 	}
 	for _, tc := range cases {
 		problem, unknown := tc.child.State(words)

@@ -48,6 +48,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 	if current != nil {
 		// What a destroy error can quote, for the mirrored conditions and Deleting alike.
 		obs.redactor = r.deletionRedactor(ctx, apply, current)
+		if err := r.liftProtectionPause(ctx, current); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 
 	switch {

@@ -34,6 +34,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return nil
 	}
 	obs.workspace = current
+	if obs.drift, err = r.observeDrift(ctx, apply, current); err != nil {
+		return err
+	}
 
 	tmpl, desired, prob, err := r.desiredWorkspace(ctx, apply)
 	if err != nil {
@@ -71,7 +74,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	}
 	obs.dependenciesChecked = true
 	// A change of an existing Workspace waits for its slot in the template's rollout.
-	if wait, err := r.waitForSlot(ctx, tmpl, apply, desired, current, obs); err != nil || wait {
+	if wait, err := rolloutGate(tmpl, apply, desired, current, obs); err != nil || wait {
+		return err
+	}
+	// After every gate that may hold the change back: only the protection variable and
+	// the Workspace's protection annotations change here.
+	if obs.problem, err = r.protect(ctx, apply, tmpl, desired, current, obs); err != nil || obs.problem != nil {
+		return err
+	}
+	// Right before the write: a provider without generations must not show the old Ready.
+	if err := r.markChangePending(ctx, obs, current, desired); err != nil {
 		return err
 	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)

@@ -46,7 +46,12 @@ type Reconciler struct {
 	// ManagementClusterID identifies this management cluster (ManagementClusterID), for
 	// the applies clusterctl move brings from another one; SetupWithManager reads it.
 	ManagementClusterID string
+	// WatchNamespace, when set, is the one namespace the manager watches: the provider's
+	// update events of namespaced Workspaces are watched there only.
+	WatchNamespace string
 
+	// events reads the provider's update events on Workspaces (drift.go).
+	events client.Reader
 	// writes lets a pass read the controller's own last write of its apply.
 	writes lifecycle.LastWrites
 	// modules holds what the Inline modules declare, read once per module text.
@@ -57,7 +62,8 @@ type Reconciler struct {
 var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
 	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
-	infrav1.DeletionStalledCondition, infrav1.PausedCondition,
+	infrav1.DeletionStalledCondition, infrav1.PausedCondition, infrav1.DriftRevertedCondition,
+	infrav1.DestructiveChangePendingCondition,
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;patch
@@ -122,6 +128,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			// The one event of a stalled deletion: a person has to act.
 			r.Recorder.Eventf(apply, nil, "Warning", infrav1.DeletionStalledReason, "Delete", "%s", stalled.Message)
 		}
+		r.recordDrift(apply, obs.drift)
 		if note := newlyIgnored(validBefore, conditions.Get(apply, infrav1.TemplateValidCondition)); note != "" && r.Recorder != nil {
 			// Terraform's own warning, once per list of names rather than on every plan.
 			r.Recorder.Eventf(apply, nil, "Warning", infrav1.VariablesIgnoredReason, "Reconcile", "%s", note)

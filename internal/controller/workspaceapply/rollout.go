@@ -89,16 +89,6 @@ func rolloutGate(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTempla
 	return true, nil
 }
 
-// waitForSlot is rolloutGate, and for a change under a slot to a Workspace whose provider
-// reports no generation, markChangePending before the write.
-func (r *Reconciler) waitForSlot(ctx context.Context, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateApply, desired, current *workspace.Workspace, obs *observation) (bool, error) {
-	wait, err := rolloutGate(tmpl, apply, desired, current, obs)
-	if err != nil || wait || !obs.rollout.slotted || reportsGenerations(current) {
-		return wait, err
-	}
-	return false, r.markChangePending(ctx, current, desired)
-}
-
 // rolloutHash is the hash of the Workspace as rendered: everything CAPT sets on it at
 // this point, but the hashes it records.
 func rolloutHash(desired *workspace.Workspace) (string, error) {
@@ -163,18 +153,21 @@ func slotHash(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateA
 // markChangePending makes a provider that reports no generation (provider-terraform
 // v0.21: its Ready stays True while it applies a new spec, and its conditions say
 // nothing of which spec they are about) tell when it has acted on a new rendering CAPT
-// writes under a rollout slot. Before the write, the Workspace's Ready turns False and
-// Synced Unknown, reason ChangePending, with current's resourceVersion as a
-// precondition; the write itself (desired) then carries the resourceVersion this patch
-// returned, so that the new spec lands on top of the mark or not at all (a conflict: the
-// next pass starts again). Every view of the Workspace with the new spec therefore has
-// the mark or the provider's later word. The provider's next status write, which only a
-// reconcile that read the new spec can make (crossplane-runtime writes status with the
-// resourceVersion it read), replaces both: Ready after its plan or apply succeeded,
-// Synced False with its error after a failure. Without the mark the apply would report
-// Ready, and give its slot back, before OpenTofu ran. A provider that reports
-// generations needs none of it.
-func (r *Reconciler) markChangePending(ctx context.Context, current, desired *workspace.Workspace) error {
+// writes under a rollout slot. Right before the write (after every step that may hold
+// it back), the Workspace's Ready turns False and Synced Unknown, reason ChangePending,
+// with current's resourceVersion as a precondition; the write itself (desired) then
+// carries the resourceVersion this patch returned, so that the new spec lands on top of
+// the mark or not at all (a conflict: the next pass starts again). Every version of the
+// Workspace with the new spec therefore has the mark or the provider's later word. The
+// provider's next status write, which only a reconcile that read the new spec can make
+// (crossplane-runtime writes status with the resourceVersion it read), replaces both:
+// Ready after its plan or apply succeeded, Synced False with its error after a failure.
+// Without the mark the apply would report Ready, and give its slot back, before OpenTofu
+// ran. A provider that reports generations needs none of it.
+func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, current, desired *workspace.Workspace) error {
+	if !obs.rollout.slotted || reportsGenerations(current) {
+		return nil
+	}
 	now := metav1.Now().UTC().Format(time.RFC3339)
 	conds := []any{
 		map[string]any{"type": workspace.ConditionReady, "status": "False", "reason": changePendingReason, "lastTransitionTime": now,

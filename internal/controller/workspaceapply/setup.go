@@ -33,9 +33,9 @@ const (
 )
 
 // SetupWithManager registers the indexes and watches: the apply itself, its Workspace
-// (by the owner annotation), the Workspaces and Secrets it waits for and its template
-// (by index), its Cluster (for pause), and ProviderConfigs (for moved applies). Nothing is
-// polled.
+// (by the owner annotation) and the provider's update events on it (drift.go), the
+// Workspaces and Secrets it waits for and its template (by index), its Cluster (for
+// pause), and ProviderConfigs (for moved applies). Nothing is polled.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
 	apply := &infrav1.WorkspaceTemplateApply{}
@@ -74,13 +74,19 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 
 	log := mgr.GetLogger().WithName(controllerName)
+	drift, err := r.driftEvents(ctx, mgr)
+	if err != nil {
+		return err
+	}
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err := ctrl.NewControllerManagedBy(mgr).
+	err = ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
 		For(apply, builder.WithPredicates(predicates.ResourceHasFilterLabel(mgr.GetScheme(), log, r.WatchFilterValue), lifecycle.ChangedBeyondStatus())).
 		WithOptions(options).
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToApplies)).
+		// The provider's update events on the applies' Workspaces: drift reverted.
+		WatchesRawSource(drift).
 		// A template's status wakes only the applies whose rollout slot it granted.
 		Watches(&infrav1.WorkspaceTemplate{}, r.templateEvents()).
 		// A Cluster's pause and unpause reach the applies labelled with its name.

@@ -39,6 +39,12 @@ type observation struct {
 	// workspaceRead, templateRead and dependenciesChecked say how far the pass got: a
 	// condition whose input it did not read is Unknown when the pass failed (err).
 	workspaceRead, templateRead, dependenciesChecked bool
+	// drift is what the pass accounted of the provider's updates (drift.go), or nil.
+	drift *driftObservation
+	// protection is what the pass found of a protected template's Workspace; nil when
+	// it did not get there. held is the apply's Ready while protection holds a change.
+	protection *protection
+	held       *metav1.Condition
 	// rollout is the apply's part in its template's rollout (rollout.go).
 	rollout rolloutObservation
 	// deletion is what a deleting pass waits for.
@@ -68,7 +74,9 @@ func setStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
 	for _, c := range parts {
 		conditions.Set(apply, c)
 	}
+	setProtectionStatus(apply, obs)
 	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	setDriftStatus(apply, obs.drift)
 	if obs.err != nil {
 		observed.Keep(apply, infrav1.ReadyCondition, append(parts, observed.Unknown(infrav1.ReadyCondition, obs.err))...)
 		return
@@ -154,6 +162,8 @@ func readyCondition(obs *observation) metav1.Condition {
 	case obs.problem != nil:
 		// The Workspace exists and keeps its last good spec until the template is fixed.
 		return notReady(obs.problem.Reason, "%s; Workspace %s keeps its last applied spec", obs.problem.Message, obs.workspaceName)
+	case obs.held != nil:
+		return *obs.held
 	case w.SyncFailed():
 		c := w.Condition(workspace.ConditionSynced)
 		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))
@@ -181,4 +191,5 @@ func setDeletingStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) 
 	}
 	observed.SetDeleting(apply, obs.deletion, obs.err)
 	apply.Status.Applied = false
+	endProtection(apply)
 }

@@ -104,6 +104,13 @@ variable "bootstrap_cluster_creator_admin_permissions" {
   nullable    = false
 }
 
+variable "capt_protect" {
+  description = "Refuse to destroy or replace the EKS cluster (protected.tofu, OpenTofu only). CAPT sets it when the WorkspaceTemplate declares spec.protection: true, false for a change a person approved and for the destroy of a deletion. Unset, nothing is protected."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 provider "aws" {
   region = var.region
   default_tags {
@@ -147,27 +154,6 @@ locals {
     version             = try(a.version != "" ? a.version : null, null)
     configurationValues = try(a.configurationValues != "" ? a.configurationValues : null, null)
   }]
-}
-
-resource "aws_eks_cluster" "this" {
-  name     = var.cluster_name
-  version  = local.eks_version
-  role_arn = aws_iam_role.cluster.arn
-
-  vpc_config {
-    subnet_ids              = local.private_subnet_ids
-    endpoint_public_access  = var.endpoint_public_access
-    endpoint_private_access = var.endpoint_private_access
-    public_access_cidrs     = length(local.public_access_cidrs) > 0 ? local.public_access_cidrs : null
-  }
-
-  # Access entries need API or API_AND_CONFIG_MAP (CONFIG_MAP alone ignores them).
-  access_config {
-    authentication_mode                         = "API_AND_CONFIG_MAP"
-    bootstrap_cluster_creator_admin_permissions = var.bootstrap_cluster_creator_admin_permissions
-  }
-
-  depends_on = [aws_iam_role_policy_attachment.cluster]
 }
 
 resource "aws_eks_addon" "this" {

@@ -153,6 +153,13 @@ variable "tags" {
   default     = "{}"
 }
 
+variable "capt_protect" {
+  description = "Refuse to destroy or replace the node group's IAM role (protected.tofu, OpenTofu only). CAPT sets it when the WorkspaceTemplate declares spec.protection: true, false for a change a person approved and for the destroy of a deletion. Unset, nothing is protected."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 provider "aws" {
   region = var.region
   default_tags {
@@ -196,13 +203,6 @@ data "aws_iam_policy_document" "assume" {
       identifiers = ["ec2.amazonaws.com"]
     }
   }
-}
-
-# One role per node group, so deleting a pool removes what it created and nothing a
-# sibling pool still uses. name_prefix is at most 38 characters.
-resource "aws_iam_role" "node" {
-  name_prefix        = substr("${var.node_group_name}-", 0, 38)
-  assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
 # What a node needs: to join the cluster, the VPC CNI's ENI management (aws-node runs

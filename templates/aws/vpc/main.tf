@@ -55,6 +55,13 @@ variable "zone_count" {
   default     = 3
 }
 
+variable "capt_protect" {
+  description = "Refuse to destroy or replace the VPC (protected.tofu, OpenTofu only). CAPT sets it when the WorkspaceTemplate declares spec.protection: true, false for a change a person approved and for the destroy of a deletion. Unset, nothing is protected."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 provider "aws" {
   region = var.region
   default_tags {
@@ -77,13 +84,6 @@ locals {
   private_cidrs = [for i, _ in local.zones : cidrsubnet(var.vpc_cidr, 4, i)]
   public_cidrs  = [for i, _ in local.zones : cidrsubnet(var.vpc_cidr, 4, i + length(local.zones))]
   nat_count     = var.enable_nat_gateway ? (var.single_nat_gateway ? 1 : length(local.zones)) : 0
-}
-
-resource "aws_vpc" "this" {
-  cidr_block           = var.vpc_cidr
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = var.cluster_name }
 }
 
 resource "aws_internet_gateway" "this" {
