@@ -118,6 +118,10 @@ BENCH_REST ?= 5m
 bench-wta: test-tools ## WorkspaceTemplateApply figures: writes at rest and Ready delay for 100 applies (5 minutes)
 	go run ./bench/wta -n 100 -rest 5m
 
+.PHONY: bench-rollout
+bench-rollout: test-tools ## staged rollout figures: a template change reaching 100 applies, at once and with maxConcurrent 10, 2-s simulated applies (about 1 minute)
+	go run ./bench/wta -n 100 -rollout 10 -apply-delay 2s
+
 .PHONY: bench-controlplane
 bench-controlplane: test-tools ## CAPTControlPlane figures: endpoint delay and cost at rest for 50 clusters (5 minutes)
 	go run ./bench/controlplane -n 50 -rest 5m

@@ -4,6 +4,12 @@
 // program (it sets the Workspace status), so the figures are CAPT's alone.
 //
 //	go run ./bench/wta -n 100 -rest 5m
+//
+// With -rollout, it measures instead a template change reaching the N applies through a
+// simulated provider-terraform (testenv.Provider, -apply-delay per apply): once without
+// a rollout policy, once with maxConcurrent set to the flag's value.
+//
+//	go run ./bench/wta -n 100 -rollout 10 -apply-delay 2s
 package main
 
 import (
@@ -30,8 +36,15 @@ import (
 func main() {
 	n := flag.Int("n", 100, "number of WorkspaceTemplateApplies")
 	rest := flag.Duration("rest", 5*time.Minute, "how long to stay at rest once all are Ready")
+	rollout := flag.Int("rollout", 0, "measure a template change reaching the applies, without a rollout policy and then with this maxConcurrent, instead of the rest figures")
+	applyDelay := flag.Duration("apply-delay", 2*time.Second, "with -rollout: how long the simulated provider-terraform takes per apply")
+	noGenerations := flag.Bool("no-generations", false, "with -rollout: the simulated provider-terraform plays v0.21 (no observedGeneration)")
 	flag.Parse()
-	if err := run(*n, *rest); err != nil {
+	bench := run
+	if *rollout > 0 {
+		bench = func(n int, _ time.Duration) error { return runRollout(n, *rollout, *applyDelay, *noGenerations) }
+	}
+	if err := bench(*n, *rest); err != nil {
 		fmt.Fprintln(os.Stderr, "wta bench:", err)
 		os.Exit(1)
 	}

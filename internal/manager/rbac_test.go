@@ -86,6 +86,13 @@ var allowList = []grant{
 	{"tf.m.upbound.io", "workspaces", "get list watch create patch delete"},
 	{"opentofu.upbound.io", "workspaces", "get list watch create patch delete"},
 	{"opentofu.m.upbound.io", "workspaces", "get list watch create patch delete"},
+	// Their status, patch only: after writing a new rendering under a rollout slot, the
+	// Ready and Synced conditions of a provider that reports no generation are marked
+	// ChangePending until it reports on the new spec (workspaceapply/rollout.go).
+	{"tf.upbound.io", "workspaces/status", "patch"},
+	{"tf.m.upbound.io", "workspaces/status", "patch"},
+	{"opentofu.upbound.io", "workspaces/status", "patch"},
+	{"opentofu.m.upbound.io", "workspaces/status", "patch"},
 	// Their ProviderConfigs, metadata only: whether the Terraform state is shared, for
 	// applies clusterctl move brought (workspaceapply/move.go).
 	{"tf.upbound.io", "providerconfigs", "get list watch"},

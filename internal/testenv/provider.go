@@ -44,6 +44,11 @@ type Provider struct {
 	ca      string
 	onApply func(cluster string)
 	onReady func(ws *unstructured.Unstructured)
+	// noGenerations plays provider-terraform v0.21: no observedGeneration anywhere, and
+	// a spec change applied whatever Ready says; applied is the generation each
+	// Workspace was last applied at.
+	noGenerations bool
+	applied       map[types.NamespacedName]int64
 	// events records the events provider-terraform's managed reconciler records, when
 	// ProviderOptions.Events is set.
 	events record.EventRecorder
@@ -51,6 +56,7 @@ type Provider struct {
 	mu      sync.Mutex
 	pending map[string]bool
 	held    map[hold]bool
+	failure func(ws *unstructured.Unstructured) string
 
 	// The watch: its cache runs on a context of its own, which Reconnect ends.
 	ctx       context.Context
@@ -82,6 +88,11 @@ type ProviderOptions struct {
 	// the Workspace as the API server returned it: a benchmark times from here, and plays
 	// what the apply brings about (a node group's Nodes registering).
 	OnReady func(ws *unstructured.Unstructured)
+	// NoGenerations plays provider-terraform v0.21 (crossplane-runtime v1): its conditions
+	// carry no observedGeneration, Ready stays True while a new spec is applied, and every
+	// spec change is applied, Ready or not. Each apply records the generation it applied
+	// in the output applied_generation, for tests to order by.
+	NoGenerations bool
 	// Events, when set, records what crossplane-runtime v1.16's managed reconciler
 	// records after a successful apply, through the same client-go recorder (one Event
 	// per Workspace, its count patched at each repeat): CreatedExternalResource after a
@@ -103,7 +114,7 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 	}
 	api := o.API
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
-		pending: map[string]bool{}, held: map[hold]bool{}}
+		pending: map[string]bool{}, held: map[hold]bool{}, noGenerations: o.NoGenerations, applied: map[types.NamespacedName]int64{}}
 	p.ctx, p.cfg, p.cacheOpts = quiet(ctx), cfg, cache.Options{Scheme: scheme}
 	if o.Resync > 0 {
 		p.cacheOpts.SyncPeriod = &o.Resync
@@ -231,6 +242,25 @@ func (p *Provider) hold(ctx context.Context, h hold, held bool) error {
 	return nil
 }
 
+// FailApplies makes the applies of the Workspaces for which failure returns a message
+// fail with it, as a failing plan or apply of provider-terraform does: Synced=False with
+// the message, Ready left as it was. nil: every apply succeeds again. Workspaces that
+// already failed are handed over again.
+func (p *Provider) FailApplies(ctx context.Context, failure func(ws *unstructured.Unstructured) string) error {
+	ctx = quiet(ctx)
+	p.mu.Lock()
+	p.failure = failure
+	p.mu.Unlock()
+	list := p.api.NewList()
+	if err := p.c.List(ctx, list); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		p.handle(ctx, &list.Items[i])
+	}
+	return nil
+}
+
 // handle schedules what provider-terraform would do next with the Workspace, once.
 func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 	ctx = quiet(ctx)
@@ -246,7 +276,7 @@ func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 		step, do = "destroy", func() error { return p.setFinalizer(ctx, key, false) }
 	case !hasFinalizer(u):
 		step, do = "finalizer", func() error { return p.setFinalizer(ctx, key, true) }
-	case !w.IsReady():
+	case !w.IsReady() || p.changed(key, u.GetGeneration()):
 		step, do = "apply", func() error { return p.apply(ctx, key) }
 	default:
 		return
@@ -285,6 +315,13 @@ func (p *Provider) handle(ctx context.Context, u *unstructured.Unstructured) {
 			time.AfterFunc(time.Second, func() { p.retry(ctx, key) })
 		}
 	})
+}
+
+// changed says, playing v0.21, that the Workspace's spec changed since its last apply.
+func (p *Provider) changed(key types.NamespacedName, generation int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.noGenerations && p.applied[key] < generation
 }
 
 // retry handles the Workspace again from a fresh read.
@@ -330,6 +367,14 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		if u.GetDeletionTimestamp() != nil {
 			return nil
 		}
+		p.mu.Lock()
+		failure := p.failure
+		p.mu.Unlock()
+		if failure != nil {
+			if msg := failure(u); msg != "" {
+				return p.fail(ctx, u, msg)
+			}
+		}
 		// A Workspace that reported Ready before is updated, not created.
 		_, updated, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 		cluster := u.GetLabels()[clusterv1.ClusterNameLabel]
@@ -353,10 +398,17 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 			outputs["availability_zones"] = []any{"zz-local-1a", "zz-local-1b"}
 		}
 		now := time.Now().UTC().Format(time.RFC3339)
-		_ = unstructured.SetNestedSlice(u.Object, []any{
-			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+		conds := []any{
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
 			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now, "observedGeneration": u.GetGeneration()},
-		}, "status", "conditions")
+		}
+		if p.noGenerations {
+			for _, c := range conds {
+				delete(c.(map[string]any), "observedGeneration")
+			}
+			outputs["applied_generation"] = u.GetGeneration()
+		}
+		_ = unstructured.SetNestedSlice(u.Object, conds, "status", "conditions")
 		_ = unstructured.SetNestedField(u.Object, outputs, "status", "atProvider", "outputs")
 		if controlPlane && p.onApply != nil {
 			p.onApply(cluster)
@@ -374,11 +426,45 @@ func (p *Provider) apply(ctx context.Context, key types.NamespacedName) error {
 		if err := p.c.Status().Update(ctx, u); err != nil {
 			return err
 		}
+		p.mu.Lock()
+		p.applied[key] = u.GetGeneration()
+		p.mu.Unlock()
 		if p.onReady != nil {
 			p.onReady(u)
 		}
 		return nil
 	})
+}
+
+// fail reports a failed apply of u: Synced False with msg for u's generation (as
+// crossplane-runtime v2 reports it), the other conditions kept. A
+// Workspace that already says so is not written again (provider-terraform's next poll
+// would not change it either).
+func (p *Provider) fail(ctx context.Context, u *unstructured.Unstructured, msg string) error {
+	w, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return err
+	}
+	if c := w.Condition(workspace.ConditionSynced); c != nil && c.Status == "False" && c.Message == msg && (c.ObservedGeneration == w.Generation || p.noGenerations) {
+		p.mu.Lock()
+		p.applied[client.ObjectKeyFromObject(u)] = w.Generation
+		p.mu.Unlock()
+		return nil
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	synced := map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg,
+		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": w.Generation}
+	if p.noGenerations {
+		delete(synced, "observedGeneration")
+	}
+	kept := []any{synced}
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] != "Synced" {
+			kept = append(kept, m)
+		}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, kept, "status", "conditions")
+	return p.c.Status().Update(ctx, u)
 }
 
 // isNodeGroup says whether a Workspace is a CAPTMachinePool's node group: its apply is

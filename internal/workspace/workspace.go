@@ -125,6 +125,23 @@ func (w *Workspace) AppliedGeneration() int64 {
 	return observed
 }
 
+// SyncFailed reports whether the provider's last reconcile of the current spec failed:
+// Synced is False, for the current generation when the condition says which it is for
+// (crossplane-runtime v2), else when the provider reports having acted on the current
+// generation or reports no generation at all (taken at its word). A failure reported
+// for an earlier generation is not the current spec's: a Workspace CAPT has just changed
+// still carries the failure of the spec before until the provider has tried the new one.
+func (w *Workspace) SyncFailed() bool {
+	c := w.Condition(ConditionSynced)
+	if c == nil || c.Status != metav1.ConditionFalse {
+		return false
+	}
+	if c.ObservedGeneration > 0 {
+		return c.ObservedGeneration >= w.Generation
+	}
+	return w.ObservedCurrentSpec()
+}
+
 // IsReady reports whether the Workspace applied its current spec: Ready is True, the
 // last reconcile did not fail and the current generation has been observed.
 func (w *Workspace) IsReady() bool {

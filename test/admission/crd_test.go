@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,6 +101,33 @@ func TestWorkspaceTemplateApplyPrinterColumns(t *testing.T) {
 	checkColumns(t, getTable(t, infrav1.GroupVersion, "workspacetemplateapplies"),
 		[]string{"Name", "Cluster", "Template", "Workspace", "Applied", "Ready", "Age"},
 		[]any{"printed", "demo", "eks", "default-printed-0123abcd", true})
+}
+
+// TestWorkspaceTemplatePrinterColumns: kubectl get shows a template's rollout: updated,
+// applying and waiting applies, and why it paused.
+func TestWorkspaceTemplatePrinterColumns(t *testing.T) {
+	ctx := context.Background()
+	tmpl := &infrav1.WorkspaceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: "printed", Namespace: "default"},
+		Spec: infrav1.WorkspaceTemplateSpec{
+			Template: infrav1.WorkspaceTemplateDefinition{Spec: infrav1.WorkspaceSpec{ForProvider: infrav1.WorkspaceParameters{Source: "Inline", Module: "x"}}},
+			Rollout:  &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(2)},
+		},
+	}
+	if err := env.Client.Create(ctx, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, tmpl) })
+	tmpl.Status = infrav1.WorkspaceTemplateStatus{Rollout: &infrav1.RolloutStatus{Updated: 7, Applying: 1, Waiting: 12, Failed: 1,
+		Slots:  []infrav1.RolloutSlot{{Apply: "default/a", Hash: "h", Since: metav1.Now()}},
+		Paused: &infrav1.RolloutPause{Reason: infrav1.RolloutApplyFailedReason, Generation: 1, Token: "1-abcd", Since: metav1.Now()}}}
+	if err := env.Client.Status().Update(ctx, tmpl); err != nil {
+		t.Fatal(err)
+	}
+
+	checkColumns(t, getTable(t, infrav1.GroupVersion, "workspacetemplates"),
+		[]string{"Name", "Source", "Valid", "Updated", "Applying", "Waiting", "Paused", "Age"},
+		[]any{"printed", "Inline", nil, float64(7), float64(1), float64(12), infrav1.RolloutApplyFailedReason})
 }
 
 // checkColumns checks the default columns' names, and the first cells of the one row.

@@ -231,6 +231,87 @@ spec:
     spec:
       forProvider: {source: Inline, module: x, varFiles: [{source: SecretKey}]}
 `, wantErr: []string{"spec.template.spec.forProvider.varFiles[0]", "secretKeyRef for source SecretKey"}},
+		{name: "rollout by count, canaries", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: 3, canarySelector: {matchLabels: {canary: "true"}}, pauseAfterFailures: 2}
+`},
+		{name: "rollout by percentage", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: "10%"}
+`},
+		{name: "rollout of no slot", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: 0}
+`, wantErr: []string{"spec.rollout.maxConcurrent", "a number from 1 to 1000 or a percentage from 1% to 100%"}},
+		{name: "rollout of 0%", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: "0%"}
+`, wantErr: []string{"spec.rollout.maxConcurrent", "a number from 1 to 1000"}},
+		{name: "rollout of 150%", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: "150%"}
+`, wantErr: []string{"spec.rollout.maxConcurrent", "a number from 1 to 1000"}},
+		{name: "rollout of words", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: "ten"}
+`, wantErr: []string{"spec.rollout.maxConcurrent", "a number from 1 to 1000"}},
+		{name: "rollout without a limit", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {canarySelector: {matchLabels: {canary: "true"}}}
+`, wantErr: []string{"spec.rollout.maxConcurrent", "Required value"}},
+		{name: "rollout that never pauses", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: 1, pauseAfterFailures: 0}
+`, wantErr: []string{"spec.rollout.pauseAfterFailures", "greater than or equal to 1"}},
+		{name: "canary selector operator", object: `
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: WorkspaceTemplate
+spec:
+  template:
+    spec:
+      forProvider: {source: Inline, module: x}
+  rollout: {maxConcurrent: 1, canarySelector: {matchExpressions: [{key: canary, operator: Equals, values: ["true"]}]}}
+`, wantErr: []string{"spec.rollout.canarySelector", "In, NotIn, Exists or DoesNotExist"}},
 		{name: "bad deletion policy", object: `
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
 kind: WorkspaceTemplate

@@ -221,6 +221,19 @@ const (
 	// does not parse, so its variables were not checked; Terraform reports the error
 	// when it runs.
 	ModuleUnreadableReason = "ModuleUnreadable"
+
+	// WaitingForRolloutSlotReason: the apply's Workspace would change and its template
+	// has a rollout policy: CAPT writes it once the template's rollout grants the apply a
+	// slot. A wait, not a failure.
+	WaitingForRolloutSlotReason = "WaitingForRolloutSlot"
+
+	// RolloutApplyFailedReason: a WorkspaceTemplate's rollout paused because applies
+	// holding a slot report their Workspace failing (status.rollout.paused.reason).
+	RolloutApplyFailedReason = "ApplyFailed"
+
+	// RolloutSelectorInvalidReason: a WorkspaceTemplate's rollout grants no slot because
+	// its canarySelector is not a valid label selector.
+	RolloutSelectorInvalidReason = "CanarySelectorInvalid"
 )
 
 // The protection of a template's resources against destroy and replacement
@@ -310,6 +323,18 @@ const (
 	// SpecHashAnnotation holds a hash of the spec CAPT last applied, so that a field
 	// removed from the template is noticed and removed from the Workspace too.
 	SpecHashAnnotation = "infrastructure.cluster.x-k8s.io/spec-hash"
+
+	// RolloutHashAnnotation holds a hash of the Workspace as rendered from its template
+	// and variables when CAPT last wrote it; a rollout slot (WorkspaceTemplate
+	// status.rollout.slots) allows one apply to write one such rendering. What CAPT sets
+	// on the rendered Workspace afterwards (a protection variable, destroyArgs) is not in
+	// it, so changing only that needs no slot.
+	RolloutHashAnnotation = "infrastructure.cluster.x-k8s.io/rollout-hash"
+
+	// ResumeRolloutAnnotation on a WorkspaceTemplate resumes its paused rollout when its
+	// value is the pause's token (status.rollout.paused.token): a value copied from an
+	// earlier pause resumes nothing.
+	ResumeRolloutAnnotation = "infrastructure.cluster.x-k8s.io/resume-rollout"
 
 	// PausedWithClusterAnnotation marks a Workspace CAPT paused (Crossplane's
 	// CrossplanePausedAnnotation) because its Cluster is paused, during clusterctl move

@@ -84,6 +84,31 @@ type WorkspaceTemplateApplyStatus struct {
 	// approves it; unset when none is.
 	// +optional
 	DestructiveChange *DestructiveChange `json:"destructiveChange,omitempty"`
+
+	// Rollout is what the template's rollout needs to know of this apply; set only while
+	// its template has a rollout policy (spec.rollout).
+	// +optional
+	Rollout *ApplyRolloutStatus `json:"rollout,omitempty"`
+}
+
+// ApplyRolloutStatus is an apply's part in its template's rollout.
+type ApplyRolloutStatus struct {
+	// Hash is the rollout hash of the Workspace as CAPT last wrote it
+	// (RolloutHashAnnotation): the rendering Ready speaks of.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Hash string `json:"hash,omitempty"`
+
+	// PendingHash is the rollout hash of the rendering that waits for a slot.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	PendingHash string `json:"pendingHash,omitempty"`
+
+	// TemplateGeneration is the template's generation this apply last rendered, set only
+	// on the applies the template's canarySelector selects: the other applies get no
+	// slot until every canary has rendered the current template and changed.
+	// +optional
+	TemplateGeneration int64 `json:"templateGeneration,omitempty"`
 }
 
 // +kubebuilder:object:root=true

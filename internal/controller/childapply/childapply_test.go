@@ -47,8 +47,9 @@ func TestDeletionStep(t *testing.T) {
 }
 
 // TestWaitMessage: an owner says one message for its apply's whole wait, but the wait for
-// shared Terraform state after clusterctl move, which only a person ends, with the
-// apply's own words; a report on an older generation is not the current one.
+// shared Terraform state after clusterctl move, which only a person ends, and the wait
+// for a slot in its template's rollout, with the apply's own words; a report on an older
+// generation is not the current one.
 func TestWaitMessage(t *testing.T) {
 	apply := func(reason, msg string, observed int64) *infrav1.WorkspaceTemplateApply {
 		a := &infrav1.WorkspaceTemplateApply{ObjectMeta: metav1.ObjectMeta{Name: "c-vpc", Generation: 2}}
@@ -59,6 +60,7 @@ func TestWaitMessage(t *testing.T) {
 	generic := "Waiting for WorkspaceTemplateApply c-vpc to apply its Workspace"
 	shared := "Waiting for ProviderConfig aws to declare its Terraform state shared before creating Workspace w"
 	pending := "Workspace w: change 0123456789abcdef would destroy or replace protected resources ...: aws_vpc.this"
+	slot := "Waiting for a rollout slot of WorkspaceTemplate ns/vpc before changing Workspace w"
 	cases := []struct {
 		name  string
 		apply *infrav1.WorkspaceTemplateApply
@@ -71,6 +73,7 @@ func TestWaitMessage(t *testing.T) {
 		// What would be destroyed, and how to approve it, reaches the owner and the Cluster.
 		{"a destructive change waiting for approval", apply(infrav1.DestructiveChangePendingReason, pending, 2), "WorkspaceTemplateApply c-vpc: " + pending},
 		{"a destructive change being confirmed", apply(infrav1.ConfirmingDestructiveChangeReason, pending, 2), generic},
+		{"waiting for a rollout slot", apply(infrav1.WaitingForRolloutSlotReason, slot, 2), "WorkspaceTemplateApply c-vpc: " + slot},
 	}
 	for _, c := range cases {
 		if got := WaitMessage(c.apply); got != c.want {
@@ -107,6 +110,7 @@ func TestState(t *testing.T) {
 		{"not reported", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 1), true), "Provisioning", wait, "", ""},
 		{"a failure", child(apply(metav1.ConditionFalse, infrav1.WorkspaceTemplateApplyFailureReasons[0], 2), true), "Failed", "WorkspaceTemplateApply c-vpc: m", "", ""},
 		{"a step", child(apply(metav1.ConditionFalse, infrav1.WorkspaceNotReadyReason, 2), true), "Provisioning", wait, "", ""},
+		{"a rollout slot", child(apply(metav1.ConditionFalse, infrav1.WaitingForRolloutSlotReason, 2), true), "Provisioning", "WorkspaceTemplateApply c-vpc: m", "", ""},
 		{"could not tell", child(apply(metav1.ConditionUnknown, infrav1.InternalErrorReason, 2), true), "", "", infrav1.InternalErrorReason, "WorkspaceTemplateApply c-vpc: m"},
 		{"ready without Workspace", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), false), "Provisioning", "Waiting for the VPC Workspace", "", ""},
 		{"ready", child(apply(metav1.ConditionTrue, infrav1.ReadyReason, 2), true), "", "", "", ""},

@@ -81,11 +81,13 @@ func Ready(apply *infrav1.WorkspaceTemplateApply) *metav1.Condition {
 // or reports not Ready without a failure: one message for the whole wait, whatever step
 // the apply is at (its own conditions name the step), so that the owner's status changes
 // once when the wait begins and once when it ends, not at each step of the apply. The
-// waits that only a person ends, a moved apply's wait for shared Terraform state and a
-// destructive change waiting for approval (its addresses and how to approve it), are
-// said with the apply's own message, so that they show up to the Cluster.
+// waits that are not the apply's own work are said with the apply's own message, so that
+// they show up to the Cluster: the waits only a person ends, a moved apply's wait for
+// shared Terraform state and a destructive change waiting for approval (its addresses
+// and how to approve it), and a wait for a slot in its template's rollout.
 func WaitMessage(apply *infrav1.WorkspaceTemplateApply) string {
-	if c := Ready(apply); c != nil && (c.Reason == infrav1.WaitingForSharedStateReason || c.Reason == infrav1.DestructiveChangePendingReason) {
+	if c := Ready(apply); c != nil && (c.Reason == infrav1.WaitingForSharedStateReason || c.Reason == infrav1.DestructiveChangePendingReason ||
+		c.Reason == infrav1.WaitingForRolloutSlotReason) {
 		return fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, c.Message)
 	}
 	return fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to apply its Workspace", apply.Name)

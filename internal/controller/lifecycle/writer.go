@@ -53,6 +53,20 @@ type Writer struct {
 // controller computes; they win a conflict. A deleted object that is gone (the pass
 // removed its last finalizer, or started from a cache older than that) is no error.
 func (w *Writer) Patch(ctx context.Context, obj Object, owned []string, observedGeneration bool) error {
+	return w.patch(ctx, obj, owned, observedGeneration, true)
+}
+
+// PatchLocked is Patch for a status that is a decision taken from the whole object as
+// the pass read it (a WorkspaceTemplate's rollout slots): the status patch carries the
+// base's resourceVersion, and a conflict is returned, not resolved by writing the pass's
+// status over a fresh read. The caller decides again from a fresh read (and a new
+// Writer). Without it, a pass that counted from a view older than etcd's would write
+// its count over the newer one.
+func (w *Writer) PatchLocked(ctx context.Context, obj Object, observedGeneration bool) error {
+	return w.patch(ctx, obj, nil, observedGeneration, false)
+}
+
+func (w *Writer) patch(ctx context.Context, obj Object, owned []string, observedGeneration, rebase bool) error {
 	if err := w.Persist(ctx, obj); err != nil {
 		return ignoreGone(obj, err)
 	}
@@ -78,7 +92,7 @@ func (w *Writer) Patch(ctx context.Context, obj Object, owned []string, observed
 		}
 		server := w.before.DeepCopyObject().(Object)
 		err = w.c.Status().Patch(ctx, server, client.RawPatch(types.MergePatchType, data))
-		if apierrors.IsConflict(err) && attempt < maxConflicts {
+		if apierrors.IsConflict(err) && rebase && attempt < maxConflicts {
 			if before.status, after.status, rv, err = w.rebase(ctx, obj, owned, after.status); err != nil {
 				return ignoreGone(obj, fmt.Errorf("reading after a status conflict: %w", err))
 			}

@@ -43,6 +43,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return err
 	}
 	obs.templateRead = true
+	obs.rollout = observeRollout(tmpl, apply)
 	if tmpl != nil {
 		obs.redactor = redactorFor(r.API, apply, tmpl, desired)
 	}
@@ -72,9 +73,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		forgetManagementCluster(apply)
 	}
 	obs.dependenciesChecked = true
+	// A change of an existing Workspace waits for its slot in the template's rollout.
+	if wait, err := rolloutGate(tmpl, apply, desired, current, obs); err != nil || wait {
+		return err
+	}
 	// After every gate that may hold the change back: only the protection variable and
 	// the Workspace's protection annotations change here.
 	if obs.problem, err = r.protect(ctx, apply, tmpl, desired, current, obs); err != nil || obs.problem != nil {
+		return err
+	}
+	// Right before the write: a provider without generations must not show the old Ready.
+	if err := r.markChangePending(ctx, obs, current, desired); err != nil {
 		return err
 	}
 	written, err := r.syncWorkspace(ctx, apply, desired, current)

@@ -87,7 +87,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Watches(r.API.NewObject(), handler.EnqueueRequestsFromMapFunc(r.workspaceToApplies)).
 		// The provider's update events on the applies' Workspaces: drift reverted.
 		WatchesRawSource(drift).
-		Watches(&infrav1.WorkspaceTemplate{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(templateIndex))).
+		// A template's status wakes only the applies whose rollout slot it granted.
+		Watches(&infrav1.WorkspaceTemplate{}, r.templateEvents()).
 		// A Cluster's pause and unpause reach the applies labelled with its name.
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.

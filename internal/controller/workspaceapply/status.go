@@ -45,6 +45,8 @@ type observation struct {
 	// it did not get there. held is the apply's Ready while protection holds a change.
 	protection *protection
 	held       *metav1.Condition
+	// rollout is the apply's part in its template's rollout (rollout.go).
+	rollout rolloutObservation
 	// deletion is what a deleting pass waits for.
 	deletion *observed.Step
 	// err is what the pass failed to read or write.
@@ -62,6 +64,7 @@ func setStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
 		setDeletingStatus(apply, obs)
 		return
 	}
+	setRolloutStatus(apply, obs)
 	parts := []metav1.Condition{
 		templateValidCondition(obs),
 		dependenciesCondition(obs),
@@ -161,9 +164,12 @@ func readyCondition(obs *observation) metav1.Condition {
 		return notReady(obs.problem.Reason, "%s; Workspace %s keeps its last applied spec", obs.problem.Message, obs.workspaceName)
 	case obs.held != nil:
 		return *obs.held
-	case w.IsFalse(workspace.ConditionSynced):
+	case w.SyncFailed():
 		c := w.Condition(workspace.ConditionSynced)
 		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))
+	case obs.rollout.waiting != "":
+		// The Workspace keeps its spec, and its state, until the slot is granted.
+		return notReady(infrav1.WaitingForRolloutSlotReason, "%s", obs.rollout.waiting)
 	case !w.IsTrue(workspace.ConditionReady):
 		if c := w.Condition(workspace.ConditionReady); c != nil {
 			return notReady(infrav1.WorkspaceNotReadyReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))

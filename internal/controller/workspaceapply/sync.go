@@ -67,7 +67,9 @@ func (r *Reconciler) syncWorkspace(ctx context.Context, apply *infrav1.Workspace
 	}
 	delete(want.Object, "status")
 	unstructured.RemoveNestedField(want.Object, "metadata", "creationTimestamp")
-	hash, err := specHash(want)
+	// The rollout hash is not part of the comparison: a Workspace written before CAPT
+	// recorded it gets it with its next change, not in a write of its own.
+	hash, err := specHash(rendering(want))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,7 @@ func (r *Reconciler) syncWorkspace(ctx context.Context, apply *infrav1.Workspace
 		if err != nil {
 			return nil, err
 		}
-		if contains(have.Object, want.Object) {
+		if contains(have.Object, rendering(want).Object) {
 			return nil, nil
 		}
 	}
