@@ -190,14 +190,12 @@ func applied(u *unstructured.Unstructured, noGenerations bool) bool {
 
 // regionOf is the region variable a Workspace passes.
 func regionOf(u *unstructured.Unstructured) string {
-	vars, _, _ := unstructured.NestedSlice(u.Object, "spec", "forProvider", "vars")
-	for _, v := range vars {
-		if m, ok := v.(map[string]any); ok && m["key"] == "region" {
-			s, _ := m["value"].(string)
-			return s
-		}
+	w, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return ""
 	}
-	return ""
+	region, _ := w.Variable("region")
+	return region
 }
 
 // changing follows the Workspaces that have the new region but are not Ready with it.

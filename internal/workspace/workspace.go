@@ -148,6 +148,25 @@ func (w *Workspace) IsReady() bool {
 	return w.DeletionTimestamp == nil && w.IsTrue(ConditionReady) && !w.IsFalse(ConditionSynced) && w.ObservedCurrentSpec()
 }
 
+// Variable is the value the Workspace passes Terraform for key: from vars, or a string
+// of varmap; ok is false when it passes none.
+func (w *Workspace) Variable(key string) (value string, ok bool) {
+	for _, v := range w.Spec.ForProvider.Vars {
+		if v.Key == key {
+			return v.Value, true
+		}
+	}
+	if w.Spec.ForProvider.VarMap == nil {
+		return "", false
+	}
+	var m map[string]any
+	if json.Unmarshal(w.Spec.ForProvider.VarMap.Raw, &m) != nil {
+		return "", false
+	}
+	value, ok = m[key].(string)
+	return value, ok
+}
+
 // Output returns a non-sensitive output's JSON value from the status.
 func (w *Workspace) Output(name string) (json.RawMessage, bool) {
 	v, ok := w.Status.AtProvider.Outputs[name]

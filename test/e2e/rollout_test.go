@@ -171,12 +171,10 @@ func regionOutput(u *unstructured.Unstructured) string {
 
 // regionVar is the Workspace's variable region.
 func regionVar(u *unstructured.Unstructured) string {
-	vars, _, _ := unstructured.NestedSlice(u.Object, "spec", "forProvider", "vars")
-	for _, v := range vars {
-		if m, ok := v.(map[string]any); ok && m["key"] == "region" {
-			s, _ := m["value"].(string)
-			return s
-		}
+	w, err := workspace.FromUnstructured(u)
+	if err != nil {
+		return ""
 	}
-	return ""
+	region, _ := w.Variable("region")
+	return region
 }

@@ -211,7 +211,7 @@ func changeHash(spec string, addresses []string, since time.Time) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// specHash is a hash of the rendered spec: what Terraform is given.
+// renderedSpecHash is a hash of the rendered spec: what Terraform is given.
 func renderedSpecHash(desired *workspace.Workspace) (string, error) {
 	b, err := json.Marshal(desired.Spec)
 	if err != nil {

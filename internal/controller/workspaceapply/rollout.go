@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -141,7 +140,7 @@ func slotHash(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateA
 	if tmpl.Status.Rollout == nil {
 		return ""
 	}
-	key := apply.Namespace + "/" + apply.Name
+	key := client.ObjectKeyFromObject(apply).String()
 	for _, s := range tmpl.Status.Rollout.Slots {
 		if s.Apply == key {
 			return s.Hash
@@ -168,20 +167,21 @@ func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, cu
 	if !obs.rollout.slotted || reportsGenerations(current) {
 		return nil
 	}
-	now := metav1.Now().UTC().Format(time.RFC3339)
-	conds := []any{
-		map[string]any{"type": workspace.ConditionReady, "status": "False", "reason": changePendingReason, "lastTransitionTime": now,
-			"message": "CAPT is writing a new rendering of the template; provider-terraform has not reported on it yet"},
-		map[string]any{"type": workspace.ConditionSynced, "status": "Unknown", "reason": changePendingReason, "lastTransitionTime": now},
+	now := metav1.Now()
+	conds := []workspace.Condition{
+		{Type: workspace.ConditionReady, Status: metav1.ConditionFalse, Reason: changePendingReason, LastTransitionTime: now,
+			Message: "CAPT is writing a new rendering of the template; provider-terraform has not reported on it yet"},
+		{Type: workspace.ConditionSynced, Status: metav1.ConditionUnknown, Reason: changePendingReason, LastTransitionTime: now},
 	}
 	for _, c := range current.Status.Conditions {
 		if c.Type != workspace.ConditionReady && c.Type != workspace.ConditionSynced {
-			conds = append(conds, map[string]any{"type": c.Type, "status": string(c.Status), "reason": c.Reason,
-				"message": c.Message, "lastTransitionTime": c.LastTransitionTime.UTC().Format(time.RFC3339)})
+			conds = append(conds, c)
 		}
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": current.ResourceVersion},
-		"status": map[string]any{"conditions": conds}})
+	var body changePendingPatch
+	body.Metadata.ResourceVersion = current.ResourceVersion
+	body.Status.Conditions = conds
+	patch, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
@@ -193,6 +193,17 @@ func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, cu
 	}
 	desired.ResourceVersion = u.GetResourceVersion()
 	return nil
+}
+
+// changePendingPatch is markChangePending's merge patch of the Workspace's status: its
+// conditions (a merge patch replaces the list whole), on the resourceVersion it read.
+type changePendingPatch struct {
+	Metadata struct {
+		ResourceVersion string `json:"resourceVersion"`
+	} `json:"metadata"`
+	Status struct {
+		Conditions []workspace.Condition `json:"conditions"`
+	} `json:"status"`
 }
 
 // changePendingReason is the reason of the Ready and Synced conditions markChangePending

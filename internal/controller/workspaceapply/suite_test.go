@@ -2,7 +2,6 @@ package workspaceapply
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -215,18 +214,8 @@ func reasonFor(s metav1.ConditionStatus, ok, bad string) string {
 
 // varValue returns a variable the Workspace passes to Terraform, from vars or varmap.
 func varValue(w *workspace.Workspace, key string) string {
-	for _, v := range w.Spec.ForProvider.Vars {
-		if v.Key == key {
-			return v.Value
-		}
-	}
-	if w.Spec.ForProvider.VarMap != nil {
-		var m map[string]any
-		if json.Unmarshal(w.Spec.ForProvider.VarMap.Raw, &m) == nil {
-			if v, ok := m[key].(string); ok {
-				return v
-			}
-		}
+	if v, ok := w.Variable(key); ok {
+		return v
 	}
 	return "<unset>"
 }

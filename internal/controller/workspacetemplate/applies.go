@@ -90,7 +90,9 @@ func (r *Reconciler) liveApply(ctx context.Context, name string) (*infrav1.Works
 }
 
 // applyKey is how the rollout names an apply: "namespace/name".
-func applyKey(a *infrav1.WorkspaceTemplateApply) string { return a.Namespace + "/" + a.Name }
+func applyKey(a *infrav1.WorkspaceTemplateApply) string {
+	return client.ObjectKeyFromObject(a).String()
+}
 
 // stateOf is what the rollout reads of an apply: its status.rollout (whether it rendered
 // the template's generation), and its Ready condition when it reports on its current
