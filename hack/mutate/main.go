@@ -70,9 +70,19 @@ func run() int {
 	parallel := flag.Int("parallel", 4, "how many mutations run at a time")
 	switched := flag.Bool("schemata", true, "build each package's mutations into one test binary, each behind a switch (false: an overlay and a build per mutation)")
 	file := flag.String("mutations", "hack/mutate/mutations.txt", "the list of mutations (a relative path is from the repository root)")
+	wait := flag.Duration("wait", defaultWait, "the tests' deadline for a convergence (CAPT_WAIT_TIMEOUT); 0 leaves the tests' own (30s)")
+	share := flag.Bool("share", true, "start one API server per mutation running at a time and let the packages that allow it reuse it (internal/testenv/shared.go) instead of each test binary starting its own")
+	null := flag.Bool("null", false, "run every mutation's tests as mutate would, at the same load, but without the mutation: each must pass (the proof that -wait kills by breaking, not by slowness)")
+	serveDir := flag.String("serve", "", "internal: run a shared API server in this directory until stdin closes (see servers.go)")
 	flag.Parse()
+	if *serveDir != "" {
+		return serve(*serveDir)
+	}
 	if *parallel < 1 {
 		return fail(fmt.Errorf("-parallel %d: want at least 1", *parallel))
+	}
+	if *wait < 0 {
+		return fail(fmt.Errorf("-wait %s: want 0 or more", *wait))
 	}
 
 	root, err := repoRoot()
@@ -111,9 +121,19 @@ func run() int {
 	if err != nil {
 		return fail(err)
 	}
-	r := &runner{root: root, work: work, timeout: *timeout, env: testEnv(root)}
+	r := &runner{root: root, work: work, timeout: *timeout, env: testEnv(root, *wait), null: *null}
 
 	start := time.Now()
+	var servers []*server
+	if *share {
+		// Started while the first group builds.
+		servers = startServers(work, min(*parallel, len(mutations)))
+		defer func() {
+			for _, s := range servers {
+				s.stop()
+			}
+		}()
+	}
 	groups := groupByPackages(mutations)
 	built := make([]compiled, len(groups))
 	// build builds group i's schemata (or, without -schemata, nothing: each mutation
@@ -187,18 +207,26 @@ func run() int {
 		interrupted error
 		wg          sync.WaitGroup
 	)
-	for range *parallel {
+	for w := range *parallel {
 		wg.Go(func() {
+			// This worker's runs, one at a time, and only they, use its server.
+			var server []string
+			if w < len(servers) {
+				server = servers[w].env()
+			}
 			for j := range jobs {
 				var (
 					res, detail string
 					took        time.Duration
 					err         error
 				)
-				if j.c.switched[j.m] {
-					res, detail, took, err = r.mutateSwitched(ctx, j.m, j.c.binaries)
-				} else {
-					res, detail, took, err = r.mutate(ctx, j.m)
+				switch {
+				case r.null:
+					res, detail, took, err = r.unmutated(ctx, j.m, j.c, server)
+				case j.c.switched[j.m]:
+					res, detail, took, err = r.mutateSwitched(ctx, j.m, j.c.binaries, server)
+				default:
+					res, detail, took, err = r.mutate(ctx, j.m, server)
 				}
 				mu.Lock()
 				if err != nil {
@@ -227,6 +255,10 @@ func run() int {
 	}
 
 	total := time.Since(start)
+	r.printLongestWait(*wait)
+	if r.null {
+		return r.nullSummary(counts, len(mutations), total, *parallel)
+	}
 	fmt.Printf("\nkilled %d/%d (%.0f%%)", counts[Killed], len(mutations), 100*float64(counts[Killed])/float64(len(mutations)))
 	for _, res := range []string{Survived, Stale, Invalid, Error} {
 		if counts[res] > 0 {
@@ -258,11 +290,16 @@ type runner struct {
 	root, work string
 	timeout    time.Duration
 	env        []string
+	null       bool // run the mutations' tests without the mutations (-null)
+
+	mu      sync.Mutex
+	longest convergedWait // the longest successful wait of any run so far
+	longID  string        // the mutation whose tests waited it
 }
 
 // mutate makes one mutation in an overlay and runs its tests. An error means the run
 // was interrupted.
-func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string, took time.Duration, err error) {
+func (r *runner) mutate(ctx context.Context, m *mutation, server []string) (result, detail string, took time.Duration, err error) {
 	start := time.Now()
 	path := filepath.Join(r.root, filepath.FromSlash(m.File))
 	content, err := os.ReadFile(path) //nolint:gosec // a file of this checkout, named by the list
@@ -290,7 +327,7 @@ func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string
 	if timeout == 0 {
 		timeout = r.timeout
 	}
-	v, err := goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.env, log: log})
+	v, err := goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.envWith(m, server, false), log: log})
 	took = time.Since(start)
 	switch {
 	case ctx.Err() != nil:
@@ -298,6 +335,7 @@ func (r *runner) mutate(ctx context.Context, m *mutation) (result, detail string
 	case err != nil:
 		return Error, err.Error(), took, nil
 	}
+	r.noteWait(m.ID, v.longest)
 	result, detail = classify(v)
 	// Compiler messages name the overlay's copy: name the file of the checkout.
 	detail = strings.ReplaceAll(detail, filepath.Join(dir, filepath.Base(path)), m.File)
@@ -318,7 +356,7 @@ func (r *runner) build(ctx context.Context, g *group) (compiled, time.Duration, 
 
 // mutateSwitched runs the tests of one mutation compiled into its package's test
 // binaries, with the switch on it. An error means the run was interrupted.
-func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[string]string) (result, detail string, took time.Duration, err error) {
+func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[string]string, server []string) (result, detail string, took time.Duration, err error) {
 	start := time.Now()
 	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
 	if err != nil {
@@ -329,7 +367,7 @@ func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[s
 	if timeout == 0 {
 		timeout = r.timeout
 	}
-	env := append(slices.Clone(r.env), mutantEnv+"="+m.ID)
+	env := append(r.envWith(m, server, true), mutantEnv+"="+m.ID)
 	v, err := runBinaries(ctx, binaryRun{testRun: testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: env, log: log}, binaries: binaries})
 	took = time.Since(start)
 	switch {
@@ -338,6 +376,7 @@ func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[s
 	case err != nil:
 		return Error, err.Error(), took, nil
 	}
+	r.noteWait(m.ID, v.longest)
 	result, detail = classify(v)
 	return result, detail, took, nil
 }
@@ -475,18 +514,23 @@ func readOrEmpty(path string) string {
 }
 
 // testEnv is the tests' environment: envtest's binaries from bin/, CAPT_MUTATE=1,
-// which tests that wait long may read to wait less (see docs/reliability.md), and
-// CGO_ENABLED=0 (with buildFlags' -trimpath: see there).
-func testEnv(root string) []string {
+// which tests that wait long may read to wait less (see docs/reliability.md),
+// CAPT_WAIT_TIMEOUT=wait (see wait.go) and CGO_ENABLED=0 (with buildFlags' -trimpath:
+// see there).
+func testEnv(root string, wait time.Duration) []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		for _, k := range []string{"KUBEBUILDER_ASSETS=", "CAPT_MUTATE=", mutantEnv + "=", "CGO_ENABLED="} {
+		for _, k := range []string{"KUBEBUILDER_ASSETS=", "CAPT_MUTATE=", mutantEnv + "=", "CGO_ENABLED=", waitEnv + "="} {
 			if strings.HasPrefix(kv, k) {
 				return true
 			}
 		}
 		return false
 	})
-	return append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1", "CGO_ENABLED=0")
+	env = append(env, "KUBEBUILDER_ASSETS="+filepath.Join(root, "bin"), "CAPT_MUTATE=1", "CGO_ENABLED=0")
+	if wait > 0 {
+		env = append(env, waitEnv+"="+wait.String())
+	}
+	return env
 }
 
 // buildFlags (with CGO_ENABLED=0 in testEnv) build the tests as make build, make image

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/capt-dev/capt/internal/testenv"
 )
 
 func TestParseMutations(t *testing.T) {
@@ -153,5 +157,24 @@ func TestTheListParses(t *testing.T) {
 	}
 	if len(list) == 0 {
 		t.Fatal("no mutations")
+	}
+}
+
+// TestLongestWait reads the waits testenv logs (its own format, from its own prefix)
+// and keeps the longest: the margin make mutate reports against -wait.
+func TestLongestWait(t *testing.T) {
+	line := func(test string, sec float64, what string) string {
+		out := fmt.Sprintf("    x_test.go:12: %s %.2fs: %s\n", testenv.ConvergedPrefix, sec, what)
+		b, err := json.Marshal(event{Action: "output", Package: "p/a", Test: test, Output: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + "\n"
+	}
+	events := line("TestA", 1.5, "a is ready") + line("TestB", 7.25, "b is gone") + line("TestA", 2, "a again") +
+		`{"Action":"pass","Package":"p/a"}` + "\n"
+	v := parseEvents(strings.NewReader(events), "/repo")
+	if v.longest != (convergedWait{seconds: 7.25, test: "TestB", what: "b is gone"}) {
+		t.Errorf("longest %+v, want TestB's 7.25s", v.longest)
 	}
 }

@@ -29,8 +29,13 @@ func becomeSubreaper() error {
 // ownProcessGroup puts go test and the test binaries in a process group of their own,
 // which is stopped whole when the run is cancelled.
 func ownProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+}
+
+// newProcessGroup makes cmd the leader of a process group of its own.
+func newProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
 // reapOrphans stops the processes the last go test, whose process group is group, left
@@ -88,7 +93,18 @@ func reapExited() {
 var started = struct {
 	sync.Mutex
 	pids map[int]bool
-}{pids: map[int]bool{}}
+	kept map[int]bool // the shared API servers' processes (keepChildren)
+}{pids: map[int]bool{}, kept: map[int]bool{}}
+
+// keepChildren says that pids are this process's own for the whole run (the shared API
+// servers): reapOrphans leaves them alone.
+func keepChildren(pids []int) {
+	started.Lock()
+	defer started.Unlock()
+	for _, pid := range pids {
+		started.kept[pid] = true
+	}
+}
 
 // startCommand starts cmd and records it as running until done is called; children
 // does not list it meanwhile. The lock is held across the start, so that no other run
@@ -137,7 +153,7 @@ func children() []int {
 		if len(fields) < 2 {
 			continue
 		}
-		if ppid, err := strconv.Atoi(string(fields[1])); err == nil && ppid == self && !started.pids[pid] {
+		if ppid, err := strconv.Atoi(string(fields[1])); err == nil && ppid == self && !started.pids[pid] && !started.kept[pid] {
 			pids = append(pids, pid)
 		}
 	}

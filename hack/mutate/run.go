@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,8 +50,21 @@ type verdict struct {
 	timedOut   string   // the test running when the binary's -timeout fired
 	buildError string   // the first compile error, when a test binary did not build
 	packages   map[string]*pkgResult
-	goError    string // go test's own complaint when no package got a verdict
+	goError    string        // go test's own complaint when no package got a verdict
+	longest    convergedWait // the longest wait that succeeded (testenv.ConvergedPrefix)
 }
+
+// convergedWait is a test's wait that succeeded, as testenv logs it under
+// CAPT_WAIT_TIMEOUT.
+type convergedWait struct {
+	seconds float64
+	test    string
+	what    string
+}
+
+// convergedLine is testenv.ConvergedPrefix's line (the tool does not import the tests'
+// package: it must build without them).
+var convergedLine = regexp.MustCompile(`testenv: converged after ([0-9.]+)s: (.*)`)
 
 type pkgResult struct {
 	action string // pass, fail or skip
@@ -213,6 +227,11 @@ func parseEvents(r io.Reader, root string) verdict {
 		case e.Action == "fail" && e.Test != "":
 			if !slices.Contains(v.failed, top) {
 				v.failed = append(v.failed, top)
+			}
+		case e.Action == "output" && convergedLine.MatchString(e.Output):
+			m := convergedLine.FindStringSubmatch(e.Output)
+			if sec, err := strconv.ParseFloat(m[1], 64); err == nil && sec > v.longest.seconds {
+				v.longest = convergedWait{seconds: sec, test: e.Test, what: strings.TrimSpace(m[2])}
 			}
 		case e.Action == "output" && strings.HasPrefix(e.Output, "panic: test timed out after"):
 			v.timedOut = top

@@ -51,8 +51,12 @@ func Start() (*Env, error) {
 	return &Env{env: env, Config: cfg, Client: c, Scheme: env.Scheme}, nil
 }
 
-// Stop stops the API server and etcd.
+// Stop stops the API server and etcd, unless they are a shared server's (the next test
+// binary resets it).
 func (e *Env) Stop() error {
+	if e.env == nil {
+		return nil
+	}
 	if err := e.env.Stop(); err != nil {
 		return fmt.Errorf("stopping kube-apiserver and etcd: %w", err)
 	}
@@ -62,6 +66,9 @@ func (e *Env) Stop() error {
 // UserConfig returns the client configuration of a new user named name, with only the
 // permissions RBAC gives it.
 func (e *Env) UserConfig(name string) (*rest.Config, error) {
+	if e.env == nil {
+		return nil, fmt.Errorf("creating user %s: a shared server adds no users (a Reusable package cannot use UserConfig)", name)
+	}
 	user, err := e.env.AddUser(envtest.User{Name: name}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("creating user %s: %w", name, err)

@@ -38,8 +38,10 @@ type scenario struct {
 func (s *scenario) eventually(what string, check func() error) {
 	s.t.Helper()
 	var err error
-	for deadline := time.Now().Add(s.timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	start := time.Now()
+	for deadline := start.Add(s.timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if err = check(); err == nil {
+			testenv.Converged(s.t, what, time.Since(start))
 			return
 		}
 	}

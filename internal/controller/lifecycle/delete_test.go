@@ -14,7 +14,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Run(m, func(e *testenv.Env) { env = e })
+	testenv.Run(m, func(e *testenv.Env) { env = e }, testenv.Reusable)
 }
 
 // TestDeleteUnchangedRefusesAStaleCopy: a pass working from a copy older than the object

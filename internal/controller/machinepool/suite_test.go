@@ -28,7 +28,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Run(m, func(e *testenv.Env) { env = e })
+	testenv.Run(m, func(e *testenv.Env) { env = e }, testenv.Reusable)
 }
 
 var api = workspace.DefaultAPI()

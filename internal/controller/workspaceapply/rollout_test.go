@@ -94,25 +94,42 @@ func (f *rolloutFleet) patchTemplate(t *testing.T, patch string) {
 	}
 }
 
-// waitAt waits until every apply reports its Workspace Ready with region value.
+// waitAt waits until every apply reports its Workspace Ready with region value, step by
+// step (testenv.EventuallyProgress): a staged rollout's length grows with the fleet.
 func (f *rolloutFleet) waitAt(t *testing.T, value string, except ...string) {
 	t.Helper()
-	testenv.Eventually(t, "every Workspace Ready with region "+value, func() error {
-		for _, name := range f.applies {
-			if slices.Contains(except, name) {
-				continue
-			}
-			a := getApply(t, f.ns, name)
-			if c := condition(a, infrav1.ReadyCondition); c.Status != metav1.ConditionTrue || c.ObservedGeneration != a.Generation {
-				return fmt.Errorf("%s: Ready %s (%s): %s", name, c.Status, c.Reason, c.Message)
-			}
-			w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, name))
-			if w == nil || varValue(w, "region") != value || !w.IsReady() {
-				return fmt.Errorf("%s: Workspace not Ready with region %s", name, value)
-			}
-		}
-		return nil
+	testenv.EventuallyProgress(t, "Workspaces Ready with region "+value, len(f.applies)-len(except), func() (int, error) {
+		return f.countAt(t, value, except)
 	})
+}
+
+// countAt counts the applies that report their Workspace Ready with region value, and
+// says why the first that does not, does not.
+func (f *rolloutFleet) countAt(t *testing.T, value string, except []string) (int, error) {
+	t.Helper()
+	n := 0
+	var first error
+	for _, name := range f.applies {
+		if slices.Contains(except, name) {
+			continue
+		}
+		a := getApply(t, f.ns, name)
+		if c := condition(a, infrav1.ReadyCondition); c.Status != metav1.ConditionTrue || c.ObservedGeneration != a.Generation {
+			if first == nil {
+				first = fmt.Errorf("%s: Ready %s (%s): %s", name, c.Status, c.Reason, c.Message)
+			}
+			continue
+		}
+		w := getWorkspace(t, f.api, f.ns, render.WorkspaceName(f.api, f.ns, name))
+		if w == nil || varValue(w, "region") != value || !w.IsReady() {
+			if first == nil {
+				first = fmt.Errorf("%s: Workspace not Ready with region %s", name, value)
+			}
+			continue
+		}
+		n++
+	}
+	return n, first
 }
 
 // template reads the template from the API server.
@@ -261,13 +278,31 @@ func TestRolloutChangesAtMostMaxConcurrent(t *testing.T) {
 	})
 	f := newRolloutFleet(t, 20, &infrav1.RolloutPolicy{MaxConcurrent: intstr.FromInt32(3), PauseAfterFailures: 1})
 	log := f.watch(t)
+	// Every apply is held until three are changing, so that the limit is reached for
+	// certain, whatever the machine's speed: a fast apply could otherwise give its slot
+	// back before the third is granted, and the check below that three were changing
+	// at once would fail by timing.
+	ctx := context.Background()
+	hold := func(held bool) {
+		t.Helper()
+		for _, name := range f.applies {
+			if err := f.provider.HoldApply(ctx, client.ObjectKey{Name: render.WorkspaceName(api, f.ns, name)}, held); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hold(true)
 	f.setRegion(t, "v2")
-
-	testenv.Eventually(t, "a third of the fleet changed", func() error {
-		if n := f.atRegion(t, "v2"); n < 7 {
-			return fmt.Errorf("%d changed", n)
+	testenv.Eventually(t, "three Workspaces changing", func() error {
+		if n := f.atRegion(t, "v2"); n < 3 {
+			return fmt.Errorf("%d changing", n)
 		}
 		return nil
+	})
+	hold(false)
+
+	testenv.EventuallyProgress(t, "a third of the fleet changed", 7, func() (int, error) {
+		return f.atRegion(t, "v2"), nil
 	})
 	env.StartManager(t, controllers(api))
 	stopped = true

@@ -24,7 +24,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Run(m, func(e *testenv.Env) { env = e })
+	testenv.Run(m, func(e *testenv.Env) { env = e }, testenv.Reusable)
 }
 
 // startControllers runs the WorkspaceTemplate and WorkspaceTemplateApply controllers
