@@ -5,15 +5,19 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/localstack"
 )
 
@@ -48,7 +52,31 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
+	if err := createDefaultProviderConfig(c); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
 	return &Env{env: env, Config: cfg, Client: c, Scheme: env.Scheme}, nil
+}
+
+// DefaultProviderConfig is the ProviderConfig every suite finds: "default", granted to
+// every namespace, as the local stack's is. A Workspace is created only once its
+// ProviderConfig exists and grants the template's namespace (docs/tenancy.md); the
+// tenancy suite makes ProviderConfigs of its own to test grants.
+const DefaultProviderConfig = "default"
+
+func createDefaultProviderConfig(c client.Client) error {
+	pc := &unstructured.Unstructured{}
+	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
+	pc.SetName(DefaultProviderConfig)
+	pc.SetAnnotations(map[string]string{infrav1.AllowedNamespacesAnnotation: "*"})
+	if err := unstructured.SetNestedField(pc.Object, "", "spec", "configuration"); err != nil {
+		return err
+	}
+	if err := c.Create(context.Background(), pc); err != nil {
+		return fmt.Errorf("creating ProviderConfig %s: %w", DefaultProviderConfig, err)
+	}
+	return nil
 }
 
 // Stop stops the API server and etcd.
