@@ -37,7 +37,11 @@ func TestTenancy(t *testing.T) {
 	create(t,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: teamB, Name: "creds"}, StringData: map[string]string{"token": canary}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: "platform-aws-" + teamA}, StringData: map[string]string{"key": canarySystem}})
-	restricted := newProviderConfig(t, "restricted-"+teamA, "platform-only")
+	// The platform's templates live in a namespace of their own, the only one its
+	// credentials are granted to: teams may use those templates, not run their own
+	// modules with the credentials.
+	platform := newNamespace(t)
+	restricted := newProviderConfig(t, "restricted-"+teamA, platform)
 	absentPC := "later-" + teamA
 
 	type tc struct {
@@ -50,6 +54,8 @@ func TestTenancy(t *testing.T) {
 		reason, field, namespace, waitReason string
 		// existing renders a valid template first, then changes it to setup's.
 		existing bool
+		// byProviderConfig: granted by the ProviderConfig, not by a Namespace.
+		byProviderConfig bool
 	}
 	cases := []tc{
 		{name: "varfiles-team-b", reason: infrav1.NamespaceNotGrantedReason, namespace: teamB,
@@ -85,12 +91,17 @@ func TestTenancy(t *testing.T) {
 			}},
 		{name: "template-in-team-b", reason: infrav1.NamespaceNotGrantedReason, namespace: teamB, templateIn: teamB,
 			field: "spec.templateRef.namespace"},
-		{name: "provider-config-not-granted", reason: infrav1.ProviderConfigNotGrantedReason, namespace: teamA,
+		{name: "platform-template", reason: infrav1.NamespaceNotGrantedReason, namespace: platform, templateIn: platform,
+			field: "spec.templateRef.namespace",
+			setup: func(tm *infrav1.WorkspaceTemplate, _ *infrav1.WorkspaceTemplateApply) {
+				tm.Spec.Template.Spec.ProviderConfigRef = &infrav1.ProviderConfigReference{Name: restricted}
+			}},
+		{name: "provider-config-not-granted", reason: infrav1.ProviderConfigNotGrantedReason, namespace: teamA, byProviderConfig: true,
 			field: "ProviderConfig " + restricted,
 			setup: func(tm *infrav1.WorkspaceTemplate, _ *infrav1.WorkspaceTemplateApply) {
 				tm.Spec.Template.Spec.ProviderConfigRef = &infrav1.ProviderConfigReference{Name: restricted}
 			}},
-		{name: "provider-config-missing", waitReason: infrav1.WaitingForProviderConfigReason,
+		{name: "provider-config-missing", waitReason: infrav1.WaitingForProviderConfigReason, byProviderConfig: true,
 			setup: func(tm *infrav1.WorkspaceTemplate, _ *infrav1.WorkspaceTemplateApply) {
 				tm.Spec.Template.Spec.ProviderConfigRef = &infrav1.ProviderConfigReference{Name: absentPC}
 			}},
@@ -164,31 +175,25 @@ func TestTenancy(t *testing.T) {
 		}
 	}
 
-	// The platform grants team-a each namespace and the ProviderConfig, and creates the
-	// missing one granted: the same references now work.
+	// The platform grants team-a each namespace, then the ProviderConfig, and creates the
+	// missing one granted: the same references now work, each grant by its own watch.
+	granted := func(byProviderConfig bool) {
+		for _, c := range cases {
+			if c.byProviderConfig == byProviderConfig {
+				t.Run("granted/"+c.name, func(t *testing.T) { waitGranted(t, api, teamA, c.name, c.existing) })
+			}
+		}
+	}
 	setGrant(t, namespaceObject(teamB), teamA)
+	setGrant(t, namespaceObject(platform), "other-team,"+teamA)
 	setGrant(t, namespaceObject(metav1.NamespaceSystem), teamA)
 	t.Cleanup(func() { setGrant(t, namespaceObject(metav1.NamespaceSystem), "") })
-	setGrant(t, providerConfigObject(restricted), "platform-only, "+teamA)
+	granted(false)
+	setGrant(t, providerConfigObject(restricted), platform+", "+teamA)
 	newProviderConfig(t, absentPC, teamA)
-	for _, c := range cases {
-		t.Run("granted/"+c.name, func(t *testing.T) {
-			waitCondition(t, teamA, c.name, infrav1.TemplateValidCondition, metav1.ConditionTrue, infrav1.ValidReason)
-			testenv.Eventually(t, "the granted rendering applied", func() error {
-				w := getWorkspace(t, api, teamA, render.WorkspaceName(api, teamA, c.name))
-				switch {
-				case w == nil:
-					return fmt.Errorf("no Workspace")
-				case c.existing && len(w.Spec.ForProvider.VarFiles) != 1:
-					return fmt.Errorf("Workspace keeps its old spec")
-				}
-				return nil
-			})
-		})
-	}
-
+	granted(true)
 	// A revocation refuses the next change again, by watch.
-	setGrant(t, providerConfigObject(restricted), "platform-only")
+	setGrant(t, providerConfigObject(restricted), platform)
 	waitCondition(t, teamA, "provider-config-not-granted", infrav1.TemplateValidCondition, metav1.ConditionFalse, infrav1.ProviderConfigNotGrantedReason)
 	setGrant(t, namespaceObject(teamB), "")
 	waitCondition(t, teamA, "varfiles-team-b", infrav1.TemplateValidCondition, metav1.ConditionFalse, infrav1.NamespaceNotGrantedReason)
@@ -220,6 +225,22 @@ func TestTenancy(t *testing.T) {
 			t.Errorf("a Secret value of another namespace reached team-a's objects or events")
 		}
 	}
+}
+
+// waitGranted waits for the apply's rendering to be valid and applied to its Workspace.
+func waitGranted(t *testing.T, api workspace.API, ns, name string, existing bool) {
+	t.Helper()
+	waitCondition(t, ns, name, infrav1.TemplateValidCondition, metav1.ConditionTrue, infrav1.ValidReason)
+	testenv.Eventually(t, "the granted rendering applied", func() error {
+		w := getWorkspace(t, api, ns, render.WorkspaceName(api, ns, name))
+		switch {
+		case w == nil:
+			return fmt.Errorf("no Workspace")
+		case existing && len(w.Spec.ForProvider.VarFiles) != 1:
+			return fmt.Errorf("Workspace keeps its old spec")
+		}
+		return nil
+	})
 }
 
 // newProviderConfig creates a cluster-scoped ProviderConfig granting allowed.
