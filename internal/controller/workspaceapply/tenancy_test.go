@@ -139,6 +139,7 @@ func TestTenancy(t *testing.T) {
 		create(t, tmpl, apply)
 	}
 	for _, c := range cases {
+		// The first case that fails ends the test: the others would only wait as long.
 		t.Run("refused/"+c.name, func(t *testing.T) {
 			if c.waitReason != "" {
 				a := waitCondition(t, teamA, c.name, infrav1.DependenciesReadyCondition, metav1.ConditionFalse, c.waitReason)
@@ -160,6 +161,9 @@ func TestTenancy(t *testing.T) {
 				t.Errorf("DependenciesReady looked into another namespace: %s", d.Message)
 			}
 		})
+		if t.Failed() {
+			t.FailNow()
+		}
 	}
 	// Nothing created, nothing changed: the applies above have all been refused.
 	for _, c := range cases {
@@ -179,8 +183,8 @@ func TestTenancy(t *testing.T) {
 	// missing one granted: the same references now work, each grant by its own watch.
 	granted := func(byProviderConfig bool) {
 		for _, c := range cases {
-			if c.byProviderConfig == byProviderConfig {
-				t.Run("granted/"+c.name, func(t *testing.T) { waitGranted(t, api, teamA, c.name, c.existing) })
+			if c.byProviderConfig == byProviderConfig && !t.Run("granted/"+c.name, func(t *testing.T) { waitGranted(t, api, teamA, c.name, c.existing) }) {
+				t.FailNow()
 			}
 		}
 	}
