@@ -23,8 +23,8 @@ const (
 	// ProviderConfigNotGrantedReason: the template names a ProviderConfig that does not
 	// grant the template's namespace (AllowedNamespacesAnnotation), or that does not exist.
 	ProviderConfigNotGrantedReason = "ProviderConfigNotGranted"
-)
 
-// WaitingForProviderConfigReason: the Workspace's ProviderConfig does not exist yet; the
-// Workspace is created once it does and grants the template's namespace.
-const WaitingForProviderConfigReason = "WaitingForProviderConfig"
+	// WaitingForProviderConfigReason: the Workspace's ProviderConfig does not exist yet;
+	// the Workspace is created once it does and grants the template's namespace.
+	WaitingForProviderConfigReason = "WaitingForProviderConfig"
+)

@@ -203,7 +203,7 @@ func TestTenancy(t *testing.T) {
 	waitCondition(t, teamA, "varfiles-team-b", infrav1.TemplateValidCondition, metav1.ConditionFalse, infrav1.NamespaceNotGrantedReason)
 
 	// The canary: no value of team-b's or kube-system's Secrets is in anything of team-a.
-	var seen []any
+	seen := make([]any, 0, 4)
 	applies := &infrav1.WorkspaceTemplateApplyList{}
 	coreEvents, events := &corev1.EventList{}, &eventsv1.EventList{}
 	for _, l := range []client.ObjectList{applies, coreEvents, events} {
