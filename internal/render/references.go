@@ -52,3 +52,22 @@ func References(apply *infrav1.WorkspaceTemplateApply, w *workspace.Workspace) [
 	}
 	return refs
 }
+
+// defaultKeyNamespaces sets the apply's namespace on every Secret and ConfigMap key
+// reference that names none: provider-terraform requires one, and a template shared by
+// several namespaces then reads each apply's own.
+func defaultKeyNamespaces(p *infrav1.WorkspaceParameters, namespace string) {
+	set := func(refs ...*infrav1.KeyReference) {
+		for _, r := range refs {
+			if r != nil && r.Namespace == "" {
+				r.Namespace = namespace
+			}
+		}
+	}
+	for i := range p.VarFiles {
+		set(p.VarFiles[i].ConfigMapKeyRef, p.VarFiles[i].SecretKeyRef)
+	}
+	for i := range p.Env {
+		set(p.Env[i].ConfigMapKeyRef, p.Env[i].SecretKeyRef)
+	}
+}
