@@ -10,15 +10,16 @@ import (
 	"os"
 	"path/filepath"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/localstack"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // Env is a running API server with all CRDs installed.
@@ -52,7 +53,7 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
-	if err := createDefaultProviderConfig(c); err != nil {
+	if err := CreateDefaultProviderConfig(context.Background(), c, workspace.DefaultAPI()); err != nil {
 		_ = env.Stop()
 		return nil, err
 	}
@@ -65,15 +66,21 @@ func Start() (*Env, error) {
 // tenancy suite makes ProviderConfigs of its own to test grants.
 const DefaultProviderConfig = "default"
 
-func createDefaultProviderConfig(c client.Client) error {
+// CreateDefaultProviderConfig creates DefaultProviderConfig in api's group, granted to
+// every namespace, unless it exists. Namespaced groups need none: their ProviderConfig is
+// the apply's namespace's own, and CAPT checks no grant there.
+func CreateDefaultProviderConfig(ctx context.Context, c client.Client, api workspace.API) error {
+	if api.Namespaced() {
+		return nil
+	}
 	pc := &unstructured.Unstructured{}
-	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
+	pc.SetGroupVersionKind(api.GroupVersionKind().GroupVersion().WithKind("ProviderConfig"))
 	pc.SetName(DefaultProviderConfig)
 	pc.SetAnnotations(map[string]string{infrav1.AllowedNamespacesAnnotation: "*"})
 	if err := unstructured.SetNestedField(pc.Object, "", "spec", "configuration"); err != nil {
 		return err
 	}
-	if err := c.Create(context.Background(), pc); err != nil {
+	if err := c.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating ProviderConfig %s: %w", DefaultProviderConfig, err)
 	}
 	return nil
