@@ -257,11 +257,15 @@ func (s *Stack) createProviderConfigs(ctx context.Context) error {
 		pc := &unstructured.Unstructured{}
 		pc.SetGroupVersionKind(schema.GroupVersionKind{Group: "tf.upbound.io", Version: "v1beta1", Kind: "ProviderConfig"})
 		pc.SetName(name)
+		// The local stack is one person's: its ProviderConfigs are granted to every
+		// namespace (docs/tenancy.md); a shared management cluster lists its teams'.
+		annotations := map[string]string{infrav1.AllowedNamespacesAnnotation: "*"}
 		if s.StateKubeconfig != "" {
 			// Every stack given this state server finds what another applied: CAPT may
 			// then create again a Workspace that clusterctl move left behind on the source.
-			pc.SetAnnotations(map[string]string{infrav1.SharedTerraformStateAnnotation: "true"})
+			annotations[infrav1.SharedTerraformStateAnnotation] = "true"
 		}
+		pc.SetAnnotations(annotations)
 		if err := unstructured.SetNestedField(pc.Object, backend, "spec", "configuration"); err != nil {
 			return err
 		}

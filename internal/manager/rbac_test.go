@@ -99,9 +99,10 @@ var allowList = []grant{
 	{"tf.m.upbound.io", "providerconfigs", "get list watch"},
 	{"opentofu.upbound.io", "providerconfigs", "get list watch"},
 	{"opentofu.m.upbound.io", "providerconfigs", "get list watch"},
-	// The namespace kube-system only (namedRule): its UID tells one management cluster
-	// from another.
-	{"", "namespaces", "get"},
+	// Namespaces, metadata only: the platform's grants of cross-namespace references
+	// (workspaceapply/tenancy.go, docs/tenancy.md), watched; and kube-system's UID, which
+	// tells one management cluster from another.
+	{"", "namespaces", "get list watch"},
 	// CRDs, metadata only, while a controller waits for a kind no CRD serves yet
 	// (internal/crdgate): their creation starts it.
 	{"apiextensions.k8s.io", "customresourcedefinitions", "list watch"},
@@ -434,8 +435,10 @@ func TestRoleOnAPIServer(t *testing.T) {
 		{Namespace: "default", Verb: "delete", Group: "cluster.x-k8s.io", Resource: "clusters"},
 		{Namespace: "default", Verb: "create", Resource: "serviceaccounts", Subresource: "token"},
 		{Verb: "get", Resource: "nodes"},
-		{Verb: "get", Resource: "namespaces", Name: "default"},
-		{Verb: "list", Resource: "namespaces"},
+		// Namespaces are read (their grants), never written.
+		{Verb: "patch", Resource: "namespaces", Name: "default"},
+		{Verb: "delete", Resource: "namespaces", Name: "default"},
+		{Verb: "create", Resource: "namespaces"},
 		{Verb: "impersonate", Resource: "users"},
 		{Verb: "create", Group: rbacv1.GroupName, Resource: "clusterrolebindings"},
 		{Verb: "escalate", Group: rbacv1.GroupName, Resource: "clusterroles"},

@@ -67,6 +67,7 @@ func render(api workspace.API, tmpl *infrav1.WorkspaceTemplate, apply *infrav1.W
 	if err != nil {
 		return nil, err
 	}
+	defaultKeyNamespaces(&params, apply.Namespace)
 	if p := tmpl.Spec.Protection; p != nil {
 		if err := SetProtection(&params, p.Variable, true); err != nil {
 			return nil, err

@@ -113,6 +113,11 @@ func StartProvider(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme
 		return nil, fmt.Errorf("creating the provider's client: %w", err)
 	}
 	api := o.API
+	// As an installation of provider-terraform has one: the "default" ProviderConfig,
+	// granted to every namespace (docs/tenancy.md), or no Workspace would be created.
+	if err := CreateDefaultProviderConfig(ctx, c, api); err != nil {
+		return nil, err
+	}
 	p := &Provider{c: c, api: api, delay: o.Delay, onApply: o.OnApply, onReady: o.OnReady, ca: base64.StdEncoding.EncodeToString(caPEM),
 		pending: map[string]bool{}, held: map[hold]bool{}, noGenerations: o.NoGenerations, applied: map[types.NamespacedName]int64{}}
 	p.ctx, p.cfg, p.cacheOpts = quiet(ctx), cfg, cache.Options{Scheme: scheme}

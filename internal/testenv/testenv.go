@@ -5,16 +5,21 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/localstack"
+	"github.com/capt-dev/capt/internal/workspace"
 )
 
 // Env is a running API server with all CRDs installed.
@@ -48,7 +53,37 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
+	if err := CreateDefaultProviderConfig(context.Background(), c, workspace.DefaultAPI()); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
 	return &Env{env: env, Config: cfg, Client: c, Scheme: env.Scheme}, nil
+}
+
+// DefaultProviderConfig is the ProviderConfig every suite finds: "default", granted to
+// every namespace, as the local stack's is. A Workspace is created only once its
+// ProviderConfig exists and grants the template's namespace (docs/tenancy.md); the
+// tenancy suite makes ProviderConfigs of its own to test grants.
+const DefaultProviderConfig = "default"
+
+// CreateDefaultProviderConfig creates DefaultProviderConfig in api's group, granted to
+// every namespace, unless it exists. Namespaced groups need none: their ProviderConfig is
+// the apply's namespace's own, and CAPT checks no grant there.
+func CreateDefaultProviderConfig(ctx context.Context, c client.Client, api workspace.API) error {
+	if api.Namespaced() {
+		return nil
+	}
+	pc := &unstructured.Unstructured{}
+	pc.SetGroupVersionKind(api.GroupVersionKind().GroupVersion().WithKind("ProviderConfig"))
+	pc.SetName(DefaultProviderConfig)
+	pc.SetAnnotations(map[string]string{infrav1.AllowedNamespacesAnnotation: "*"})
+	if err := unstructured.SetNestedField(pc.Object, "", "spec", "configuration"); err != nil {
+		return err
+	}
+	if err := c.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating ProviderConfig %s: %w", DefaultProviderConfig, err)
+	}
+	return nil
 }
 
 // Stop stops the API server and etcd, unless they are a shared server's (the next test

@@ -184,11 +184,12 @@ type EnvVar struct {
 
 // KeyReference selects one key of a ConfigMap or Secret.
 type KeyReference struct {
-	// Namespace of the ConfigMap or Secret.
-	// +required
-	// +kubebuilder:validation:MinLength=1
+	// Namespace of the ConfigMap or Secret; the WorkspaceTemplateApply's when unset, so
+	// that a template shared by several namespaces reads each apply's own. Another
+	// namespace must grant the apply's (docs/tenancy.md).
+	// +optional
 	// +kubebuilder:validation:MaxLength=63
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace,omitempty"`
 
 	// Name of the ConfigMap or Secret.
 	// +required

@@ -139,6 +139,7 @@ func TestMovedApplyWaitsForSharedState(t *testing.T) {
 	pc := &unstructured.Unstructured{}
 	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: workspace.GroupTerraform, Version: "v1beta1", Kind: "ProviderConfig"})
 	pc.SetName(pcName)
+	pc.SetAnnotations(map[string]string{infrav1.AllowedNamespacesAnnotation: ns})
 	if err := unstructured.SetNestedField(pc.Object, "", "spec", "configuration"); err != nil {
 		t.Fatal(err)
 	}

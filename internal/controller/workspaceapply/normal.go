@@ -65,6 +65,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 			obs.waitingFor, obs.waitReason = []string{wait}, infrav1.WaitingForSharedStateReason
 			return nil
 		}
+		if wait, err := r.providerConfigWait(ctx, apply, desired); err != nil || wait != "" {
+			obs.waitingFor, obs.waitReason = []string{wait}, infrav1.WaitingForProviderConfigReason
+			return err
+		}
 		obs.waitingFor, obs.waitReason, err = r.unmetDependencies(ctx, apply)
 		if err != nil || len(obs.waitingFor) > 0 {
 			return err
@@ -110,6 +114,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 // template is returned when it was read, for what it marks sensitive.
 func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.WorkspaceTemplateApply) (*infrav1.WorkspaceTemplate, *workspace.Workspace, *observed.Problem, error) {
 	key := templateKey(apply)
+	if prob, err := r.templateRefRefused(ctx, apply); err != nil || prob != nil {
+		return nil, nil, prob, err
+	}
 	tmpl := &infrav1.WorkspaceTemplate{}
 	if err := r.Client.Get(ctx, key, tmpl); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -123,6 +130,9 @@ func (r *Reconciler) desiredWorkspace(ctx context.Context, apply *infrav1.Worksp
 	desired, err := render.Workspace(r.API, tmpl, apply)
 	if err != nil {
 		return tmpl, nil, templateProblem(key, err), nil
+	}
+	if prob, err := r.referencesRefused(ctx, apply, desired); err != nil || prob != nil {
+		return tmpl, nil, prob, err
 	}
 	return tmpl, desired, unappliable(key, apply, desired), nil
 }

@@ -75,7 +75,6 @@ var ownedConditions = []string{
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tf.upbound.io;tf.m.upbound.io;opentofu.upbound.io;opentofu.m.upbound.io,resources=providerconfigs,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
 
 // Reconcile runs the preamble every CAPT controller runs, then the normal or delete path;
 // the deferred function computes the status from what the pass observed, wherever it

@@ -35,7 +35,8 @@ const (
 // SetupWithManager registers the indexes and watches: the apply itself, its Workspace
 // (by the owner annotation) and the provider's update events on it (drift.go), the
 // Workspaces and Secrets it waits for and its template (by index), its Cluster (for
-// pause), and ProviderConfigs (for moved applies). Nothing is polled.
+// pause), ProviderConfigs (for moved applies and their grants) and Namespaces (their
+// grants). Nothing is polled.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
 	apply := &infrav1.WorkspaceTemplateApply{}
@@ -94,9 +95,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
 			builder.OnlyMetadata, builder.WithPredicates(lifecycle.Existence())).
-		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
-		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
+		// A moved apply waits for its ProviderConfig to declare the Terraform state shared;
+		// its grant (tenancy.go) wakes the applies of the templates it granted or grants.
+		Watches(r.providerConfig(), r.providerConfigEvents(),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
+		// A Namespace's grant wakes the applies in the namespaces it granted or grants.
+		Watches(namespaceMetadata(), grantEvents(r.appliesIn), builder.OnlyMetadata).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
