@@ -65,6 +65,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("indexing WorkspaceTemplateApplies by waited Workspace: %w", err)
 	}
 
+	if err := indexer.IndexField(ctx, apply, adoptedWorkspaceIndex, adoptedWorkspace); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by adopted Terraform workspace: %w", err)
+	}
+
 	if r.ManagementClusterID == "" {
 		id, err := ManagementClusterID(ctx, mgr.GetAPIReader())
 		if err != nil {
@@ -92,7 +96,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// A Cluster's pause and unpause reach the applies labelled with its name.
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
-		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			// Waited-for Secrets, and the state Secrets adopting applies wait for.
+			return append(r.byIndex(waitedSecretIndex)(ctx, o), r.stateSecretToApplies(ctx, o)...)
+		}),
 			builder.OnlyMetadata, builder.WithPredicates(lifecycle.Existence())).
 		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
 		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
