@@ -178,4 +178,3 @@ func annotateApply(t *testing.T, a *infrav1.WorkspaceTemplateApply, key, value s
 		t.Fatal(err)
 	}
 }
-

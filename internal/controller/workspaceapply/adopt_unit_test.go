@@ -33,12 +33,12 @@ func TestDecideAdoption(t *testing.T) {
 	token := adoptionToken(ws(observeOnly, hash), hash)
 
 	for _, tc := range []struct {
-		name      string
-		status    *infrav1.AdoptionStatus
-		approval  string
-		current   *workspace.Workspace
-		phase     infrav1.AdoptionPhase
-		reason    string
+		name                          string
+		status                        *infrav1.AdoptionStatus
+		approval                      string
+		current                       *workspace.Workspace
+		phase                         infrav1.AdoptionPhase
+		reason                        string
 		adoptedNow, approved, changed bool
 	}{
 		{name: "no Workspace yet", phase: infrav1.AdoptionObserving, reason: infrav1.ObservingStateReason},
