@@ -124,12 +124,18 @@ const (
 	// without a destroy (spec.adopt.deletionPolicy Retain).
 	AdoptedWorkspaceReleasedReason = "AdoptedWorkspaceReleased"
 
+	// ExternalNameAnnotation is Crossplane's external name: for a provider-terraform
+	// Workspace, the Terraform workspace that holds its state.
+	ExternalNameAnnotation = "crossplane.io/external-name"
+)
+
+// AdoptionWaitReasons are the reasons of an adopting apply's Ready that only the state
+// appearing or a person ends: its owner says them in the apply's words, up to the Cluster.
+var AdoptionWaitReasons = []string{WaitingForTerraformStateReason, AdoptionChangesPendingReason, AdoptionStateEmptyReason, AdoptionConflictReason}
+
+const (
 	// ApproveAdoptionChangesAnnotation on a WorkspaceTemplateApply approves the changes
 	// the first plan over the adopted state showed: its value must be
 	// status.adoption.changesToken.
 	ApproveAdoptionChangesAnnotation = "infrastructure.cluster.x-k8s.io/approve-adoption-changes"
-
-	// ExternalNameAnnotation is Crossplane's external name: for a provider-terraform
-	// Workspace, the Terraform workspace that holds its state.
-	ExternalNameAnnotation = "crossplane.io/external-name"
 )

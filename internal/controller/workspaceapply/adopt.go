@@ -88,6 +88,8 @@ type adoptionInput struct {
 	current *workspace.Workspace
 	// hash is the rollout hash of the rendering (the Terraform workspace included).
 	hash string
+	// apply is the apply's key, for the approval command.
+	apply client.ObjectKey
 }
 
 // decideAdoption says where an apply whose Workspace exists stands: adopted (the
@@ -137,8 +139,8 @@ func decideAdoption(in adoptionInput, workspaceName string) adoption {
 			"the plan of Workspace %s over the state of Terraform workspace %s shows changes; nothing is applied (managementPolicies Observe). "+
 				"See them in provider-terraform's log (the template's forProvider.enableTerraformCLILogging: true) or with tofu plan on the same module, variables and state; "+
 				"fix the owner's fields or the template until the plan changes nothing, or approve exactly these changes: "+
-				"kubectl annotate workspacetemplateapply <this apply> %s=%s --overwrite",
-			workspaceName, tfws, infrav1.ApproveAdoptionChangesAnnotation, a.token)
+				"kubectl annotate workspacetemplateapply -n %s %s %s=%s --overwrite",
+			workspaceName, tfws, in.apply.Namespace, in.apply.Name, infrav1.ApproveAdoptionChangesAnnotation, a.token)
 	default:
 		a.reason, a.message = infrav1.ObservingStateReason, fmt.Sprintf(
 			"Workspace %s only plans (managementPolicies Observe) over the state of Terraform workspace %s until a plan changes nothing; its first plan is awaited",
@@ -178,7 +180,7 @@ func (r *Reconciler) adoptGate(ctx context.Context, apply *infrav1.WorkspaceTemp
 		return false, err
 	}
 	a := decideAdoption(adoptionInput{adopt: adopt, status: apply.Status.Adoption, current: current, hash: hash,
-		approval: apply.Annotations[infrav1.ApproveAdoptionChangesAnnotation]}, obs.workspaceName)
+		approval: apply.Annotations[infrav1.ApproveAdoptionChangesAnnotation], apply: client.ObjectKeyFromObject(apply)}, obs.workspaceName)
 	obs.adoption = &a
 	if current != nil || a.phase == infrav1.AdoptionAdopted {
 		return false, nil
