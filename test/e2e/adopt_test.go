@@ -127,7 +127,10 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 	dir := t.TempDir()
 	backend := fmt.Sprintf("terraform {\n  backend \"kubernetes\" {\n    config_path   = %q\n    namespace     = %q\n    secret_suffix = %q\n  }\n}\n",
 		stack.Kubeconfig, stateNamespace, stateSuffix)
-	for file, text := range map[string]string{"main.tf": tmpl.Spec.Template.Spec.ForProvider.Module, "backend.tf": backend} {
+	// An empty CLI configuration of its own: nothing of the machine's (a missing file named
+	// by TF_CLI_CONFIG_FILE is a warning on stdout, which -json output must not carry).
+	files := map[string]string{"main.tf": tmpl.Spec.Template.Spec.ForProvider.Module, "backend.tf": backend, "cli.tfrc": ""}
+	for file, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +139,7 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir(), "tofu"), args...) //nolint:gosec // the stack's own binary
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0")
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_CLI_CONFIG_FILE="+filepath.Join(dir, "cli.tfrc"))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

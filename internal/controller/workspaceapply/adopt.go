@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
@@ -349,9 +350,18 @@ func (r *Reconciler) stateSecretToApplies(ctx context.Context, o client.Object) 
 	}
 	requests := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		// An adopted apply has nothing to wait for: the state's later writes (every apply
+		// of its Workspace) bring it no pass.
+		if st := list.Items[i].Status.Adoption; st == nil || st.Phase != infrav1.AdoptionAdopted {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
 	}
 	return requests
+}
+
+// stateSecrets passes the events of Secrets the kubernetes backend labels as state.
+func stateSecrets() predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()["tfstate"] == "true" })
 }
 
 // adoptedWorkspace is the index value of an apply: the Terraform workspace it adopts.

@@ -67,9 +67,20 @@ func TestAdoptExistingState(t *testing.T) {
 		}
 	}
 
-	// The state appears (the backend labels it): the Workspace only plans over it.
-	for _, a := range []*infrav1.WorkspaceTemplateApply{changed, same} {
-		createState(t, ns, a.Spec.Adopt.TerraformWorkspace, "sfx")
+	// tofu workspace new writes an empty state first: still a wait, for its resources.
+	empty := createState(t, ns, same.Spec.Adopt.TerraformWorkspace, "sfx", 0)
+	testenv.Eventually(t, "an empty state is a wait", func() error {
+		if msg := condition(getApply(t, ns, same.Name), infrav1.ReadyCondition).Message; !strings.Contains(msg, "holds no resource") {
+			return fmt.Errorf("Ready says %q", msg)
+		}
+		return nil
+	})
+	// The state appears, or is written (an update of the Secret): the Workspace only
+	// plans over it.
+	createState(t, ns, changed.Spec.Adopt.TerraformWorkspace, "sfx", 1)
+	empty.Data["tfstate"] = stateData(1)
+	if err := env.Client.Update(ctx, empty); err != nil {
+		t.Fatal(err)
 	}
 	wChanged, wSame := waitWorkspace(t, api, ns, changed.Name), waitWorkspace(t, api, ns, same.Name)
 	for _, w := range []*workspace.Workspace{wChanged, wSame} {
@@ -157,18 +168,29 @@ func TestAdoptExistingState(t *testing.T) {
 }
 
 // createState writes a kubernetes backend state Secret for Terraform workspace name,
-// labelled as the backend labels it, holding one resource.
-func createState(t *testing.T, ns, name, suffix string) {
+// labelled as the backend labels it, holding n resources.
+func createState(t *testing.T, ns, name, suffix string, n int) *corev1.Secret {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	_, _ = gz.Write([]byte(`{"version":4,"serial":3,"lineage":"l","resources":[{"mode":"managed","type":"terraform_data","name":"vpc","instances":[{"attributes":{}}]}]}`))
-	_ = gz.Close()
-	create(t, &corev1.Secret{
+	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tfstate-" + name + "-" + suffix,
 			Labels: map[string]string{"tfstate": "true", "tfstateWorkspace": name, "tfstateSecretSuffix": suffix}},
-		Data: map[string][]byte{"tfstate": buf.Bytes()},
-	})
+		Data: map[string][]byte{"tfstate": stateData(n)},
+	}
+	create(t, secret)
+	return secret
+}
+
+// stateData is a gzipped Terraform state with n resources.
+func stateData(n int) []byte {
+	resources := make([]string, n)
+	for i := range resources {
+		resources[i] = fmt.Sprintf(`{"mode":"managed","type":"terraform_data","name":"r%d","instances":[{"attributes":{}}]}`, i)
+	}
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	_, _ = fmt.Fprintf(gz, `{"version":4,"serial":3,"lineage":"l","resources":[%s]}`, strings.Join(resources, ","))
+	_ = gz.Close()
+	return buf.Bytes()
 }
 
 func annotateApply(t *testing.T, a *infrav1.WorkspaceTemplateApply, key, value string) {

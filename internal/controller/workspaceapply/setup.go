@@ -96,11 +96,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// A Cluster's pause and unpause reach the applies labelled with its name.
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToApplies)).
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
-		Watches(secret, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			// Waited-for Secrets, and the state Secrets adopting applies wait for.
-			return append(r.byIndex(waitedSecretIndex)(ctx, o), r.stateSecretToApplies(ctx, o)...)
-		}),
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
 			builder.OnlyMetadata, builder.WithPredicates(lifecycle.Existence())).
+		// The kubernetes backend's state Secrets, for the applies that wait to adopt one
+		// (written after it was created: tofu workspace new, then apply).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.stateSecretToApplies),
+			builder.OnlyMetadata, builder.WithPredicates(stateSecrets())).
 		// A moved apply waits for its ProviderConfig to declare the Terraform state shared.
 		Watches(r.providerConfig(), handler.EnqueueRequestsFromMapFunc(r.providerConfigToApplies),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
