@@ -137,7 +137,7 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 	}
 	tofu := func(args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(filepath.Join(binDir(), "tofu"), args...) //nolint:gosec // the stack's own binary
+		cmd := exec.Command(filepath.Join(binDir(), "tofu"), args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_CLI_CONFIG_FILE="+filepath.Join(dir, "cli.tfrc"))
 		var stderr bytes.Buffer

@@ -84,6 +84,7 @@ type AdoptionStatus struct {
 // AdoptionPhase is a step of an adoption.
 type AdoptionPhase string
 
+// The phases of an adoption (AdoptionStatus.Phase).
 const (
 	AdoptionWaitingForState AdoptionPhase = "WaitingForState"
 	AdoptionObserving       AdoptionPhase = "Observing"
@@ -96,31 +97,31 @@ const (
 	// existing state is taken over; False while CAPT confirms it (the reasons below).
 	AdoptedCondition = "Adopted"
 
-	// StateAdoptedReason: the Workspace's plan over the existing state changed nothing
+	// StateAdoptedReason says: the Workspace's plan over the existing state changed nothing
 	// (or a person approved its changes); the Workspace is managed as any other now.
 	StateAdoptedReason = "StateAdopted"
 
-	// WaitingForTerraformStateReason: the state to adopt is not there, or cannot be
+	// WaitingForTerraformStateReason says: the state to adopt is not there, or cannot be
 	// read; no Workspace is created meanwhile.
 	WaitingForTerraformStateReason = "WaitingForTerraformState"
 
-	// ObservingStateReason: the Workspace exists with managementPolicies Observe only:
+	// ObservingStateReason says: the Workspace exists with managementPolicies Observe only:
 	// provider-terraform plans over the existing state and applies nothing.
 	ObservingStateReason = "ObservingState"
 
-	// AdoptionChangesPendingReason: the plan over the existing state shows changes;
+	// AdoptionChangesPendingReason says: the plan over the existing state shows changes;
 	// nothing is applied until a person approves them (ApproveAdoptionChangesAnnotation).
 	AdoptionChangesPendingReason = "AdoptionChangesPending"
 
-	// AdoptionStateEmptyReason: provider-terraform found no resource and no output in the
+	// AdoptionStateEmptyReason says: provider-terraform found no resource and no output in the
 	// state it selected: the name or the backend is wrong; nothing is created.
 	AdoptionStateEmptyReason = "AdoptionStateEmpty"
 
-	// AdoptionConflictReason: the apply's Workspace exists with another Terraform
+	// AdoptionConflictReason says: the apply's Workspace exists with another Terraform
 	// workspace than spec.adopt names; CAPT never moves a Workspace to another state.
 	AdoptionConflictReason = "AdoptionConflict"
 
-	// AdoptedWorkspaceReleasedReason: an adopted apply being deleted lets its Workspace go
+	// AdoptedWorkspaceReleasedReason says: an adopted apply being deleted lets its Workspace go
 	// without a destroy (spec.adopt.deletionPolicy Retain).
 	AdoptedWorkspaceReleasedReason = "AdoptedWorkspaceReleased"
 
