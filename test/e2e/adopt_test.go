@@ -27,20 +27,29 @@ import (
 )
 
 // TestAdoptTerraformMadeCluster adopts a cluster a team made with OpenTofu outside CAPT
-// (templates/local's VPC and control plane modules, applied into the stack's kubernetes
-// backend under Terraform workspaces of their own): the Cluster names those workspaces
-// (spec.adopt) and, before the state exists, CAPT creates no Workspace and says what it
-// waits for; once OpenTofu has applied, the Workspaces only plan, their plans change
-// nothing (the terraform_data ids in state are the same, provider-terraform applies
-// nothing), the Cluster becomes Available, and deleting it leaves the state in place.
+// (templates/local's VPC, control plane and node group modules, applied into the stack's
+// kubernetes backend under Terraform workspaces of their own): the Cluster and its
+// MachinePool name those workspaces (spec.adopt) and, before the state exists, CAPT
+// creates no Workspace and says what it waits for; once OpenTofu has applied, the
+// Workspaces only plan, their plans change nothing (the terraform_data ids in state are
+// the same, provider-terraform applies nothing, no Node is registered again), the Cluster
+// becomes Available and the MachinePool Running with the existing Nodes, and deleting
+// the Cluster leaves the state and the Nodes in place.
 func TestAdoptTerraformMadeCluster(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const name = "adopted"
-	vpcState, cpState := "team-"+name+"-vpc", "team-"+name+"-cp"
+	pool := name + "-pool-0"
+	group := name + "-" + pool // the local module's node group name: the Nodes' label
+	vpcState, cpState, ngState := "team-"+name+"-vpc", "team-"+name+"-cp", "team-"+name+"-ng"
 	t.Cleanup(func() {
-		deleteState(t, vpcState)
-		deleteState(t, cpState)
+		for _, tfws := range []string{vpcState, cpState, ngState} {
+			deleteState(t, tfws)
+		}
+		// Retained: the node group's Nodes stay after the Cluster, as its instances would.
+		if err := stack.Client.DeleteAllOf(ctx, &corev1.Node{}, client.MatchingLabels{"eks.amazonaws.com/nodegroup": group}); err != nil {
+			t.Errorf("deleting the adopted node group's Nodes: %v", err)
+		}
 	})
 	adopt := map[string]string{"CAPTCluster": vpcState, "CAPTControlPlane": cpState}
 	w := createCluster(t, name, nil, func(obj *unstructured.Unstructured) error {
@@ -49,7 +58,23 @@ func TestAdoptTerraformMadeCluster(t *testing.T) {
 		}
 		return nil
 	})
+	objs, err := dev.ReadObjects(dev.MachinePoolFile(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range objs {
+		renamePool(t, obj, name, pool)
+		if obj.GetKind() == "CAPTMachinePool" {
+			if err := unstructured.SetNestedField(obj.Object, map[string]any{"terraformWorkspace": ngState}, "spec", "adopt"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := stack.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
 	api := workspace.DefaultAPI()
+	ngApply := client.ObjectKey{Namespace: dev.Namespace, Name: pool + "-nodegroup"}
 	vpcApply := client.ObjectKey{Namespace: dev.Namespace, Name: render.ChildName(name, "vpc")}
 	cpApply := client.ObjectKey{Namespace: dev.Namespace, Name: render.ChildName(name, "controlplane")}
 
@@ -72,12 +97,43 @@ func TestAdoptTerraformMadeCluster(t *testing.T) {
 	}
 
 	// The team's own OpenTofu runs, outside CAPT, with the variables CAPT sends.
-	vpcID := tofuApply(t, "local-vpc", vpcState, nil, "-var=cluster_name="+name, "-var=vpc_cidr=10.0.0.0/16")["vpc_id"]
+	vpc := tofuApply(t, "local-vpc", vpcState, nil, "-var=cluster_name="+name, "-var=vpc_cidr=10.0.0.0/16")
 	tofuApply(t, "local-controlplane", cpState, apiserverVarFile(t),
-		"-var=cluster_name="+name, "-var=kubernetes_version=1.36.3", "-var=vpc_id="+vpcID.(string))
-	before := map[string]map[string]string{vpcState: stateIDs(t, vpcState), cpState: stateIDs(t, cpState)}
+		"-var=cluster_name="+name, "-var=kubernetes_version=1.36.3", "-var=vpc_id="+vpc["vpc_id"].(string))
+	subnets, err := json.Marshal(vpc["private_subnet_ids"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample pool's fields (renamed, its labels kept): 2 replicas of m5.large between 1 and 5.
+	tofuApply(t, "local-nodegroup", ngState, nil, "-var=cluster_name="+name, "-var=cluster_namespace="+dev.Namespace,
+		"-var=node_group_name="+pool, "-var=region=zz-local-1", "-var=kubernetes_version=1.36.3", "-var=subnet_ids="+string(subnets),
+		"-var=min_size=1", "-var=max_size=5", "-var=desired_size=2", `-var=instance_types=["m5.large"]`, `-var=labels={"pool":"local-pool-0"}`)
+	before := map[string]map[string]string{vpcState: stateIDs(t, vpcState), cpState: stateIDs(t, cpState), ngState: stateIDs(t, ngState)}
+	nodesBefore := nodeUIDs(t, group)
+	if len(nodesBefore) != 2 {
+		t.Fatalf("the team's node group registered %d Nodes, want 2", len(nodesBefore))
+	}
 
+	// A first plan that changes nothing is taken as such: no apply says it shows changes
+	// on the way (provider-terraform's first reconcile of a Workspace loses the Ready it
+	// observed unless the Workspace already has its finalizer).
+	pending := map[string]bool{}
+	notePending := func() error {
+		for _, key := range []client.ObjectKey{vpcApply, cpApply, ngApply} {
+			a := &infrav1.WorkspaceTemplateApply{}
+			if err := stack.Client.Get(ctx, key, a); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+			if c := meta.FindStatusCondition(a.Status.Conditions, infrav1.ReadyCondition); c != nil && c.Reason == infrav1.AdoptionChangesPendingReason {
+				pending[key.Name] = true
+			}
+		}
+		return nil
+	}
 	if _, err := w.Until(within(t, 3*time.Minute), func(dev.Snapshot) (bool, error) {
+		if err := notePending(); err != nil {
+			return false, err
+		}
 		return dev.Available(ctx, stack.Client, dev.Namespace, name)
 	}); err != nil {
 		logConditions(t, client.ObjectKey{Namespace: dev.Namespace, Name: name})
@@ -85,7 +141,21 @@ func TestAdoptTerraformMadeCluster(t *testing.T) {
 		logApply(t, cpApply)
 		t.Fatalf("adopted Cluster not Available: %v", err)
 	}
-	for _, key := range []client.ObjectKey{vpcApply, cpApply} {
+	if _, err := w.Until(within(t, 2*time.Minute), func(dev.Snapshot) (bool, error) {
+		if err := notePending(); err != nil {
+			return false, err
+		}
+		return dev.MachinePoolRunning(ctx, stack.Client, dev.Namespace, pool)
+	}); err != nil {
+		logApply(t, ngApply)
+		logPool(t, client.ObjectKey{Namespace: dev.Namespace, Name: pool})
+		t.Fatalf("adopted MachinePool not Running: %v", err)
+	}
+	if len(pending) > 0 {
+		t.Errorf("applies %v said their plan over unchanged state shows changes", pending)
+	}
+	checkPoolNodes(t, client.ObjectKey{Namespace: dev.Namespace, Name: pool}, 2)
+	for _, key := range []client.ObjectKey{vpcApply, cpApply, ngApply} {
 		a := &infrav1.WorkspaceTemplateApply{}
 		get(t, key, a)
 		if st := a.Status.Adoption; st == nil || st.Phase != infrav1.AdoptionAdopted || st.Approved || st.DeletionPolicy != infrav1.AdoptionRetain {
@@ -105,6 +175,9 @@ func TestAdoptTerraformMadeCluster(t *testing.T) {
 			t.Errorf("state of %s changed by the adoption: %v, before %v", tfws, got, ids)
 		}
 	}
+	if got := nodeUIDs(t, group); !equalIDs(got, nodesBefore) {
+		t.Errorf("Nodes of the node group %v, before the adoption %v: none may be registered again", got, nodesBefore)
+	}
 
 	// Released from Cluster API: the state, and what it describes, stay.
 	if _, err := dev.DeleteCluster(within(t, 2*time.Minute), stack.Client, w); err != nil {
@@ -115,22 +188,40 @@ func TestAdoptTerraformMadeCluster(t *testing.T) {
 			t.Errorf("state of %s after the Cluster's deletion: %v, want it kept as %v", tfws, got, ids)
 		}
 	}
+	if got := nodeUIDs(t, group); !equalIDs(got, nodesBefore) {
+		t.Errorf("Nodes of the node group after the Cluster's deletion %v, want them kept as %v", got, nodesBefore)
+	}
 }
 
-// tofuApply applies the module of WorkspaceTemplate template with OpenTofu in Terraform
-// workspace tfws of the stack's kubernetes backend (the ProviderConfig default's), as a
-// team's own pipeline would, and returns the outputs.
+// nodeUIDs maps the Nodes of node group group to their UIDs.
+func nodeUIDs(t *testing.T, group string) map[string]string {
+	t.Helper()
+	nodes := &corev1.NodeList{}
+	if err := stack.Client.List(context.Background(), nodes, client.MatchingLabels{"eks.amazonaws.com/nodegroup": group}); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range nodes.Items {
+		out[n.Name] = string(n.UID)
+	}
+	return out
+}
+
+// tofuApply applies the module of WorkspaceTemplate template with OpenTofu, as a team's
+// own pipeline would, and moves its state into Terraform workspace tfws of the stack's
+// kubernetes backend (the ProviderConfig default's) in one write (workspace new, then
+// state push), as a team migrating its state would; it returns the outputs. A state
+// applied in place would be seen part-written: OpenTofu persists it as resources
+// complete, and an Observe-only plan of such a state shows the outputs still missing as
+// changes until the next poll.
 func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...string) map[string]any {
 	t.Helper()
 	tmpl := &infrav1.WorkspaceTemplate{}
 	get(t, client.ObjectKey{Namespace: dev.Namespace, Name: template}, tmpl)
 	dir := t.TempDir()
-	backend := fmt.Sprintf("terraform {\n  backend \"kubernetes\" {\n    config_path   = %q\n    namespace     = %q\n    secret_suffix = %q\n  }\n}\n",
-		stack.Kubeconfig, stateNamespace, stateSuffix)
 	// An empty CLI configuration of its own: nothing of the machine's (a missing file named
 	// by TF_CLI_CONFIG_FILE is a warning on stdout, which -json output must not carry).
-	files := map[string]string{"main.tf": tmpl.Spec.Template.Spec.ForProvider.Module, "backend.tf": backend, "cli.tfrc": ""}
-	for file, text := range files {
+	for file, text := range map[string]string{"main.tf": tmpl.Spec.Template.Spec.ForProvider.Module, "cli.tfrc": ""} {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +230,10 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir(), "tofu"), args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_CLI_CONFIG_FILE="+filepath.Join(dir, "cli.tfrc"))
+		// The node group's provisioners run capt dev-node against the stack, as
+		// provider-terraform's do.
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "TF_INPUT=0", "TF_CLI_CONFIG_FILE="+filepath.Join(dir, "cli.tfrc"),
+			"KUBECONFIG="+stack.Kubeconfig, "PATH="+filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -149,7 +243,6 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 		return out
 	}
 	tofu("init", "-no-color")
-	tofu("workspace", "new", "-no-color", tfws)
 	tofu(append(append([]string{"apply", "-no-color", "-auto-approve"}, varFile...), args...)...)
 	var outputs map[string]struct {
 		Value any `json:"value"`
@@ -161,6 +254,19 @@ func tofuApply(t *testing.T, template, tfws string, varFile []string, args ...st
 	for k, v := range outputs {
 		out[k] = v.Value
 	}
+
+	if err := os.Rename(filepath.Join(dir, "terraform.tfstate"), filepath.Join(dir, "applied.tfstate")); err != nil {
+		t.Fatal(err)
+	}
+	backend := fmt.Sprintf("terraform {\n  backend \"kubernetes\" {\n    config_path   = %q\n    namespace     = %q\n    secret_suffix = %q\n  }\n}\n",
+		stack.Kubeconfig, stateNamespace, stateSuffix)
+	if err := os.WriteFile(filepath.Join(dir, "backend.tf"), []byte(backend), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tofu("init", "-no-color", "-reconfigure")
+	tofu("workspace", "new", "-no-color", tfws)
+	// -force: the new workspace's empty state has a lineage of its own.
+	tofu("state", "push", "-force", "applied.tfstate")
 	return out
 }
 

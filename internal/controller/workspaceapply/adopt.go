@@ -44,6 +44,10 @@ import (
 //   - on deletion the adopted Workspace is let go without a destroy unless
 //     spec.adopt.deletionPolicy is Delete.
 
+// crossplaneFinalizer is the finalizer crossplane-runtime's managed reconciler puts on
+// every managed resource, provider-terraform's Workspaces included.
+const crossplaneFinalizer = "finalizer.managedresource.crossplane.io"
+
 // adoptedWorkspaceIndex indexes applies by the Terraform workspace they adopt, so that
 // the kubernetes backend's state Secret (labelled with its workspace) wakes them.
 const adoptedWorkspaceIndex = "spec.adopt.terraformWorkspace"
@@ -170,6 +174,14 @@ func (r *Reconciler) adoptGate(ctx context.Context, apply *infrav1.WorkspaceTemp
 		desired.Annotations = map[string]string{}
 	}
 	desired.Annotations[infrav1.ExternalNameAnnotation] = adopt.TerraformWorkspace
+	// Created with the provider's own finalizer: crossplane-runtime v1.16 adds it in the
+	// first reconcile by an Update whose answer replaces the status it has just observed,
+	// so that reconcile would write Synced True without Ready, which reads as a plan that
+	// shows changes until the next poll (10 minutes by default), even over a state it does
+	// not change. Already there, it costs no Update, and the first plan's Ready stays.
+	if !slices.Contains(desired.Finalizers, crossplaneFinalizer) {
+		desired.Finalizers = append(desired.Finalizers, crossplaneFinalizer)
+	}
 	if current != nil && current.Annotations[infrav1.ExternalNameAnnotation] != adopt.TerraformWorkspace {
 		obs.adoption = &adoption{phase: infrav1.AdoptionObserving, reason: infrav1.AdoptionConflictReason, message: fmt.Sprintf(
 			"Workspace %s exists with the state of Terraform workspace %q, not %q (spec.adopt.terraformWorkspace): CAPT never moves a Workspace to another state; it is left as it is",

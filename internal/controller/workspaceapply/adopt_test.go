@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,6 +87,10 @@ func TestAdoptExistingState(t *testing.T) {
 	for _, w := range []*workspace.Workspace{wChanged, wSame} {
 		if !isObserveOnly(w) {
 			t.Errorf("Workspace %s created with management policies %v, want only Observe", w.Name, w.Spec.ManagementPolicies)
+		}
+		// With the provider's finalizer: its first reconcile then keeps the Ready it observed.
+		if !slices.Contains(w.Finalizers, providerFinalizer) {
+			t.Errorf("Workspace %s created with finalizers %v, want %s", w.Name, w.Finalizers, providerFinalizer)
 		}
 	}
 	if got := wChanged.Annotations[infrav1.ExternalNameAnnotation]; got != "team-a" {
