@@ -44,6 +44,11 @@ type CAPTControlPlaneSpec struct {
 	// (control plane contract). CAPT sets it; users leave it empty.
 	// +optional
 	ControlPlaneEndpoint infrav1.APIEndpoint `json:"controlPlaneEndpoint,omitempty,omitzero"`
+
+	// Adopt takes over the Terraform state of a control plane that already exists
+	// (docs/adopt.md); passed to the control plane's WorkspaceTemplateApply.
+	// +optional
+	Adopt *infrav1.Adoption `json:"adopt,omitempty"`
 }
 
 // IdentityReference names a Secret in the referrer's namespace; there is no namespace
@@ -230,6 +235,7 @@ type CAPTControlPlane struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
+	// +kubebuilder:validation:XValidation:rule="has(self.adopt) == has(oldSelf.adopt)",message="spec.adopt cannot be added or removed: it names the Terraform state the Workspace uses"
 	Spec   CAPTControlPlaneSpec   `json:"spec"`
 	Status CAPTControlPlaneStatus `json:"status,omitempty"`
 }

@@ -46,6 +46,11 @@ type CAPTClusterSpec struct {
 	// +optional
 	RetainVPCOnDelete bool `json:"retainVpcOnDelete,omitempty"`
 
+	// Adopt takes over the Terraform state of a VPC that already exists, with
+	// vpcTemplateRef's module (docs/adopt.md); passed to the VPC's WorkspaceTemplateApply.
+	// +optional
+	Adopt *Adoption `json:"adopt,omitempty"`
+
 	// ControlPlaneEndpoint is the API server address (InfraCluster contract). For EKS the
 	// CAPTControlPlane provides it; CAPT leaves this empty.
 	// +optional
@@ -209,6 +214,7 @@ type CAPTCluster struct {
 	// +kubebuilder:validation:XValidation:rule="has(self.existingVpcId) == has(oldSelf.existingVpcId)",message="spec.vpcTemplateRef and spec.existingVpcId cannot be swapped once the infrastructure exists"
 	// +kubebuilder:validation:XValidation:rule="!has(oldSelf.existingVpcId) || self.existingVpcId == oldSelf.existingVpcId",message="spec.existingVpcId cannot change once the infrastructure exists"
 	// +kubebuilder:validation:XValidation:rule="!has(oldSelf.vpcConfig) || !has(oldSelf.vpcConfig.cidr) || (has(self.vpcConfig) && has(self.vpcConfig.cidr) && self.vpcConfig.cidr == oldSelf.vpcConfig.cidr)",message="spec.vpcConfig.cidr cannot change once the infrastructure exists"
+	// +kubebuilder:validation:XValidation:rule="has(self.adopt) == has(oldSelf.adopt)",message="spec.adopt cannot be added or removed: it names the Terraform state the Workspace uses"
 	Spec   CAPTClusterSpec   `json:"spec"`
 	Status CAPTClusterStatus `json:"status,omitempty"`
 }

@@ -82,6 +82,11 @@ type CAPTMachinePoolSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=50
 	AdditionalTags map[string]string `json:"additionalTags,omitempty"`
+
+	// Adopt takes over the Terraform state of a node group that already exists
+	// (docs/adopt.md); passed to the pool's WorkspaceTemplateApply.
+	// +optional
+	Adopt *Adoption `json:"adopt,omitempty"`
 }
 
 // LabelValue is a Kubernetes label value: at most 63 letters, digits, '-', '_' and '.',
@@ -222,6 +227,7 @@ type CAPTMachinePool struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
+	// +kubebuilder:validation:XValidation:rule="has(self.adopt) == has(oldSelf.adopt)",message="spec.adopt cannot be added or removed: it names the Terraform state the Workspace uses"
 	Spec   CAPTMachinePoolSpec   `json:"spec"`
 	Status CAPTMachinePoolStatus `json:"status,omitempty"`
 }

@@ -45,6 +45,12 @@ type WorkspaceTemplateApplySpec struct {
 	// this WorkspaceTemplateApply is deleted.
 	// +optional
 	RetainWorkspaceOnDelete bool `json:"retainWorkspaceOnDelete,omitempty"`
+
+	// Adopt takes over Terraform state that already exists instead of starting from an
+	// empty one (docs/adopt.md): no Workspace until the state is confirmed, then one that
+	// only plans until its plan changes nothing or a person approves the changes.
+	// +optional
+	Adopt *Adoption `json:"adopt,omitempty"`
 }
 
 // WorkspaceTemplateApplyStatus is the observed state of a WorkspaceTemplateApply.
@@ -72,7 +78,7 @@ type WorkspaceTemplateApplyStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready, TemplateValid, DependenciesReady, WorkspaceSynced,
-	// WorkspaceReady, Deleting, DriftReverted, DestructiveChangePending.
+	// WorkspaceReady, Deleting, DriftReverted, DestructiveChangePending, Adopted.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -89,6 +95,10 @@ type WorkspaceTemplateApplyStatus struct {
 	// its template has a rollout policy (spec.rollout).
 	// +optional
 	Rollout *ApplyRolloutStatus `json:"rollout,omitempty"`
+
+	// Adoption is how far taking over existing state got; set only with spec.adopt.
+	// +optional
+	Adoption *AdoptionStatus `json:"adoption,omitempty"`
 }
 
 // ApplyRolloutStatus is an apply's part in its template's rollout.
@@ -129,6 +139,7 @@ type WorkspaceTemplateApply struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
+	// +kubebuilder:validation:XValidation:rule="has(self.adopt) == has(oldSelf.adopt)",message="spec.adopt cannot be added or removed: it names the Terraform state the Workspace uses"
 	Spec   WorkspaceTemplateApplySpec   `json:"spec"`
 	Status WorkspaceTemplateApplyStatus `json:"status,omitempty"`
 }

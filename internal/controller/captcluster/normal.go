@@ -27,6 +27,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		TemplateRef: childapply.TemplateRef(*cc.Spec.VPCTemplateRef, cc.Namespace),
 		Variables:   VPCVariables(cc, s.cluster),
 		Retain:      cc.Spec.RetainVPCOnDelete,
+		Adopt:       cc.Spec.Adopt,
 	})
 	if child.Apply != nil {
 		cc.Status.VPCWorkspaceTemplateApplyName = child.Apply.Name

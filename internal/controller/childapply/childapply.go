@@ -37,6 +37,8 @@ type Spec struct {
 	ConnectionSecret *infrav1.SecretReference
 	// Retain keeps the Workspace when the apply is deleted.
 	Retain bool
+	// Adopt is the owner's spec.adopt: the apply takes over existing Terraform state.
+	Adopt *infrav1.Adoption
 }
 
 // ensure creates or updates the owner's WorkspaceTemplateApply; it writes only when the
@@ -64,6 +66,7 @@ func ensure(ctx context.Context, c client.Client, reader client.Reader, owner cl
 		apply.Spec.Variables = want.Variables
 		apply.Spec.WriteConnectionSecretToRef = want.ConnectionSecret
 		apply.Spec.RetainWorkspaceOnDelete = want.Retain
+		apply.Spec.Adopt = want.Adopt.DeepCopy()
 		return controllerutil.SetControllerReference(owner, apply, c.Scheme())
 	}
 	_, err := controllerutil.CreateOrPatch(ctx, c, apply, mutate)

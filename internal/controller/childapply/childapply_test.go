@@ -61,6 +61,8 @@ func TestWaitMessage(t *testing.T) {
 	shared := "Waiting for ProviderConfig aws to declare its Terraform state shared before creating Workspace w"
 	pending := "Workspace w: change 0123456789abcdef would destroy or replace protected resources ...: aws_vpc.this"
 	slot := "Waiting for a rollout slot of WorkspaceTemplate ns/vpc before changing Workspace w"
+	state := "Waiting for the Terraform state of workspace team-vpc: Secret crossplane-system/tfstate-team-vpc-s not found before creating Workspace w"
+	changes := "the plan of Workspace w over the state of Terraform workspace team-vpc shows changes; ... approve-adoption-changes=0123456789abcdef --overwrite"
 	cases := []struct {
 		name  string
 		apply *infrav1.WorkspaceTemplateApply
@@ -74,6 +76,11 @@ func TestWaitMessage(t *testing.T) {
 		{"a destructive change waiting for approval", apply(infrav1.DestructiveChangePendingReason, pending, 2), "WorkspaceTemplateApply c-vpc: " + pending},
 		{"a destructive change being confirmed", apply(infrav1.ConfirmingDestructiveChangeReason, pending, 2), generic},
 		{"waiting for a rollout slot", apply(infrav1.WaitingForRolloutSlotReason, slot, 2), "WorkspaceTemplateApply c-vpc: " + slot},
+		// An adoption's waits for its state and for a person (docs/adopt.md); its own steps are the one wait.
+		{"waiting for the state to adopt", apply(infrav1.WaitingForTerraformStateReason, state, 2), "WorkspaceTemplateApply c-vpc: " + state},
+		{"adoption changes waiting for approval", apply(infrav1.AdoptionChangesPendingReason, changes, 2), "WorkspaceTemplateApply c-vpc: " + changes},
+		{"an empty state", apply(infrav1.AdoptionStateEmptyReason, "empty", 2), "WorkspaceTemplateApply c-vpc: empty"},
+		{"an adoption's first plan", apply(infrav1.ObservingStateReason, "Workspace w only plans", 2), generic},
 	}
 	for _, c := range cases {
 		if got := WaitMessage(c.apply); got != c.want {

@@ -84,10 +84,11 @@ func Ready(apply *infrav1.WorkspaceTemplateApply) *metav1.Condition {
 // waits that are not the apply's own work are said with the apply's own message, so that
 // they show up to the Cluster: the waits only a person ends, a moved apply's wait for
 // shared Terraform state and a destructive change waiting for approval (its addresses
-// and how to approve it), and a wait for a slot in its template's rollout.
+// and how to approve it), a wait for a slot in its template's rollout, and an adoption's
+// waits for its state or for a person (docs/adopt.md).
 func WaitMessage(apply *infrav1.WorkspaceTemplateApply) string {
 	if c := Ready(apply); c != nil && (c.Reason == infrav1.WaitingForSharedStateReason || c.Reason == infrav1.DestructiveChangePendingReason ||
-		c.Reason == infrav1.WaitingForRolloutSlotReason) {
+		c.Reason == infrav1.WaitingForRolloutSlotReason || slices.Contains(infrav1.AdoptionWaitReasons, c.Reason)) {
 		return fmt.Sprintf("WorkspaceTemplateApply %s: %s", apply.Name, c.Message)
 	}
 	return fmt.Sprintf("Waiting for WorkspaceTemplateApply %s to apply its Workspace", apply.Name)

@@ -100,6 +100,7 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 			TemplateRef:      childapply.TemplateRef(cp.Spec.WorkspaceTemplateRef, cp.Namespace),
 			Variables:        Variables(cp, cluster, infra, next, addons),
 			ConnectionSecret: &infrav1.SecretReference{Name: outputsSecretName(cp), Namespace: cp.Namespace},
+			Adopt:            cp.Spec.Adopt,
 		})
 		if child.Apply != nil {
 			s.apply, s.applyingVersion = child.Apply, next

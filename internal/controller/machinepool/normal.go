@@ -56,6 +56,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		ClusterName: cluster.Name,
 		TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
 		Variables:   variables(mp, owner, cluster, infra, sz),
+		Adopt:       mp.Spec.Adopt,
 	})
 	if child.Apply != nil {
 		mp.Status.WorkspaceTemplateApplyName = child.Apply.Name

@@ -49,6 +49,21 @@ func orphaned(api workspace.API, w *workspace.Workspace) bool {
 // brings the pass that lets the apply go. The event and the log line are the audit
 // record: they name the Workspace, its UID and what stays behind.
 func (r *Reconciler) abandon(ctx context.Context, apply *infrav1.WorkspaceTemplateApply, w *workspace.Workspace) error {
+	return r.deleteWithoutDestroy(ctx, w, func() {
+		ctrl.LoggerFrom(ctx).Info("Abandoning Workspace: its provider lets it go without a destroy", "workspace", w.Name, "uid", w.UID,
+			"annotation", infrav1.AbandonWorkspaceAnnotation)
+		if r.Recorder != nil {
+			r.Recorder.Eventf(apply, nil, "Warning", infrav1.WorkspaceAbandonedReason, "Delete",
+				"Abandoned Workspace %s (uid %s) as annotation %s asked: it is deleted without a destroy; its cloud resources and its Terraform state are left in place",
+				w.Name, w.UID, infrav1.AbandonWorkspaceAnnotation)
+		}
+	})
+}
+
+// deleteWithoutDestroy sets the orphan policy on w (the resourceVersion guards against a
+// Workspace changed meanwhile), calling onOrphaned once it did, then deletes w if its
+// deletion has not begun: its provider removes its finalizer without a destroy.
+func (r *Reconciler) deleteWithoutDestroy(ctx context.Context, w *workspace.Workspace, onOrphaned func()) error {
 	if !orphaned(r.API, w) {
 		patch, err := json.Marshal(map[string]any{
 			"metadata": map[string]any{"resourceVersion": w.ResourceVersion},
@@ -67,13 +82,7 @@ func (r *Reconciler) abandon(ctx context.Context, apply *infrav1.WorkspaceTempla
 			return fmt.Errorf("setting the orphan policy of Workspace %s: %w", w.Name, err)
 		}
 		w.SetResourceVersion(u.GetResourceVersion())
-		ctrl.LoggerFrom(ctx).Info("Abandoning Workspace: its provider lets it go without a destroy", "workspace", w.Name, "uid", w.UID,
-			"annotation", infrav1.AbandonWorkspaceAnnotation)
-		if r.Recorder != nil {
-			r.Recorder.Eventf(apply, nil, "Warning", infrav1.WorkspaceAbandonedReason, "Delete",
-				"Abandoned Workspace %s (uid %s) as annotation %s asked: it is deleted without a destroy; its cloud resources and its Terraform state are left in place",
-				w.Name, w.UID, infrav1.AbandonWorkspaceAnnotation)
-		}
+		onOrphaned()
 	}
 	if !w.DeletionTimestamp.IsZero() {
 		return nil

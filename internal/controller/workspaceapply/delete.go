@@ -65,6 +65,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, apply *infrav1.Workspa
 		ctrl.LoggerFrom(ctx).Info("Retained Workspace", "workspace", name)
 		finalizer.Remove(apply)
 		return ctrl.Result{}, nil
+	case apply.Spec.Adopt.Retains():
+		obs.deletion = &observed.Step{Reason: infrav1.AdoptedWorkspaceReleasedReason, Message: fmt.Sprintf(
+			"Releasing adopted Workspace %s without a destroy (spec.adopt.deletionPolicy Retain): its resources and the state of Terraform workspace %s stay",
+			name, apply.Spec.Adopt.TerraformWorkspace)}
+		// The Workspace's deletion event brings the pass that lets the apply go.
+		return ctrl.Result{}, r.releaseAdopted(ctx, apply, current)
 	case abandonRequested(apply, current):
 		obs.deletion = &observed.Step{Reason: infrav1.WorkspaceAbandonedReason, Message: fmt.Sprintf(
 			"Abandoning Workspace %s as annotation %s asked: it goes without a destroy, its cloud resources and Terraform state stay", name, infrav1.AbandonWorkspaceAnnotation)}

@@ -56,6 +56,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 		return nil
 	}
 
+	// Before anything is created or changed: an adopting apply's state, its external name.
+	if stop, err := r.adoptGate(ctx, apply, desired, current, obs); err != nil || stop {
+		return err
+	}
 	if current == nil {
 		wait, err := r.sharedStateWait(ctx, apply, desired)
 		if err != nil {
@@ -81,6 +85,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, apply *infrav1.Workspa
 	if wait, err := rolloutGate(tmpl, apply, desired, current, obs); err != nil || wait {
 		return err
 	}
+	adoptPolicies(desired, obs)
 	// After every gate that may hold the change back: only the protection variable and
 	// the Workspace's protection annotations change here.
 	if obs.problem, err = r.protect(ctx, apply, tmpl, desired, current, obs); err != nil || obs.problem != nil {

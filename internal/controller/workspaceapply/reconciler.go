@@ -63,7 +63,7 @@ var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.TemplateValidCondition, infrav1.DependenciesReadyCondition,
 	infrav1.WorkspaceSyncedCondition, infrav1.WorkspaceReadyCondition, infrav1.DeletingCondition,
 	infrav1.DeletionStalledCondition, infrav1.PausedCondition, infrav1.DriftRevertedCondition,
-	infrav1.DestructiveChangePendingCondition,
+	infrav1.DestructiveChangePendingCondition, infrav1.AdoptedCondition,
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=workspacetemplateapplies,verbs=get;list;watch;patch

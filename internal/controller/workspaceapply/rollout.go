@@ -164,7 +164,7 @@ func slotHash(tmpl *infrav1.WorkspaceTemplate, apply *infrav1.WorkspaceTemplateA
 // Without the mark the apply would report Ready, and give its slot back, before OpenTofu
 // ran. A provider that reports generations needs none of it.
 func (r *Reconciler) markChangePending(ctx context.Context, obs *observation, current, desired *workspace.Workspace) error {
-	if !obs.rollout.slotted || reportsGenerations(current) {
+	if (!obs.rollout.slotted && (obs.adoption == nil || !obs.adoption.changed)) || reportsGenerations(current) {
 		return nil
 	}
 	now := metav1.Now()

@@ -66,6 +66,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		return fmt.Errorf("indexing WorkspaceTemplateApplies by waited Workspace: %w", err)
 	}
 
+	if err := indexer.IndexField(ctx, apply, adoptedWorkspaceIndex, adoptedWorkspace); err != nil {
+		return fmt.Errorf("indexing WorkspaceTemplateApplies by adopted Terraform workspace: %w", err)
+	}
+
 	if r.ManagementClusterID == "" {
 		id, err := ManagementClusterID(ctx, mgr.GetAPIReader())
 		if err != nil {
@@ -95,6 +99,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Only a Secret's existence matters: its metadata is enough, and updates are ignored.
 		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.byIndex(waitedSecretIndex)),
 			builder.OnlyMetadata, builder.WithPredicates(lifecycle.Existence())).
+		// The kubernetes backend's state Secrets, for the applies that wait to adopt one
+		// (written after it was created: tofu workspace new, then apply).
+		Watches(secret, handler.EnqueueRequestsFromMapFunc(r.stateSecretToApplies),
+			builder.OnlyMetadata, builder.WithPredicates(stateSecrets())).
 		// A moved apply waits for its ProviderConfig to declare the Terraform state shared;
 		// its grant (tenancy.go) wakes the applies of the templates it granted or grants.
 		Watches(r.providerConfig(), r.providerConfigEvents(),

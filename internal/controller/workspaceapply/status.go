@@ -47,6 +47,9 @@ type observation struct {
 	held       *metav1.Condition
 	// rollout is the apply's part in its template's rollout (rollout.go).
 	rollout rolloutObservation
+	// adoption is how far an apply with spec.adopt got (adopt.go); nil without it, or
+	// when the pass did not get there.
+	adoption *adoption
 	// deletion is what a deleting pass waits for.
 	deletion *observed.Step
 	// err is what the pass failed to read or write.
@@ -77,6 +80,7 @@ func setStatus(apply *infrav1.WorkspaceTemplateApply, obs *observation) {
 	setProtectionStatus(apply, obs)
 	conditions.Set(apply, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
 	setDriftStatus(apply, obs.drift)
+	setAdoptionStatus(apply, obs)
 	if obs.err != nil {
 		observed.Keep(apply, infrav1.ReadyCondition, append(parts, observed.Unknown(infrav1.ReadyCondition, obs.err))...)
 		return
@@ -164,6 +168,11 @@ func readyCondition(obs *observation) metav1.Condition {
 		return notReady(obs.problem.Reason, "%s; Workspace %s keeps its last applied spec", obs.problem.Message, obs.workspaceName)
 	case obs.held != nil:
 		return *obs.held
+	case obs.adoption != nil && obs.adoption.reason == infrav1.AdoptionConflictReason:
+		return notReady(obs.adoption.reason, "%s", obs.adoption.message)
+	case adoptionHeld(obs):
+		c, _ := adoptionHold(obs)
+		return c
 	case w.SyncFailed():
 		c := w.Condition(workspace.ConditionSynced)
 		return notReady(infrav1.WorkspaceNotSyncedReason, "Workspace %s: %s: %s", obs.workspaceName, c.Reason, workspace.ProviderMessage(c.Message))
