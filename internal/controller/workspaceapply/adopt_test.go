@@ -36,6 +36,7 @@ func TestAdoptExistingState(t *testing.T) {
 	pc := &unstructured.Unstructured{}
 	pc.SetGroupVersionKind(schema.GroupVersionKind{Group: workspace.GroupTerraform, Version: "v1beta1", Kind: "ProviderConfig"})
 	pc.SetName(pcName)
+	pc.SetAnnotations(map[string]string{infrav1.AllowedNamespacesAnnotation: ns}) // docs/tenancy.md
 	backend := fmt.Sprintf("terraform {\n  backend \"kubernetes\" {\n    namespace = %q\n    secret_suffix = \"sfx\"\n  }\n}\n", ns)
 	if err := unstructured.SetNestedField(pc.Object, backend, "spec", "configuration"); err != nil {
 		t.Fatal(err)
