@@ -52,18 +52,18 @@ dev-aws: dev-tools build ## as make dev-eks, with the clusterctl eks flavor and 
 # 127.0.0.1:8080: it runs alone, after the packages test/e2e is among.
 # bin/capt (build): the stacks' provider-terraform runs it as `capt dev-node` for the
 # local node group module's provisioners.
-# The longest packages come first on go test's command line, longest first: go test
-# starts the packages' test binaries in that order, and the others run beside them, so
-# that the last to finish is a short one (test/move too: after the others it took 90 s
-# of its own, mostly waiting). TEST_P of them run at a time (go test's -p; its default
-# is the number of cores, 2): most of a package's time is waiting for API servers and
-# the stack, not computing. With CAPT_SOAK=1 in the environment (make test CAPT_SOAK=1,
-# as .ci/run does), test/reliability tries every fault as often as make test-soak does.
+# test/e2e and test/reliability come first on go test's command line: go test starts the
+# packages' test binaries in that order, and they are the longest; the others run beside
+# them. TEST_P of them run at a time (go test's -p; its default is the number of cores,
+# 2): most of a package's time is waiting for API servers and the stack, not computing.
+# With CAPT_SOAK=1 in the environment (make test CAPT_SOAK=1, as .ci/run does),
+# test/reliability tries every fault as often as make test-soak does.
 TEST_P ?= 3
-FIRST  := ./test/reliability ./test/e2e ./internal/controller/controlplane ./internal/controller/workspaceapply ./test/awsmodules ./test/move
+FIRST  := ./test/e2e ./test/reliability
 .PHONY: test
 test: stack-tools build ## run every test on a real kube-apiserver and etcd, and the e2e and move tests on the whole stack
-	go test -p $(TEST_P) $(GO_TEST_FLAGS) $(FIRST) $$(go list ./... | grep -v $(patsubst ./%,-e '/%$$',$(FIRST)))
+	go test -p $(TEST_P) $(GO_TEST_FLAGS) $(FIRST) $$(go list ./... | grep -v -e '/test/move$$' -e '/test/e2e$$' -e '/test/reliability$$')
+	go test $(GO_TEST_FLAGS) -timeout 30m ./test/move/
 	cd hack/tools/eks-token-webhook && go test $(GO_TEST_FLAGS) ./...
 	cd hack/tools/aws-standin && go test $(GO_TEST_FLAGS) ./...
 
