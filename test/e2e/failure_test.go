@@ -33,7 +33,10 @@ func TestFailedApplyRecovers(t *testing.T) {
 	const name = "broken"
 	w := createCluster(t, name, map[string]string{"CAPTControlPlane": "local-controlplane-failing"})
 	key := client.ObjectKey{Namespace: dev.Namespace, Name: name}
-	if _, err := w.Until(within(t, time.Minute), func(dev.Snapshot) (bool, error) {
+	// Two OpenTofu runs (the VPC's apply, then the control plane's failing one): as long
+	// as the other whole-stack waits, a deadline against a hang (one minute was missed
+	// once with three race-built packages beside the stack).
+	if _, err := w.Until(within(t, 5*time.Minute), func(dev.Snapshot) (bool, error) {
 		cp := &controlplanev1.CAPTControlPlane{}
 		cluster := &clusterv1.Cluster{}
 		if err := stack.Client.Get(ctx, key, cp); err != nil {
