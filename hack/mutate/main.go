@@ -299,47 +299,41 @@ type runner struct {
 
 // mutate makes one mutation in an overlay and runs its tests. An error means the run
 // was interrupted.
-func (r *runner) mutate(ctx context.Context, m *mutation, server []string) (result, detail string, took time.Duration, err error) {
+func (r *runner) mutate(ctx context.Context, m *mutation, server []string) (result, detail string, took time.Duration, interrupted error) {
 	start := time.Now()
+	overlay, copied, result, detail := r.overlay(m)
+	if result != "" {
+		return result, detail, time.Since(start), nil
+	}
+	result, detail, interrupted = r.runTests(ctx, m, r.envWith(m, server, false), nil, overlay)
+	took = time.Since(start)
+	if interrupted != nil {
+		return "", "", took, interrupted
+	}
+	// Compiler messages name the overlay's copy: name the file of the checkout.
+	return result, strings.ReplaceAll(detail, copied, m.File), took, nil
+}
+
+// overlay writes m's mutated file and its overlay into <work>/<id> and returns the
+// overlay's path and the mutated copy's; or a result (Stale, Error) when it cannot.
+func (r *runner) overlay(m *mutation) (overlay, copied, result, detail string) {
 	path := filepath.Join(r.root, filepath.FromSlash(m.File))
 	content, err := os.ReadFile(path) //nolint:gosec // a file of this checkout, named by the list
 	if err != nil {
-		return Stale, err.Error(), time.Since(start), nil
+		return "", "", Stale, err.Error()
 	}
 	mutated, err := m.apply(string(content))
 	if err != nil {
-		return Stale, err.Error(), time.Since(start), nil
+		return "", "", Stale, err.Error()
 	}
 	dir := filepath.Join(r.work, m.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Error, err.Error(), time.Since(start), nil
+		return "", "", Error, err.Error()
 	}
-	overlay, err := writeOverlay(dir, path, mutated)
-	if err != nil {
-		return Error, err.Error(), time.Since(start), nil
+	if overlay, err = writeOverlay(dir, path, mutated); err != nil {
+		return "", "", Error, err.Error()
 	}
-	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
-	if err != nil {
-		return Error, err.Error(), time.Since(start), nil
-	}
-	defer func() { _ = log.Close() }()
-	timeout := m.Timeout
-	if timeout == 0 {
-		timeout = r.timeout
-	}
-	v, err := goTest(ctx, testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: r.envWith(m, server, false), log: log})
-	took = time.Since(start)
-	switch {
-	case ctx.Err() != nil:
-		return "", "", took, ctx.Err()
-	case err != nil:
-		return Error, err.Error(), took, nil
-	}
-	r.noteWait(m.ID, v.longest)
-	result, detail = classify(v)
-	// Compiler messages name the overlay's copy: name the file of the checkout.
-	detail = strings.ReplaceAll(detail, filepath.Join(dir, filepath.Base(path)), m.File)
-	return result, detail, took, nil
+	return overlay, filepath.Join(dir, filepath.Base(path)), "", ""
 }
 
 // build builds a group's schemata, logging to <work>/<group>.build.log.
@@ -358,27 +352,40 @@ func (r *runner) build(ctx context.Context, g *group) (compiled, time.Duration, 
 // binaries, with the switch on it. An error means the run was interrupted.
 func (r *runner) mutateSwitched(ctx context.Context, m *mutation, binaries map[string]string, server []string) (result, detail string, took time.Duration, err error) {
 	start := time.Now()
+	result, detail, err = r.runTests(ctx, m, append(r.envWith(m, server, true), mutantEnv+"="+m.ID), binaries, "")
+	return result, detail, time.Since(start), err
+}
+
+// runTests runs m's tests, logging to <work>/<id>.log: through the group's test
+// binaries when binaries is set, else with go test (and overlay, when set). It keeps
+// the longest successful wait and classifies the verdict; err is set only when ctx
+// ended (the run was interrupted).
+func (r *runner) runTests(ctx context.Context, m *mutation, env []string, binaries map[string]string, overlay string) (result, detail string, err error) {
 	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
 	if err != nil {
-		return Error, err.Error(), time.Since(start), nil
+		return Error, err.Error(), nil
 	}
 	defer func() { _ = log.Close() }()
 	timeout := m.Timeout
 	if timeout == 0 {
 		timeout = r.timeout
 	}
-	env := append(r.envWith(m, server, true), mutantEnv+"="+m.ID)
-	v, err := runBinaries(ctx, binaryRun{testRun: testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: env, log: log}, binaries: binaries})
-	took = time.Since(start)
+	tr := testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, overlay: overlay, env: env, log: log}
+	var v verdict
+	if binaries != nil {
+		v, err = runBinaries(ctx, binaryRun{testRun: tr, binaries: binaries})
+	} else {
+		v, err = goTest(ctx, tr)
+	}
 	switch {
 	case ctx.Err() != nil:
-		return "", "", took, ctx.Err()
+		return "", "", ctx.Err()
 	case err != nil:
-		return Error, err.Error(), took, nil
+		return Error, err.Error(), nil
 	}
 	r.noteWait(m.ID, v.longest)
 	result, detail = classify(v)
-	return result, detail, took, nil
+	return result, detail, nil
 }
 
 // baseline tests each package the mutations test, without mutation, once, with the

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -60,35 +58,18 @@ func (r *runner) printLongestWait(wait time.Duration) {
 // group's test binaries with the switch off, or go test without an overlay.
 func (r *runner) unmutated(ctx context.Context, m *mutation, c *compiled, server []string) (result, detail string, took time.Duration, err error) {
 	start := time.Now()
-	log, err := os.Create(filepath.Join(r.work, m.ID+".log"))
-	if err != nil {
-		return Error, err.Error(), time.Since(start), nil
-	}
-	defer func() { _ = log.Close() }()
-	timeout := m.Timeout
-	if timeout == 0 {
-		timeout = r.timeout
-	}
-	tr := testRun{root: r.root, packages: m.Packages, run: m.Run, timeout: timeout, env: r.envWith(m, server, c.switched[m]), log: log}
-	var v verdict
+	var binaries map[string]string
 	if c.switched[m] {
-		v, err = runBinaries(ctx, binaryRun{testRun: tr, binaries: c.binaries})
-	} else {
-		v, err = goTest(ctx, tr)
+		binaries = c.binaries
 	}
+	result, detail, err = r.runTests(ctx, m, r.envWith(m, server, c.switched[m]), binaries, "")
 	took = time.Since(start)
 	switch {
-	case ctx.Err() != nil:
-		return "", "", took, ctx.Err()
 	case err != nil:
-		return Error, err.Error(), took, nil
-	}
-	r.noteWait(m.ID, v.longest)
-	result, detail = classify(v)
-	switch result {
-	case Survived:
+		return "", "", took, err
+	case result == Survived:
 		return passed, "", took, nil
-	case Killed:
+	case result == Killed:
 		return failed, "tests fail without the mutation at this load and deadline: " + strings.TrimPrefix(detail, "by "), took, nil
 	}
 	return result, detail, took, nil
