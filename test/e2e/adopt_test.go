@@ -283,7 +283,7 @@ func apiserverVarFile(t *testing.T) []string {
 	return []string{"-var-file=" + path}
 }
 
-// stateIDs maps each terraform_data instance of Terraform workspace tfws's state to its
+// stateIDs maps each resource instance (type.name[i]) of Terraform workspace tfws's state to its
 // id: what a replacement or a second creation would change.
 func stateIDs(t *testing.T, tfws string) map[string]string {
 	t.Helper()

@@ -1,19 +1,15 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -267,32 +263,9 @@ func workspaceOf(obj client.Object) (*workspace.Workspace, error) {
 // guardedID is terraform_data.guarded's id in the Terraform state of workspace name.
 func guardedID(t *testing.T, name string) string {
 	t.Helper()
-	secret := &corev1.Secret{}
-	get(t, client.ObjectKey{Namespace: stateNamespace, Name: "tfstate-" + name + "-" + stateSuffix}, secret)
-	zr, err := gzip.NewReader(bytes.NewReader(secret.Data["tfstate"]))
-	if err != nil {
-		t.Fatal(err)
+	id := stateIDs(t, name)["terraform_data.guarded[0]"]
+	if id == "" {
+		t.Fatalf("no terraform_data.guarded in the state of %s", name)
 	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var state struct {
-		Resources []struct {
-			Type, Name string
-			Instances  []struct {
-				Attributes struct{ ID string } `json:"attributes"`
-			}
-		}
-	}
-	if err := json.Unmarshal(data, &state); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range state.Resources {
-		if r.Type == "terraform_data" && r.Name == "guarded" && len(r.Instances) == 1 && r.Instances[0].Attributes.ID != "" {
-			return r.Instances[0].Attributes.ID
-		}
-	}
-	t.Fatalf("no terraform_data.guarded in the state of %s", name)
-	return ""
+	return id
 }
