@@ -154,7 +154,7 @@ func reset(ctx context.Context, cfg *rest.Config, want snapshot) error {
 		fp, ok := want[o.key]
 		switch {
 		case !ok:
-			if err := remove(ctx, dyn, cs, o); err != nil {
+			if err := removePastWebhooks(ctx, dyn, cs, o); err != nil {
 				return err
 			}
 		case o.gvr.Group == "apiextensions.k8s.io" && fp != o.fingerprint:
@@ -266,6 +266,29 @@ func deleteRank(o object) int {
 	default:
 		return 1
 	}
+}
+
+// removePastWebhooks removes o, trying again while an admission webhook is in the way.
+// The webhooks an earlier run left are deleted first, but the API server keeps calling a
+// deleted webhook until its own informer has seen the deletion, a moment after the
+// delete returned: a deletion in that moment fails on the webhook (seen in CI as
+// "failed calling webhook" on the next object), although nothing is wrong. A webhook
+// that is still there after WaitTimeout is an error.
+func removePastWebhooks(ctx context.Context, dyn dynamic.Interface, cs kubernetes.Interface, o object) error {
+	for deadline := time.Now().Add(WaitTimeout); ; time.Sleep(50 * time.Millisecond) {
+		err := remove(ctx, dyn, cs, o)
+		if err == nil || !webhookInTheWay(err) || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
+// webhookInTheWay reports whether err is an admission webhook's doing: a call to it that
+// failed, or its refusal.
+func webhookInTheWay(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "failed calling webhook") ||
+		strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request")
 }
 
 // remove deletes o at once: its finalizers first (no controller of the run that made

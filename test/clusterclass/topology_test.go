@@ -34,6 +34,7 @@ import (
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/captcluster"
+	"github.com/capt-dev/capt/internal/controller/clustersource"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/localstack"
@@ -65,6 +66,13 @@ func startControllers(t *testing.T) {
 			SecretClient: secrets, Cache: setup.ClusterCacheCacheOptions(), Client: setup.ClusterCacheClientOptions("capt-test", 20, 30),
 		}, controller.Options{})
 		if err != nil {
+			return err
+		}
+		// As CAPT's manager does (internal/controller/machinepool): Cluster API's
+		// ClusterCache would otherwise block the manager's stop on a connect event sent
+		// to a controller that has stopped reading (seen in CI: "failed waiting for all
+		// runnables to end within grace period").
+		if cache, err = clustersource.StopAfterControllers(mgr, cache); err != nil {
 			return err
 		}
 		if err := (&clusterclass.Reconciler{Client: mgr.GetClient()}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {

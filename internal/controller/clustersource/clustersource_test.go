@@ -1,4 +1,4 @@
-package machinepool
+package clustersource
 
 import (
 	"context"
@@ -17,7 +17,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/capt-dev/capt/internal/testenv"
 )
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Run(m, func(e *testenv.Env) { env = e }, testenv.Reusable)
+}
 
 // sendingCache is a ClusterCache whose cluster source reads ch, an unbuffered channel, as
 // Cluster API's does: clustercache's sendEventsToClusterSources sends on it without
@@ -49,7 +57,7 @@ func TestClusterEventsInFlightAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := make(chan event.GenericEvent)
-	cc, err := stopAfterControllers(mgr, sendingCache{ch: ch})
+	cc, err := StopAfterControllers(mgr, sendingCache{ch: ch})
 	if err != nil {
 		t.Fatal(err)
 	}
