@@ -130,20 +130,20 @@ resource "aws_kms_key" "secrets" {
   deletion_window_in_days = 30
 }
 
-# EKS uses the key with the cluster role's permissions.
-data "aws_iam_policy_document" "encryption" {
-  count = var.create_kms_key || var.encryption_kms_key_arn != "" ? 1 : 0
-  statement {
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
-    resources = [local.encryption_key_arn]
-  }
-}
-
+# EKS uses the key with the cluster role's permissions. The document is written here
+# rather than by aws_iam_policy_document, whose read would wait for a created key's ARN.
 resource "aws_iam_role_policy" "encryption" {
-  count  = length(data.aws_iam_policy_document.encryption)
-  name   = "kubernetes-secrets-encryption"
-  role   = aws_iam_role.cluster.name
-  policy = data.aws_iam_policy_document.encryption[0].json
+  count = var.create_kms_key || var.encryption_kms_key_arn != "" ? 1 : 0
+  name  = "kubernetes-secrets-encryption"
+  role  = aws_iam_role.cluster.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+      Resource = local.encryption_key_arn
+    }]
+  })
 }
 
 resource "aws_iam_role_policy_attachment" "additional" {
