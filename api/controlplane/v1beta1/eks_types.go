@@ -299,11 +299,11 @@ type AddonStatus struct {
 type AddonState string
 
 const (
-	// AddonActive: the module's outputs list the add-on.
+	// AddonActive says the module's outputs list the add-on.
 	AddonActive AddonState = "Active"
-	// AddonWaitingForNodes: the add-on needs Nodes and no node group is Ready.
+	// AddonWaitingForNodes says the add-on needs Nodes and no node group is Ready.
 	AddonWaitingForNodes AddonState = "WaitingForNodes"
-	// AddonPending: asked for, not in the module's outputs yet.
+	// AddonPending says it is asked for, not in the module's outputs yet.
 	AddonPending AddonState = "Pending"
 )
 
