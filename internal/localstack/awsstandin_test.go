@@ -23,8 +23,8 @@ func TestAWSStandInConfigInstallsTheVersionsAsked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(served, []string{localstack.AWSStandInVersion, "5.33.0"}) {
-		t.Errorf("the stand-in serves %v, want %s and 5.33.0", served, localstack.AWSStandInVersion)
+	if !slices.Equal(served, []string{localstack.AWSStandInVersion, "5.79.0", "5.33.0"}) {
+		t.Errorf("the stand-in serves %v, want %s, 5.79.0 and 5.33.0", served, localstack.AWSStandInVersion)
 	}
 	bin, err := filepath.EvalSymlinks(filepath.Join(binDir, "aws-standin"))
 	if err != nil {

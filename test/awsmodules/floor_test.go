@@ -116,11 +116,12 @@ func TestLowerBound(t *testing.T) {
 }
 
 // TestFloorRefusesWhatOnlyNewerVersionsHave: an argument hashicorp/aws 6.25.0 has and
-// 5.33.0 has not (aws_eks_cluster's bootstrap_self_managed_addons, from 5.48) validates
-// at 6.25.0 and fails at the floor, naming it: the floor's mirror serves 5.33.0's
-// schema, not 6.25.0's under another name.
+// the EKS module's floor, 5.79.0, has not (aws_eks_cluster's deletion_protection, from
+// 6.x) validates at 6.25.0 and fails at the floor, naming it: the floor's mirror serves
+// 5.79.0's schema, not 6.25.0's under another name.
 func TestFloorRefusesWhatOnlyNewerVersionsHave(t *testing.T) {
-	const arg = "  bootstrap_self_managed_addons = false\n"
+	const name = "deletion_protection"
+	const arg = "  " + name + " = false\n"
 	for _, tc := range []struct {
 		version string
 		valid   bool
@@ -143,9 +144,9 @@ func TestFloorRefusesWhatOnlyNewerVersionsHave(t *testing.T) {
 			}
 			valid, diags := w.validate(t)
 			if valid != tc.valid {
-				t.Fatalf("with bootstrap_self_managed_addons, valid=%v at hashicorp/aws %s, want %v:\n%s", valid, tc.version, tc.valid, errorsOf(diags))
+				t.Fatalf("with %s, valid=%v at hashicorp/aws %s, want %v:\n%s", name, valid, tc.version, tc.valid, errorsOf(diags))
 			}
-			if !tc.valid && !strings.Contains(errorsOf(diags), `An argument named "bootstrap_self_managed_addons" is not expected here`) {
+			if !tc.valid && !strings.Contains(errorsOf(diags), `An argument named "`+name+`" is not expected here`) {
 				t.Errorf("the error does not name the argument:\n%s", errorsOf(diags))
 			}
 		})

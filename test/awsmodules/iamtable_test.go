@@ -176,8 +176,9 @@ var resourceActions = map[string]awsType{
 		// IAM authorizes tags given at creation as iam:TagRole.
 		Create: join(calls(newRes, "iam:CreateRole", "iam:TagRole"), calls(selfRes, "iam:GetRole")),
 		// The role, its inline and its attached policies.
-		Read:   calls(selfRes, "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"),
-		Update: calls(selfRes, "iam:UpdateRole", "iam:UpdateAssumeRolePolicy"),
+		Read: calls(selfRes, "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"),
+		// A permissions boundary is given with CreateRole, changed or removed on its own.
+		Update: calls(selfRes, "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"),
 		// Instance profiles are removed before the role; none holds CAPT's roles.
 		Delete: calls(selfRes, "iam:ListInstanceProfilesForRole", "iam:DeleteRole"),
 		Tag:    calls(selfRes, "iam:TagRole", "iam:UntagRole"),
@@ -215,6 +216,42 @@ var resourceActions = map[string]awsType{
 			context: map[string]string{"eks:policyArn": "${policy_arn}"}}},
 		Read:   calls(ref("principal_arn", "aws_eks_access_entry", "principal_arn"), "eks:ListAssociatedAccessPolicies"),
 		Delete: calls(ref("principal_arn", "aws_eks_access_entry", "principal_arn"), "eks:DisassociateAccessPolicy"),
+	},
+	// The EKS settings (templates/aws/eks/settings.tf).
+	"aws_iam_role_policy": {
+		Create: calls(roleNamed, "iam:PutRolePolicy"),
+		Read:   calls(roleNamed, "iam:GetRolePolicy"),
+		Update: calls(roleNamed, "iam:PutRolePolicy"),
+		Delete: calls(roleNamed, "iam:DeleteRolePolicy"),
+	},
+	"aws_kms_key": {
+		// CreateKey is authorized on "*" (the key does not exist yet), its tags as
+		// aws:RequestTag, which KMS also authorizes as TagResource.
+		Create: join(calls(newRes, "kms:CreateKey", "kms:TagResource"),
+			calls(selfRes, "kms:EnableKeyRotation", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags")),
+		Read:   calls(selfRes, "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
+		Update: calls(selfRes, "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:UpdateKeyDescription"),
+		Delete: calls(selfRes, "kms:ScheduleKeyDeletion"),
+		Tag:    calls(selfRes, "kms:TagResource", "kms:UntagResource"),
+	},
+	"aws_iam_openid_connect_provider": {
+		Create: join(calls(newRes, "iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"), calls(selfRes, "iam:GetOpenIDConnectProvider")),
+		Read:   calls(selfRes, "iam:GetOpenIDConnectProvider"),
+		Update: calls(selfRes, "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider"),
+		Delete: calls(selfRes, "iam:DeleteOpenIDConnectProvider"),
+		Tag:    calls(selfRes, "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider"),
+	},
+	"aws_eks_pod_identity_association": {
+		// The role is the team's, not the module's: passed by its ARN, untagged.
+		Create: join(calls(newRes, "eks:CreatePodIdentityAssociation", "eks:TagResource"), calls(ref("cluster_name", "aws_eks_cluster", "name"), "eks:CreatePodIdentityAssociation"),
+			[]call{{action: "iam:PassRole", on: target{kind: onARN, arn: "${role_arn}"}, context: map[string]string{"iam:PassedToService": "pods.eks.amazonaws.com"}}},
+			calls(selfRes, "eks:DescribePodIdentityAssociation")),
+		Read: calls(selfRes, "eks:DescribePodIdentityAssociation"),
+		Update: join(calls(selfRes, "eks:UpdatePodIdentityAssociation"),
+			[]call{{action: "iam:PassRole", on: target{kind: onARN, arn: "${role_arn}"}, context: map[string]string{"iam:PassedToService": "pods.eks.amazonaws.com"}}}),
+		Delete: calls(selfRes, "eks:DeletePodIdentityAssociation"),
+		Tag:    eksTags,
+		ARN:    "arn:aws:eks:${region}:${account}:podidentityassociation/${cluster_name}/${association_id}",
 	},
 	"aws_eks_node_group": {
 		Create: join(calls(newRes, "eks:CreateNodegroup", "eks:TagResource"), calls(nodegroupCluster, "eks:CreateNodegroup"),

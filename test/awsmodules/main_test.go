@@ -1,7 +1,7 @@
 // Package awsmodules checks the shipped templates/aws modules with OpenTofu against the
 // AWS provider stand-in (hack/tools/aws-standin), which serves hashicorp/aws's own
-// schema at two versions: 6.25.0 and the modules' floor, 5.33.0. Each module validates
-// at both, a module that breaks the schema fails naming the file, the line and the
+// schema at 6.25.0 and at each module's floor (5.79.0 for the EKS module, 5.33.0 for the
+// others). Each module validates at both, a module that breaks the schema fails naming the file, the line and the
 // argument, each plans with exactly the variables CAPT renders for a typical CAPTCluster,
 // CAPTControlPlane and CAPTMachinePool (the controllers' own functions, through the
 // WorkspaceTemplates of templates/aws/workspacetemplates.yaml and the renderer), the

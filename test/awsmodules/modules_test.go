@@ -272,6 +272,26 @@ func TestModulesPlanWithOptionalFieldsUnset(t *testing.T) {
 		if n := p.count("aws_eks_addon"); n != 0 {
 			t.Errorf("%d add-ons, want none", n)
 		}
+		// The EKS settings left unset: what the module did before they were fields.
+		var settings struct {
+			LogTypes         []string `json:"enabled_cluster_log_types"`
+			Bootstrap        *bool    `json:"bootstrap_self_managed_addons"`
+			EncryptionConfig []any    `json:"encryption_config"`
+			UpgradePolicy    []any    `json:"upgrade_policy"`
+		}
+		p.after(t, "aws_eks_cluster.this", &settings)
+		if len(settings.LogTypes) != 0 || settings.Bootstrap != nil || len(settings.EncryptionConfig) != 0 || len(settings.UpgradePolicy) != 0 {
+			t.Errorf("EKS settings %+v, want none set", settings)
+		}
+		for _, typ := range []string{"aws_eks_access_entry", "aws_eks_access_policy_association", "aws_kms_key", "aws_iam_role_policy",
+			"aws_iam_openid_connect_provider", "aws_eks_pod_identity_association"} {
+			if n := p.count(typ); n != 0 {
+				t.Errorf("%d %s, want none", n, typ)
+			}
+		}
+		if n := p.count("aws_iam_role_policy_attachment"); n != 1 {
+			t.Errorf("%d role policy attachments, want AmazonEKSClusterPolicy's only", n)
+		}
 	})
 	t.Run("nodegroup", func(t *testing.T) {
 		t.Parallel()

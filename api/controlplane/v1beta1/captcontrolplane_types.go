@@ -63,6 +63,8 @@ type IdentityReference struct {
 }
 
 // ControlPlaneConfig configures the EKS control plane.
+//
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.encryption) || has(self.encryption)",message="spec.controlPlaneConfig.encryption cannot be removed once set: EKS cannot disable secrets encryption"
 type ControlPlaneConfig struct {
 	// EndpointAccess says who can reach the API server.
 	// +optional
@@ -74,6 +76,9 @@ type ControlPlaneConfig struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
 	Addons []Addon `json:"addons,omitempty"`
+
+	// The EKS essentials of issue 30 (eks_types.go; docs/controlplane.md, "EKS settings").
+	EKSSettings `json:",inline"`
 }
 
 // EndpointAccess configures the API server's public and private endpoints.
@@ -115,6 +120,8 @@ type Addon struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=65536
 	ConfigurationValues string `json:"configurationValues,omitempty"`
+
+	AddonSettings `json:",inline"`
 }
 
 // CAPTControlPlaneStatus is the observed state of a CAPTControlPlane.
@@ -157,6 +164,11 @@ type CAPTControlPlaneStatus struct {
 	// authenticates; empty until it was written.
 	// +optional
 	Kubeconfig *KubeconfigStatus `json:"kubeconfig,omitempty"`
+
+	// EKS is what the EKS module reports of the cluster (its outputs): the OIDC provider
+	// for IRSA and the state of each add-on.
+	// +optional
+	EKS *EKSStatus `json:"eks,omitempty"`
 
 	// WorkspaceTemplateApplyName is the WorkspaceTemplateApply that creates the control plane.
 	// +optional

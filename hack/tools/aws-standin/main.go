@@ -1,5 +1,5 @@
 // Command aws-standin is a Terraform provider that speaks hashicorp/aws's real schema
-// (versions 6.25.0 and 5.33.0, extracted from @cdktf/provider-aws) and plays AWS's
+// (versions 6.25.0, 5.79.0 and 5.33.0, extracted from @cdktf/provider-aws) and plays AWS's
 // answers: the shipped templates/aws modules validate, plan, apply and destroy through
 // it on one machine. docs/aws.md says what is real and what is simulated.
 //

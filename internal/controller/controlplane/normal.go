@@ -42,6 +42,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	outputs := workspace.ReadOutputs(ws, connection)
+	s.eksOutputs = readEKSOutputs(outputs)
 	if _, _, hasEndpoint := outputs.First(controlplanev1.EndpointOutputs...); !hasEndpoint && !conditions.IsTrue(apply, infrav1.ReadyCondition) {
 		// Not applied yet: the Workspace's next status event brings the outputs.
 		return ctrl.Result{}, nil
@@ -135,8 +136,8 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 // first node group is Ready are recorded in s. The node group applies are read only while
 // an add-on could be held; their Ready transitions bring the pass that releases it.
 func (r *Reconciler) addons(ctx context.Context, s *scope) ([]controlplanev1.Addon, error) {
-	cfg := s.cp.Spec.ControlPlaneConfig
-	if cfg == nil || len(cfg.Addons) == 0 {
+	want := WantedAddons(s.cp)
+	if len(want) == 0 {
 		return nil, nil
 	}
 	current := &infrav1.WorkspaceTemplateApply{}
@@ -147,14 +148,14 @@ func (r *Reconciler) addons(ctx context.Context, s *scope) ([]controlplanev1.Add
 		current = nil
 	}
 	rendered := renderedAddons(current)
-	send, held := addonsToRender(cfg.Addons, rendered, false)
+	send, held := addonsToRender(want, rendered, false)
 	if len(held) > 0 {
 		// Only now do the node groups matter: one Ready releases what is held.
 		groups, err := r.nodeGroupApplies(ctx, s.cp, s.cluster)
 		if err != nil {
 			return nil, err
 		}
-		send, held = addonsToRender(cfg.Addons, rendered, anyReady(groups))
+		send, held = addonsToRender(want, rendered, anyReady(groups))
 	}
 	s.heldAddons = held
 	return send, nil

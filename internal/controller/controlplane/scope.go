@@ -42,6 +42,10 @@ type scope struct {
 	endpointChecked bool
 	endpointProblem *observed.Problem
 
+	// eksOutputs is what the module reports of the EKS cluster, nil when the pass did not
+	// read the outputs (status.eks then keeps what it said).
+	eksOutputs *eksOutputs
+
 	// published is what the publisher found of the contract's secrets and the
 	// kubeconfig's credentials, nil when the pass did not get to the secrets.
 	published *published

@@ -45,6 +45,9 @@ func setStatus(s *scope) {
 	for _, c := range []metav1.Condition{wsReady, endpointReady, secretsReady, tokenReady} {
 		conditions.Set(cp, c)
 	}
+	if s.eksOutputs != nil {
+		cp.Status.EKS = eksStatus(s.eksOutputs, WantedAddons(cp), s.heldAddons)
+	}
 	if s.published != nil && s.published.kubeconfig != nil {
 		cp.Status.Kubeconfig = s.published.kubeconfig
 	}

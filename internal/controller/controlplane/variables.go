@@ -63,6 +63,9 @@ func Variables(cp *controlplanev1.CAPTControlPlane, cluster *clusterv1.Cluster, 
 			vars["public_access_cidrs"] = clusterinfra.JSONText(a.PublicCIDRs)
 		}
 	}
+	if cfg := cp.Spec.ControlPlaneConfig; cfg != nil {
+		eksVariables(&cfg.EKSSettings, vars)
+	}
 	return vars
 }
 

@@ -5,14 +5,16 @@
 #
 # Access: the cluster authenticates IAM principals through access entries
 # (authentication mode API_AND_CONFIG_MAP). capt_principal_arn, set in the
-# WorkspaceTemplate, gets one with cluster admin: the identity CAPT mints the tokens of
+# WorkspaceTemplate or by the CAPTControlPlane's spec.controlPlaneConfig.access (which
+# wins), gets one with cluster admin: the identity CAPT mints the tokens of
 # <cluster>-kubeconfig with (docs/install.md, "EKS: the identity CAPT mints tokens with").
+# Other principals: access_entries (settings.tf).
 terraform {
   required_version = ">= 1.5.7"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.33.0, < 7.0"
+      version = ">= 5.79.0, < 7.0"
     }
   }
 }
@@ -83,8 +85,10 @@ variable "addons" {
   default     = "[]"
 }
 
-# Not passed by CAPT: set in the WorkspaceTemplate (forProvider.varmap), once per
-# installation, or per cluster when the CAPTControlPlane has an identityRef.
+# Set in the WorkspaceTemplate (forProvider.varmap), once per installation, or per
+# cluster by the CAPTControlPlane's spec.controlPlaneConfig.access (captPrincipalARN,
+# bootstrapClusterCreatorAdminPermissions), which CAPT sends only when set and which then
+# wins over the varmap.
 variable "capt_principal_arn" {
   description = "The IAM role (or user) CAPT mints this cluster's tokens with, given cluster admin through an EKS access entry: the role of CAPT's ServiceAccount (arn:aws:iam::<account>:role/<path/name>), or the user of the per-cluster identity Secret. Never an STS assumed-role session ARN. Empty: no access entry."
   type        = string
@@ -92,7 +96,7 @@ variable "capt_principal_arn" {
   nullable    = false
 
   validation {
-    condition     = var.capt_principal_arn == "" || can(regex("^arn:aws:iam::[0-9]{12}:(role|user)/.+", var.capt_principal_arn))
+    condition     = var.capt_principal_arn == "" || can(regex("^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:(role|user)/.+", var.capt_principal_arn))
     error_message = "capt_principal_arn must be empty or an IAM role or user ARN (arn:aws:iam::123456789012:role/name), not an STS assumed-role session ARN (arn:aws:sts::...:assumed-role/...)."
   }
 }
@@ -131,8 +135,9 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "cluster" {
-  name_prefix        = substr("${var.cluster_name}-eks-", 0, 38)
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name_prefix          = substr("${var.cluster_name}-eks-", 0, 38)
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.role_permissions_boundary == "" ? null : var.role_permissions_boundary
 }
 
 resource "aws_iam_role_policy_attachment" "cluster" {
@@ -153,6 +158,11 @@ locals {
     name                = a.name
     version             = try(a.version != "" ? a.version : null, null)
     configurationValues = try(a.configurationValues != "" ? a.configurationValues : null, null)
+    # EKS settings (settings.tf): PRESERVE applies to updates only; a create then keeps
+    # what it finds (NONE).
+    conflictResolution    = try(a.conflictResolution, null)
+    serviceAccountRoleARN = try(a.serviceAccountRoleARN, null)
+    preserveOnDelete      = try(a.preserveOnDelete, null)
   }]
 }
 
@@ -162,6 +172,11 @@ resource "aws_eks_addon" "this" {
   addon_name           = each.value.name
   addon_version        = each.value.version
   configuration_values = each.value.configurationValues
+
+  resolve_conflicts_on_create = each.value.conflictResolution == "PRESERVE" ? "NONE" : each.value.conflictResolution
+  resolve_conflicts_on_update = each.value.conflictResolution
+  service_account_role_arn    = each.value.serviceAccountRoleARN
+  preserve                    = each.value.preserveOnDelete
 }
 
 # CAPT's identity: cluster admin, the access Cluster API's controllers get through

@@ -27,5 +27,29 @@ resource "aws_eks_cluster" "this" {
     bootstrap_cluster_creator_admin_permissions = var.bootstrap_cluster_creator_admin_permissions
   }
 
-  depends_on = [aws_iam_role_policy_attachment.cluster]
+  # EKS settings (settings.tf). Log types, the upgrade policy and adding encryption
+  # change in place; changing or removing the encryption key, or changing
+  # bootstrap_self_managed_addons, replaces the cluster (refused at admission once set).
+  enabled_cluster_log_types     = length(local.enabled_cluster_log_types) > 0 ? local.enabled_cluster_log_types : null
+  bootstrap_self_managed_addons = var.bootstrap_self_managed_addons
+
+  dynamic "encryption_config" {
+    for_each = var.create_kms_key || var.encryption_kms_key_arn != "" ? [1] : []
+    content {
+      resources = ["secrets"]
+      provider {
+        key_arn = local.encryption_key_arn
+      }
+    }
+  }
+
+  dynamic "upgrade_policy" {
+    for_each = var.support_type == "" ? [] : [var.support_type]
+    content {
+      support_type = upgrade_policy.value
+    }
+  }
+
+  # The role's permissions, the encryption key's included, before EKS uses it.
+  depends_on = [aws_iam_role_policy_attachment.cluster, aws_iam_role_policy.encryption]
 }

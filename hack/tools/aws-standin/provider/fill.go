@@ -24,7 +24,7 @@ var arnResources = map[string]string{
 	"aws_internet_gateway": "internet-gateway", "aws_route_table": "route-table", "aws_eip": "elastic-ip",
 	"aws_nat_gateway": "natgateway", "aws_security_group": "security-group", "aws_iam_role": "role",
 	"aws_iam_policy": "policy", "aws_iam_instance_profile": "instance-profile", "aws_iam_user": "user",
-	"aws_eks_cluster": "cluster",
+	"aws_eks_cluster": "cluster", "aws_iam_openid_connect_provider": "oidc-provider",
 }
 
 // hashOf is a stable hex digest of the parts: the same configuration gets the same ids

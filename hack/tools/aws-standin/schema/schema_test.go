@@ -117,6 +117,34 @@ func TestExtractedFloorSchema(t *testing.T) {
 	}
 }
 
+// TestExtractedEKSFloorSchema: hashicorp/aws 5.79.0's schema, from @cdktf/provider-aws
+// 19.45.0: the EKS module's floor has what its EKS settings and Auto Mode use, and not
+// what came later.
+func TestExtractedEKSFloorSchema(t *testing.T) {
+	s := built(t, "5.79.0")
+	eks := s.Resources["aws_eks_cluster"]
+	for _, tc := range []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"compute_config (5.79)", eks.Blocks["compute_config"] != nil, true},
+		{"upgrade_policy", eks.Blocks["upgrade_policy"] != nil, true},
+		{"encryption_config", eks.Blocks["encryption_config"] != nil, true},
+		{"bootstrap_self_managed_addons", eks.Attributes["bootstrap_self_managed_addons"] != nil, true},
+		{"enabled_cluster_log_types", eks.Attributes["enabled_cluster_log_types"] != nil, true},
+		{"aws_eks_pod_identity_association", s.Resources["aws_eks_pod_identity_association"] != nil, true},
+		{"aws_iam_openid_connect_provider", s.Resources["aws_iam_openid_connect_provider"] != nil, true},
+		{"aws_eks_addon.preserve", s.Resources["aws_eks_addon"].Attributes["preserve"] != nil, true},
+		// What came later: not there (test/awsmodules' floor test adds it to the module).
+		{"deletion_protection (6.x)", eks.Attributes["deletion_protection"] == nil, true},
+	} {
+		if !equal(tc.got, tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.what, tc.got, tc.want)
+		}
+	}
+}
+
 func equal(a, b any) bool {
 	if x, ok := a.(NestedBlock); ok {
 		y := b.(NestedBlock)

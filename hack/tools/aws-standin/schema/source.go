@@ -20,11 +20,15 @@ type Package struct {
 }
 
 // Packages are the versions the stand-in serves, newest first. 6.25.0 is what the
-// stand-in plays by default (the local stack, make dev-aws); 5.33.0 is the shipped
-// modules' floor, the first hashicorp/aws with aws_eks_cluster's access_config and
-// aws_eks_access_entry (19.1.1, generated from 5.32.1, has neither).
+// stand-in plays by default (the local stack, make dev-aws); 5.79.0 is the EKS module's
+// floor, the first hashicorp/aws with aws_eks_cluster's compute_config (EKS Auto Mode),
+// after upgrade_policy (5.58), bootstrap_self_managed_addons (5.48) and
+// aws_eks_pod_identity_association; 5.33.0 is the other modules' floor, the first with
+// aws_eks_cluster's access_config and aws_eks_access_entry (19.1.1, generated from 5.32.1,
+// has neither).
 var Packages = []Package{
 	{Provider: "6.25.0", NPM: "21.22.1", Integrity: "sha512-BuSHeaQFUL9l33pBzIMRT7cTQ69AM2mLtijjteCPhVQRmvuhuj9Lvfymf7knAMhYqAT6+Lrls9jiGVW/Us3zrQ=="},
+	{Provider: "5.79.0", NPM: "19.45.0", Integrity: "sha512-TLeUksW7uGauhK6OcZDXRcYPyzeBwHm7zQH9h9fnpF1zZVfpPTRoFuJ+gPXuQpTd9TLsP6DeAq8SXdFMq50Xhg=="},
 	{Provider: "5.33.0", NPM: "19.2.0", Integrity: "sha512-FetLBwk6UN2xb4qUibJVJchyED+CwnB1LXiKMywyB7aVR04nU4QXsEmD9y+EdIGWdfn5uu63ktd8wp7qCp0sGQ=="},
 }
 
