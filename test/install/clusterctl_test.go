@@ -143,8 +143,8 @@ func TestClusterctlArtifacts(t *testing.T) {
 			}
 			// eks and the ClusterClass: the VPC's, EKS's and the node group's; local: inline
 			// modules only; eks-topology: none of its own (its class's).
-			want := map[string]int{"cluster-template-local.yaml": 0, "cluster-template-eks-topology.yaml": 0}
-			if n, ok := want[flavor]; (ok && modules != n) || (!ok && modules != 3) {
+			wantModules := map[string]int{"cluster-template-local.yaml": 0, "cluster-template-eks-topology.yaml": 0}
+			if n, ok := wantModules[flavor]; (ok && modules != n) || (!ok && modules != 3) {
 				t.Errorf("%d remote modules", modules)
 			}
 			checkFlavorObjects(t, flavor, objs)
