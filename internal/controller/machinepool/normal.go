@@ -106,7 +106,7 @@ func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterin
 			Name:        applyName(mp),
 			ClusterName: cluster.Name,
 			TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
-			Variables:   variables(mp, owner, cluster, infra, sz, next),
+			Variables:   variables(mp, cluster, infra, sz, next),
 			Adopt:       mp.Spec.Adopt,
 		})
 		if child.Apply != nil {

@@ -97,7 +97,7 @@ func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (siz
 // default, decides. The subnets, the version and the size are always sent: they come
 // from the infrastructure and the MachinePool, and desired_size "" means an autoscaler
 // owns the size.
-func variables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, sz size, version string) map[string]string {
+func variables(mp *infrav1.CAPTMachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, sz size, version string) map[string]string {
 	spec := mp.Spec
 	subnets := spec.SubnetIDs
 	if len(subnets) == 0 {
@@ -179,5 +179,5 @@ func TemplateVariables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool
 	if prob != nil {
 		return nil, fmt.Errorf("%s: %s", prob.Reason, prob.Message)
 	}
-	return variables(mp, owner, cluster, infra, sz, owner.Spec.Template.Spec.Version), nil
+	return variables(mp, cluster, infra, sz, owner.Spec.Template.Spec.Version), nil
 }
