@@ -178,7 +178,7 @@ generate: ## regenerate deepcopy code and CRDs from the API types
 	cp config/rbac/role.yaml config/rbac/common/aggregated_role.yaml charts/capt/files/
 
 # The packages whose RBAC markers make each clusterctl provider's role.
-INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/crdgate paths=./internal/controller/captcluster paths=./internal/controller/machinepool paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
+INFRASTRUCTURE_PATHS := paths=./internal/manager paths=./internal/crdgate paths=./internal/controller/captcluster paths=./internal/controller/machinepool paths=./internal/controller/nodegroupbootstrap paths=./internal/controller/workspaceapply paths=./internal/controller/workspacetemplate
 CONTROLPLANE_PATHS   := paths=./internal/manager paths=./internal/crdgate paths=./internal/controller/controlplane
 
 .PHONY: verify-generate

@@ -22,6 +22,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
+	bootstrapv1 "github.com/capt-dev/capt/api/bootstrap/v1beta1"
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 )
@@ -42,6 +43,7 @@ func NewScheme() (*runtime.Scheme, error) {
 		clusterv1.AddToScheme,
 		runtimev1.AddToScheme,
 		infrav1.AddToScheme,
+		bootstrapv1.AddToScheme,
 		controlplanev1.AddToScheme,
 	} {
 		if err := add(s); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/machinepool"
+	"github.com/capt-dev/capt/internal/controller/nodegroupbootstrap"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
 	"github.com/capt-dev/capt/internal/crdgate"
@@ -114,11 +115,21 @@ func setupInfrastructure(ctx context.Context, mgr ctrl.Manager, gate *crdgate.Ga
 }
 
 // setupMachinePools registers the CAPTMachinePool controller and the ClusterCache it
-// reads the workload clusters' Nodes through, unless the MachinePool feature gate is off.
+// reads the workload clusters' Nodes through, and the CAPTNodeGroupBootstrap controller
+// (the pools' bootstrap config), unless the MachinePool feature gate is off.
 func setupMachinePools(ctx context.Context, mgr ctrl.Manager, gate *crdgate.Gate, o *Options, api workspace.API) error {
 	if !o.FeatureGates.Enabled(MachinePool) {
 		mgr.GetLogger().Info("The MachinePool feature gate is off: CAPTMachinePools are not reconciled")
 		return nil
+	}
+	bootstraps := &nodegroupbootstrap.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), WatchFilterValue: o.WatchFilterValue}
+	if err := gate.Add(ctx, crdgate.Controller{Name: "captnodegroupbootstrap", Kinds: bootstraps.WatchedKinds(), Setup: func(ctx context.Context) error {
+		if err := bootstraps.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency.CAPTMachinePool}); err != nil {
+			return fmt.Errorf("setting up CAPTNodeGroupBootstrap controller: %w", err)
+		}
+		return nil
+	}}); err != nil {
+		return err
 	}
 	pools := &machinepool.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captmachinepool-controller"),

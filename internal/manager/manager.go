@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	bootstrapv1 "github.com/capt-dev/capt/api/bootstrap/v1beta1"
 	controlplanev1 "github.com/capt-dev/capt/api/controlplane/v1beta1"
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 )
@@ -28,6 +29,7 @@ func Scheme() (*runtime.Scheme, error) {
 		clientgoscheme.AddToScheme,
 		clusterv1.AddToScheme,
 		infrav1.AddToScheme,
+		bootstrapv1.AddToScheme,
 		controlplanev1.AddToScheme,
 	} {
 		if err := add(s); err != nil {

@@ -75,6 +75,10 @@ var allowList = []grant{
 	// (cluster.x-k8s.io/replicas-managed-by) copies the node group's observed size into
 	// MachinePool.spec.replicas.
 	{"cluster.x-k8s.io", "machinepools", "get list watch patch"},
+	// The pools' bootstrap configs (CAPTNodeGroupBootstrap): their status says Cluster
+	// API's bootstrap contract is met without data (or refuses a Machine).
+	{"bootstrap.cluster.x-k8s.io", "captnodegroupbootstraps", "get list watch patch"},
+	{"bootstrap.cluster.x-k8s.io", "captnodegroupbootstraps/status", "patch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplates", "get list watch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplates/status", "patch"},
 	{"infrastructure.cluster.x-k8s.io", "workspacetemplateapplies", "get list watch create patch delete"},

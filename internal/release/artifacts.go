@@ -30,7 +30,8 @@ type Release struct {
 }
 
 // Artifacts writes clusterctl's release files for r into out: metadata.yaml, the two
-// providers' components, the cluster templates (the default flavor is eks) and
+// providers' components, the cluster templates (the default flavor is eks; eks-topology
+// with its ClusterClass file clusterclass-capt-eks.yaml) and
 // aws-workspacetemplates.yaml (templates/aws's WorkspaceTemplates), each module of
 // templates/aws fetched at r.Version.
 func Artifacts(root, out string, r Release) error {
@@ -56,6 +57,7 @@ func Artifacts(root, out string, r Release) error {
 	}
 	for name, src := range map[string]string{
 		"cluster-template-eks.yaml":   filepath.Join("templates", "clusterctl", "eks.yaml"),
+		"clusterclass-capt-eks.yaml":  filepath.Join("templates", "clusterctl", "clusterclass-capt-eks.yaml"),
 		"aws-workspacetemplates.yaml": filepath.Join("templates", "aws", "workspacetemplates.yaml"),
 	} {
 		data, err := os.ReadFile(filepath.Join(root, src)) //nolint:gosec // the checkout's own file
@@ -67,7 +69,12 @@ func Artifacts(root, out string, r Release) error {
 		}
 	}
 	files["cluster-template.yaml"] = files["cluster-template-eks.yaml"]
-	var err error
+	// The eks flavor as a topology of the ClusterClass above: no module of its own.
+	topology, err := os.ReadFile(filepath.Join(root, "templates", "clusterctl", "eks-topology.yaml")) //nolint:gosec // the checkout's own file
+	if err != nil {
+		return err
+	}
+	files["cluster-template-eks-topology.yaml"] = topology
 	if files["cluster-template-local.yaml"], err = LocalFlavor(root); err != nil {
 		return err
 	}

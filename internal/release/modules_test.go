@@ -89,7 +89,7 @@ func TestCheckoutPinsItsOwnVersion(t *testing.T) {
 	if err := ValidateVersion(chart.AppVersion); err != nil {
 		t.Fatalf("charts/capt appVersion: %v", err)
 	}
-	for _, f := range []string{"templates/clusterctl/eks.yaml", "templates/aws/workspacetemplates.yaml"} {
+	for _, f := range []string{"templates/clusterctl/eks.yaml", "templates/clusterctl/clusterclass-capt-eks.yaml", "templates/aws/workspacetemplates.yaml"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)

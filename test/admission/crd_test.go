@@ -29,6 +29,8 @@ func TestContractLabels(t *testing.T) {
 		"captmachinepooltemplates.infrastructure.cluster.x-k8s.io",
 		"captcontrolplanes.controlplane.cluster.x-k8s.io",
 		"captcontrolplanetemplates.controlplane.cluster.x-k8s.io",
+		"captnodegroupbootstraps.bootstrap.cluster.x-k8s.io",
+		"captnodegroupbootstraptemplates.bootstrap.cluster.x-k8s.io",
 	} {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, crd); err != nil {

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/cluster-api/controllers/clustercache"
 	clusterreconciler "sigs.k8s.io/cluster-api/core/reconcilers/cluster"
 	"sigs.k8s.io/cluster-api/core/reconcilers/clusterclass"
+	capimachinepool "sigs.k8s.io/cluster-api/core/reconcilers/machinepool"
 	topologycluster "sigs.k8s.io/cluster-api/core/reconcilers/topology/cluster"
 	"sigs.k8s.io/cluster-api/core/setup"
 	"sigs.k8s.io/cluster-api/feature"
@@ -36,6 +37,8 @@ import (
 	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/clustersource"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
+	"github.com/capt-dev/capt/internal/controller/machinepool"
+	"github.com/capt-dev/capt/internal/controller/nodegroupbootstrap"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/localstack"
 	"github.com/capt-dev/capt/internal/render"
@@ -54,7 +57,7 @@ var api = workspace.DefaultAPI()
 
 func startControllers(t *testing.T) {
 	t.Helper()
-	if err := feature.MutableGates.Set("ClusterTopology=true"); err != nil {
+	if err := feature.MutableGates.Set("ClusterTopology=true,MachinePool=true"); err != nil {
 		t.Fatal(err)
 	}
 	env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager, c client.Client) error {
@@ -85,6 +88,19 @@ func startControllers(t *testing.T) {
 			return err
 		}
 		if err := (&workspaceapply.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), API: api}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+			return err
+		}
+		// Machine pools: Cluster API's MachinePool controller (owner references, the
+		// bootstrap contract), CAPT's bootstrap config and CAPTMachinePool. The workload
+		// cluster (demo.eks.example.com) is never reached: no Nodes here.
+		if err := (&capimachinepool.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ClusterCache: cache}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+			return err
+		}
+		if err := (&nodegroupbootstrap.Reconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
+			return err
+		}
+		if err := (&machinepool.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captmachinepool"), ClusterCache: cache, API: api}).
+			SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
 			return err
 		}
 		if err := (&captcluster.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("captcluster"), API: api, Intervals: requeue.Defaults()}).SetupWithManager(ctx, mgr, controller.Options{}); err != nil {
@@ -146,8 +162,8 @@ func TestTopologyManagedCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	applyManifests(t, ns, "clusterclass.yaml")
-	applyManifests(t, ns, "cluster.yaml")
+	applyManifests(t, ns, "clusterclass.yaml", withoutWorkers)
+	applyManifests(t, ns, "cluster.yaml", withoutWorkers)
 
 	// The topology controller stamps out both objects with generated names.
 	cluster := &clusterv1.Cluster{}
@@ -210,6 +226,17 @@ func TestTopologyManagedCluster(t *testing.T) {
 		}
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "demo-kubeconfig"}, &corev1.Secret{})
 	})
+}
+
+// withoutWorkers drops the example's machine pool (the ClusterClass's and the Cluster's):
+// the tests of the control plane alone (TestTopologyMachinePool has the pool).
+func withoutWorkers(u *unstructured.Unstructured) {
+	switch u.GetKind() {
+	case "ClusterClass":
+		unstructured.RemoveNestedField(u.Object, "spec", "workers")
+	case "Cluster":
+		unstructured.RemoveNestedField(u.Object, "spec", "topology", "workers")
+	}
 }
 
 // provide plays provider-terraform on a Workspace: Ready with outputs, and the

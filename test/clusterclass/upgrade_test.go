@@ -52,14 +52,14 @@ func TestTopologyChainedUpgrade(t *testing.T) {
 	}
 	// The example ClusterClass and Cluster, with the versions the class offers and the
 	// Cluster at the oldest of them.
-	applyManifests(t, ns, "clusterclass.yaml", func(u *unstructured.Unstructured) {
+	applyManifests(t, ns, "clusterclass.yaml", withoutWorkers, func(u *unstructured.Unstructured) {
 		if u.GetKind() == "ClusterClass" {
 			if err := unstructured.SetNestedStringSlice(u.Object, versions, "spec", "kubernetesVersions"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	})
-	applyManifests(t, ns, "cluster.yaml", func(u *unstructured.Unstructured) {
+	applyManifests(t, ns, "cluster.yaml", withoutWorkers, func(u *unstructured.Unstructured) {
 		if err := unstructured.SetNestedField(u.Object, versions[0], "spec", "topology", "version"); err != nil {
 			t.Fatal(err)
 		}

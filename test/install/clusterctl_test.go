@@ -81,11 +81,16 @@ func TestClusterctlArtifacts(t *testing.T) {
 			if comps.TargetNamespace() != tc.namespace {
 				t.Errorf("target namespace %q, want %q", comps.TargetNamespace(), tc.namespace)
 			}
+			if tc.provider == clusterctlv1.InfrastructureProviderType {
+				// The bootstrap kinds are the infrastructure provider's (docs/install.md).
+				checkBootstrapKinds(t, pointers(comps.Objs()))
+			}
 			apply(t, pointers(comps.Objs()))
 		})
 	}
 
-	for _, flavor := range []string{"cluster-template.yaml", "cluster-template-eks.yaml", "cluster-template-local.yaml"} {
+	for _, flavor := range []string{"cluster-template.yaml", "cluster-template-eks.yaml", "cluster-template-local.yaml",
+		"clusterclass-capt-eks.yaml", "cluster-template-eks-topology.yaml"} {
 		t.Run(flavor, func(t *testing.T) {
 			// clusterctl generate cluster sets NAMESPACE to the target namespace.
 			namespace := "clusterctl-" + strings.TrimSuffix(flavor, ".yaml")
@@ -102,8 +107,13 @@ func TestClusterctlArtifacts(t *testing.T) {
 			vars := tmpl.Variables()
 			slices.Sort(vars)
 			want := []string{"AWS_REGION", "CAPT_PRINCIPAL_ARN", "CLUSTER_NAME", "KUBERNETES_VERSION"}
-			if flavor == "cluster-template-local.yaml" {
+			switch flavor {
+			case "cluster-template-local.yaml":
 				want = []string{"CLUSTER_NAME", "NAMESPACE"}
+			case "clusterclass-capt-eks.yaml":
+				want = []string{"CAPT_PRINCIPAL_ARN"}
+			case "cluster-template-eks-topology.yaml":
+				want = []string{"AWS_REGION", "CLUSTER_NAME", "KUBERNETES_VERSION"}
 			}
 			for _, v := range want {
 				if !slices.Contains(vars, v) {
@@ -131,9 +141,11 @@ func TestClusterctlArtifacts(t *testing.T) {
 					t.Errorf("%s fetches %q: refs %q, want the release's version %s", o.GetName(), module, refs, releaseVersion)
 				}
 			}
-			// eks: the VPC's, EKS's and the node group's; local: inline modules only.
-			if want := 3; flavor != "cluster-template-local.yaml" && modules != want {
-				t.Errorf("%d remote modules, want %d", modules, want)
+			// eks and the ClusterClass: the VPC's, EKS's and the node group's; local: inline
+			// modules only; eks-topology: none of its own (its class's).
+			wantModules := map[string]int{"cluster-template-local.yaml": 0, "cluster-template-eks-topology.yaml": 0}
+			if n, ok := wantModules[flavor]; (ok && modules != n) || (!ok && modules != 3) {
+				t.Errorf("%d remote modules", modules)
 			}
 			checkFlavorObjects(t, flavor, objs)
 			apply(t, pointers(objs))
@@ -174,7 +186,7 @@ func checkReleaseModuleRefs(t *testing.T, root, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"cluster-template.yaml": 3, "cluster-template-eks.yaml": 3, "aws-workspacetemplates.yaml": 3}
+	want := map[string]int{"cluster-template.yaml": 3, "cluster-template-eks.yaml": 3, "aws-workspacetemplates.yaml": 3, "clusterclass-capt-eks.yaml": 3}
 	for _, e := range entries {
 		refs := release.ModuleRefs(read(t, out, e.Name()))
 		if len(refs) != want[e.Name()] {
@@ -253,30 +265,45 @@ var flavorKinds = map[string][]string{
 		"Cluster", "CAPTCluster", "CAPTControlPlane"},
 }
 
-func init() { flavorKinds["cluster-template-eks.yaml"] = flavorKinds["cluster-template.yaml"] }
+func init() {
+	flavorKinds["cluster-template-eks.yaml"] = flavorKinds["cluster-template.yaml"]
+	// The topology flavor is a Cluster of its ClusterClass; the class file holds the rest.
+	flavorKinds["cluster-template-eks-topology.yaml"] = []string{"Cluster"}
+	flavorKinds["clusterclass-capt-eks.yaml"] = []string{"WorkspaceTemplate", "WorkspaceTemplate", "WorkspaceTemplate",
+		"ClusterClass", "CAPTClusterTemplate", "CAPTControlPlaneTemplate", "CAPTMachinePoolTemplate", "CAPTNodeGroupBootstrapTemplate"}
+}
 
 // checkFlavorObjects checks a flavor's kinds, that every object is named after the
-// cluster (CLUSTER_NAME is demo), and that each reference to a WorkspaceTemplate, a
-// CAPTMachinePool or the Cluster names an object of the flavor.
+// cluster (CLUSTER_NAME is demo; a ClusterClass file's after the class), and that each
+// reference to a WorkspaceTemplate, a CAPTMachinePool or the Cluster names an object of
+// the flavor.
 func checkFlavorObjects(t *testing.T, flavor string, objs []unstructured.Unstructured) {
 	t.Helper()
 	kinds := make([]string, 0, len(objs))
 	names := map[string]bool{}
+	// A ClusterClass's objects are named after the class, shared by its Clusters.
+	named := "demo"
+	if flavor == "clusterclass-capt-eks.yaml" {
+		named = "capt-eks"
+	}
 	for _, o := range objs {
 		kinds = append(kinds, o.GetKind())
 		names[o.GetKind()+"/"+o.GetName()] = true
-		if o.GetName() != "demo" && !strings.HasPrefix(o.GetName(), "demo-") {
-			t.Errorf("%s %s is not named after the cluster", o.GetKind(), o.GetName())
+		if o.GetName() != named && !strings.HasPrefix(o.GetName(), named+"-") {
+			t.Errorf("%s %s is not named after %s", o.GetKind(), o.GetName(), named)
 		}
 	}
 	if want := flavorKinds[flavor]; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 	refs := map[string][]string{
-		"CAPTCluster":      {"WorkspaceTemplate", "spec", "vpcTemplateRef", "name"},
-		"CAPTControlPlane": {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
-		"CAPTMachinePool":  {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
-		"MachinePool":      {"CAPTMachinePool", "spec", "template", "spec", "infrastructureRef", "name"},
+		"CAPTCluster":              {"WorkspaceTemplate", "spec", "vpcTemplateRef", "name"},
+		"CAPTControlPlane":         {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
+		"CAPTMachinePool":          {"WorkspaceTemplate", "spec", "workspaceTemplateRef", "name"},
+		"MachinePool":              {"CAPTMachinePool", "spec", "template", "spec", "infrastructureRef", "name"},
+		"CAPTClusterTemplate":      {"WorkspaceTemplate", "spec", "template", "spec", "vpcTemplateRef", "name"},
+		"CAPTControlPlaneTemplate": {"WorkspaceTemplate", "spec", "template", "spec", "workspaceTemplateRef", "name"},
+		"CAPTMachinePoolTemplate":  {"WorkspaceTemplate", "spec", "template", "spec", "workspaceTemplateRef", "name"},
 	}
 	for _, o := range objs {
 		ref, ok := refs[o.GetKind()]

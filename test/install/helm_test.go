@@ -44,10 +44,10 @@ func TestHelmChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// CAPTCluster, CAPTMachinePool, CAPTControlPlane and their templates, WorkspaceTemplate
-	// and WorkspaceTemplateApply.
-	if got := len(chart.CRDObjects()); got != 8 {
-		t.Errorf("%d CRDs in crds/, want 8", got)
+	// CAPTCluster, CAPTMachinePool, CAPTControlPlane, CAPTNodeGroupBootstrap and their
+	// templates, WorkspaceTemplate and WorkspaceTemplateApply.
+	if got := len(chart.CRDObjects()); got != 10 {
+		t.Errorf("%d CRDs in crds/, want 10", got)
 	}
 	checkMoveLabels(t, chart.CRDObjects())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "capt-helm"}}
@@ -75,6 +75,9 @@ func TestHelmChart(t *testing.T) {
 					}
 				}
 			}
+			// Helm installs crds/ itself: the bootstrap kinds' CRDs are checked with the
+			// rendered objects.
+			checkBootstrapKinds(t, append(slices.Clone(objs), crdObjects(t, chart.CRDObjects())...))
 			slices.Sort(kinds)
 			if want := []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"}; !slices.Equal(kinds, want) {
 				t.Errorf("kinds %v, want %v", kinds, want)
@@ -115,6 +118,20 @@ func renderChart(chart *chart.Chart, name, namespace string, values map[string]a
 // clusterctl.cluster.x-k8s.io/move: WorkspaceTemplates, which no Cluster owns. Without
 // them, a move of a Helm-installed CAPT moves the bare Cluster and the source's garbage
 // collector deletes its CAPT objects.
+// crdObjects are the chart's CRDs as objects.
+func crdObjects(t *testing.T, crds []chart.CRD) []*unstructured.Unstructured {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	for _, crd := range crds {
+		o, err := release.Objects(crd.File.Data)
+		if err != nil {
+			t.Fatalf("%s: %v", crd.Filename, err)
+		}
+		objs = append(objs, o...)
+	}
+	return objs
+}
+
 func checkMoveLabels(t *testing.T, crds []chart.CRD) {
 	t.Helper()
 	for _, crd := range crds {

@@ -31,9 +31,9 @@ func TestKustomizations(t *testing.T) {
 		crds                                  []string
 	}{
 		{"default", "infrastructure-capt", "capt-system", "all", []string{
-			"captclusters", "captclustertemplates", "captcontrolplanes", "captcontrolplanetemplates", "captmachinepools", "captmachinepooltemplates", "workspacetemplateapplies", "workspacetemplates"}},
+			"captclusters", "captclustertemplates", "captcontrolplanes", "captcontrolplanetemplates", "captmachinepools", "captmachinepooltemplates", "captnodegroupbootstraps", "captnodegroupbootstraptemplates", "workspacetemplateapplies", "workspacetemplates"}},
 		{"infrastructure", "infrastructure-capt", "capt-system", "infrastructure", []string{
-			"captclusters", "captclustertemplates", "captmachinepools", "captmachinepooltemplates", "workspacetemplateapplies", "workspacetemplates"}},
+			"captclusters", "captclustertemplates", "captmachinepools", "captmachinepooltemplates", "captnodegroupbootstraps", "captnodegroupbootstraptemplates", "workspacetemplateapplies", "workspacetemplates"}},
 		{"controlplane", "control-plane-capt", "capt-control-plane-system", "controlplane", []string{
 			"captcontrolplanes", "captcontrolplanetemplates"}},
 	} {
@@ -71,6 +71,9 @@ func TestKustomizations(t *testing.T) {
 			// variables, unset here (TestClusterctlArtifacts).
 			if tc.dir != "controlplane" {
 				checkNoAWSIdentity(t, identityOf(t, objs))
+			}
+			if tc.dir != "controlplane" {
+				checkBootstrapKinds(t, objs)
 			}
 			slices.Sort(crds)
 			if !slices.Equal(crds, tc.crds) {

@@ -176,6 +176,14 @@ type CAPTMachinePoolStatus struct {
 	// +kubebuilder:validation:MaxLength=63
 	NodeGroupName string `json:"nodeGroupName,omitempty"`
 
+	// Version is the Kubernetes version the node group was last applied with, as rendered
+	// into its kubernetes_version variable (the MachinePool's version, or the control
+	// plane's while the MachinePool is ahead of it): an upgrade steps from it one minor at
+	// a time, and only once the Workspace shows it (docs/upgrades.md).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Version string `json:"version,omitempty"`
+
 	// WorkspaceTemplateApplyName is the WorkspaceTemplateApply that creates the node group.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
@@ -190,7 +198,8 @@ type CAPTMachinePoolStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, WorkspaceReady, NodesReady, Paused, Deleting, DeletionStalled.
+	// Conditions: Ready, WorkspaceReady, NodesReady, RollingOut, Paused, Deleting,
+	// DeletionStalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

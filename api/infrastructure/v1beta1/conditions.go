@@ -34,6 +34,11 @@ const (
 
 // Condition types of a CAPTMachinePool (and WorkspaceReadyCondition below).
 const (
+	// MachinePoolRollingOutCondition is true while the node group runs another version
+	// than its MachinePool's: it is being upgraded one minor at a time, or held at the
+	// control plane's version; the message says which, and what it waits for.
+	MachinePoolRollingOutCondition = "RollingOut"
+
 	// NodesReadyCondition is true when the node group has as many Nodes as it should, all
 	// Ready, in the workload cluster; Unknown when the workload cluster cannot be read.
 	NodesReadyCondition = "NodesReady"
@@ -122,6 +127,20 @@ const (
 	// ScalingInvalidReason: the desired size is outside spec.scaling; nothing is applied
 	// until one of them changes.
 	ScalingInvalidReason = "ScalingInvalid"
+
+	// MachinePoolRollingOutReason: the node group is being upgraded to the MachinePool's
+	// version (or the control plane's, when the MachinePool is ahead of it).
+	MachinePoolRollingOutReason = "RollingOut"
+
+	// MachinePoolNotRollingOutReason: the node group runs the MachinePool's version, or is
+	// still being created.
+	MachinePoolNotRollingOutReason = "NotRollingOut"
+
+	// WaitingForControlPlaneUpgradeReason: the MachinePool asks for a newer minor than the
+	// control plane runs (its status.version); the node group stays at the control plane's
+	// until the control plane reports the next one. EKS refuses a node group newer than
+	// its cluster.
+	WaitingForControlPlaneUpgradeReason = "WaitingForControlPlaneUpgrade"
 
 	// WaitingForNodesReason: fewer Nodes of the node group are Ready than desired.
 	WaitingForNodesReason = "WaitingForNodes"

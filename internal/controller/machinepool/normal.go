@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -15,6 +16,7 @@ import (
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/childapply"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/kubeversion"
 	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/workspace"
 )
@@ -51,16 +53,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		s.workspaceProblem = prob
 		return ctrl.Result{}, r.observeNodes(ctx, s)
 	}
-	child, err := childapply.Observe(ctx, r.Client, r.APIReader, r.API, mp, childapply.Spec{
-		Name:        applyName(mp),
-		ClusterName: cluster.Name,
-		TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
-		Variables:   variables(mp, owner, cluster, infra, sz),
-		Adopt:       mp.Spec.Adopt,
-	})
-	if child.Apply != nil {
-		mp.Status.WorkspaceTemplateApplyName = child.Apply.Name
+	controlPlane, err := r.controlPlaneVersion(ctx, cluster)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
+	child, err := r.ensureApply(ctx, s, infra, sz, controlPlane)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -85,6 +82,59 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, r.copyAutoscaledSize(ctx, s, ws)
 	}
 	return ctrl.Result{}, nil
+}
+
+// ensureApply keeps the node group's WorkspaceTemplateApply at the version the node group
+// takes next (nextVersion: the MachinePool's, no newer than the control plane's
+// status.version, one minor at a time) and records in status.version the version its
+// Workspace runs. When the apply reports a step done, the same pass renders the next
+// one, as the control plane's upgrade does: a version counts as reached when the apply is
+// Ready with it and, after a change, the Workspace shows it (kubeversion.Evidence, from
+// the module's kubernetes_version output); the first version is the one the node group
+// was created with. A control plane that moves on brings a pass (controlPlaneVersion).
+func (r *Reconciler) ensureApply(ctx context.Context, s *scope, infra *clusterinfra.Infrastructure, sz size, controlPlane string) (childapply.Child, error) {
+	mp, owner, cluster := s.mp, s.owner, s.cluster
+	want := owner.Spec.Template.Spec.Version
+	var child childapply.Child
+	var err error
+	// Two rounds at most: a step found done, then the next step written (the apply then
+	// reports on a generation it has not applied yet).
+	for range 2 {
+		next, held := nextVersion(want, controlPlane, mp.Status.Version)
+		s.version = &versionState{want: want, controlPlane: controlPlane, applying: next, held: held}
+		child, err = childapply.Observe(ctx, r.Client, r.APIReader, r.API, mp, childapply.Spec{
+			Name:        applyName(mp),
+			ClusterName: cluster.Name,
+			TemplateRef: childapply.TemplateRef(mp.Spec.WorkspaceTemplateRef, mp.Namespace),
+			Variables:   variables(mp, cluster, infra, sz, next),
+			Adopt:       mp.Spec.Adopt,
+		})
+		if child.Apply != nil {
+			mp.Status.WorkspaceTemplateApplyName = child.Apply.Name
+		}
+		if err != nil {
+			return child, err
+		}
+		ready := child.Ready
+		if ready == nil || ready.Status != metav1.ConditionTrue || child.Apply.Spec.Variables["kubernetes_version"] != kubeversion.Terraform(next) {
+			return child, nil
+		}
+		if running := mp.Status.Version; running != "" && next != "" && running != next {
+			// A change of version: Ready must be shown to be Ready with it.
+			if child.Workspace == nil {
+				return child, nil
+			}
+			applied, why := kubeversion.Evidence(child.Workspace, next, []string{VersionOutput})
+			if s.version.unconfirmed = why; !applied {
+				return child, nil
+			}
+		}
+		mp.Status.Version = next
+		if after, _ := nextVersion(want, controlPlane, next); after == next {
+			return child, nil
+		}
+	}
+	return child, nil
 }
 
 // nodeGroupWords are the node group's reasons for its apply's states.

@@ -17,8 +17,10 @@ import (
 	"sigs.k8s.io/cluster-api/controllers/clustercache"
 	"sigs.k8s.io/cluster-api/util"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/lifecycle"
@@ -41,15 +43,19 @@ type Reconciler struct {
 	// WatchFilterValue limits reconciles to objects with this watch-filter label value.
 	WatchFilterValue string
 
-	// controller is the controller, for the workload clusters' Node watches.
-	controller controller.Controller
+	// controller is the controller, for the workload clusters' Node watches and the
+	// control planes' (controlPlaneVersion); cache and clusterToPools serve the latter.
+	controller     controller.Controller
+	cache          cache.Cache
+	clusterToPools handler.MapFunc
+	controlPlanes  controlPlaneWatch
 	// writes lets a pass read the controller's own last write of its pool.
 	writes lifecycle.LastWrites
 }
 
 var ownedConditions = []string{
 	infrav1.ReadyCondition, infrav1.WorkspaceReadyCondition, infrav1.NodesReadyCondition,
-	infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition,
+	infrav1.MachinePoolRollingOutCondition, infrav1.DeletingCondition, infrav1.DeletionStalledCondition, infrav1.PausedCondition,
 }
 
 // finalizer holds a CAPTMachinePool until its node group Workspace is destroyed.
@@ -62,6 +68,7 @@ var finalizer = lifecycle.Finalizer{Name: infrav1.CAPTMachinePoolFinalizer}
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=captclusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tf.upbound.io;tf.m.upbound.io;opentofu.upbound.io;opentofu.m.upbound.io,resources=workspaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=captcontrolplanes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machinepools,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

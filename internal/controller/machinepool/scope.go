@@ -25,6 +25,10 @@ type scope struct {
 	// outputs are read.
 	workspaceReady bool
 
+	// version is what the pass found of the node group's version; nil when it did not
+	// get that far.
+	version *versionState
+
 	// desired is the size the pool should have (its MachinePool's replicas), once known.
 	desired *int32
 	// nodes is what the pass saw of the node group's Nodes; nil when it did not look.

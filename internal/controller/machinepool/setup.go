@@ -31,7 +31,8 @@ const controllerName = "captmachinepool"
 // (owned), the apply's Workspace (through its owner annotation), the owner MachinePool
 // (replicas, annotations), the Cluster (pause, control plane initialized), the CAPTCluster
 // (subnets, region, tags), ClusterCache's connections to workload clusters, and, once
-// connected, each workload cluster's Nodes (readNodes).
+// connected, each workload cluster's Nodes (readNodes); CAPTControlPlanes are watched
+// once a pool reads one (controlPlaneVersion).
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	log := mgr.GetLogger().WithName(controllerName)
 	// Cluster API's mapper enqueues every pool labelled with the Cluster's name, whatever
@@ -65,7 +66,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	if err != nil {
 		return fmt.Errorf("creating %s controller: %w", controllerName, err)
 	}
-	r.controller = c
+	r.controller, r.cache, r.clusterToPools = c, mgr.GetCache(), clusterToPools
 	return nil
 }
 

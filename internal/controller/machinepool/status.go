@@ -32,6 +32,10 @@ func setStatus(s *scope) {
 	conditions.Set(mp, ws)
 	conditions.Set(mp, nodes)
 	conditions.Set(mp, metav1.Condition{Type: infrav1.DeletingCondition, Status: metav1.ConditionFalse, Reason: infrav1.NotDeletingReason})
+	if s.version != nil || conditions.Get(mp, infrav1.MachinePoolRollingOutCondition) == nil {
+		// A pass that did not reach the apply keeps what RollingOut said.
+		conditions.Set(mp, rollingOutCondition(mp.Status.Version, s.version))
+	}
 	if s.nodes != nil {
 		mp.Status.Replicas, mp.Status.ReadyReplicas = s.nodes.count, s.nodes.ready
 	}

@@ -14,6 +14,7 @@ import (
 
 	infrav1 "github.com/capt-dev/capt/api/infrastructure/v1beta1"
 	"github.com/capt-dev/capt/internal/controller/clusterinfra"
+	"github.com/capt-dev/capt/internal/controller/kubeversion"
 	"github.com/capt-dev/capt/internal/controller/observed"
 	"github.com/capt-dev/capt/internal/render"
 )
@@ -25,6 +26,10 @@ const (
 	// DesiredSizeOutput is the node group's desired size as the cloud reports it: what an
 	// autoscaler set, copied into the MachinePool when it owns the size.
 	DesiredSizeOutput = "desired_size"
+	// VersionOutput is the Kubernetes version the node group runs once applied ("1.31"):
+	// how CAPT knows a version change was applied (kubeversion.Evidence), with a provider
+	// that does not report the generation it applied.
+	VersionOutput = "kubernetes_version"
 )
 
 // NodeGroupLabel is the label EKS puts on a managed node group's Nodes, with the node
@@ -86,12 +91,13 @@ func desiredSize(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool) (siz
 }
 
 // variables are what the node group template receives (docs/machinepool.md), as text;
-// lists and maps as JSON. An optional field left unset sends no variable
+// lists and maps as JSON. version is the Kubernetes version this apply asks for
+// (nextVersion: the MachinePool's, held at the control plane's, one minor at a time). An optional field left unset sends no variable
 // (docs/workspaces.md, "Variables"): the template's varmap, or else the module's own
 // default, decides. The subnets, the version and the size are always sent: they come
 // from the infrastructure and the MachinePool, and desired_size "" means an autoscaler
 // owns the size.
-func variables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, sz size) map[string]string {
+func variables(mp *infrav1.CAPTMachinePool, cluster *clusterv1.Cluster, infra *clusterinfra.Infrastructure, sz size, version string) map[string]string {
 	spec := mp.Spec
 	subnets := spec.SubnetIDs
 	if len(subnets) == 0 {
@@ -102,7 +108,7 @@ func variables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool, cluste
 		"cluster_namespace":  cluster.Namespace,
 		"node_group_name":    nodeGroupName(mp),
 		"region":             infra.Region,
-		"kubernetes_version": strings.TrimPrefix(owner.Spec.Template.Spec.Version, "v"),
+		"kubernetes_version": kubeversion.Terraform(version),
 		"subnet_ids":         clusterinfra.JSONText(nonNil(subnets)),
 		"min_size":           strconv.Itoa(int(sz.min)),
 		"max_size":           strconv.Itoa(int(sz.max)),
@@ -173,5 +179,5 @@ func TemplateVariables(mp *infrav1.CAPTMachinePool, owner *clusterv1.MachinePool
 	if prob != nil {
 		return nil, fmt.Errorf("%s: %s", prob.Reason, prob.Message)
 	}
-	return variables(mp, owner, cluster, infra, sz), nil
+	return variables(mp, cluster, infra, sz, owner.Spec.Template.Spec.Version), nil
 }

@@ -69,10 +69,9 @@ func TestVariables(t *testing.T) {
 		Taints:         []infrav1.Taint{{Key: "dedicated", Value: "batch", Effect: string(corev1.TaintEffectNoSchedule)}},
 		AdditionalTags: map[string]string{"team": "b"},
 	}}
-	owner := &clusterv1.MachinePool{Spec: clusterv1.MachinePoolSpec{Template: clusterv1.MachineTemplateSpec{Spec: clusterv1.MachineSpec{Version: "v1.33.2"}}}}
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c1"}}
 	infra := &clusterinfra.Infrastructure{Region: "eu-west-1", PrivateSubnetIDs: []string{"subnet-1"}, Tags: map[string]string{"team": "a", "env": "prod"}}
-	got := variables(mp, owner, cluster, infra, size{min: 1, max: 4, desired: ptr.To[int32](2)})
+	got := variables(mp, cluster, infra, size{min: 1, max: 4, desired: ptr.To[int32](2)}, "v1.33.2")
 	want := map[string]string{
 		"cluster_name": "c1", "cluster_namespace": "ns", "node_group_name": "workers", "region": "eu-west-1",
 		"kubernetes_version": "1.33.2", "subnet_ids": `["subnet-1"]`, "instance_types": `["m7g.large"]`,
@@ -92,7 +91,7 @@ func TestVariables(t *testing.T) {
 	// Spec subnets win over the CAPTCluster's. Every optional field left unset sends no
 	// variable: the template's varmap or the module's default decides.
 	mp.Spec = infrav1.CAPTMachinePoolSpec{SubnetIDs: []string{"subnet-own"}}
-	got = variables(mp, owner, cluster, &clusterinfra.Infrastructure{}, size{min: 0, max: 1})
+	got = variables(mp, cluster, &clusterinfra.Infrastructure{}, size{min: 0, max: 1}, "1.33.2")
 	want = map[string]string{"cluster_name": "c1", "cluster_namespace": "ns", "node_group_name": "workers", "region": "",
 		"kubernetes_version": "1.33.2", "subnet_ids": `["subnet-own"]`, "min_size": "0", "max_size": "1", "desired_size": ""}
 	if !maps.Equal(got, want) {

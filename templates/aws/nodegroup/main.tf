@@ -1,5 +1,6 @@
 # An EKS managed node group of a CAPTMachinePool: the variables CAPT passes
-# (docs/machinepool.md) and the outputs it reads (node_group_name, desired_size).
+# (docs/machinepool.md) and the outputs it reads (node_group_name, desired_size,
+# kubernetes_version).
 #
 # Every variable is a string: CAPT passes them through a variables file, where a string
 # is not converted to a number, a list or a map. Lists and maps are JSON text, decoded in
@@ -314,4 +315,9 @@ output "node_group_name" {
 output "desired_size" {
   description = "Read by CAPT: the node group's desired size as AWS reports it (a number); with an autoscaler, the size CAPT copies into MachinePool.spec.replicas."
   value       = one(concat(aws_eks_node_group.fixed[*].scaling_config[0].desired_size, aws_eks_node_group.autoscaled[*].scaling_config[0].desired_size))
+}
+
+output "kubernetes_version" {
+  description = "Read by CAPT: the Kubernetes version (major.minor) the node group runs once applied; how it knows a version step was applied before it renders the next (docs/upgrades.md)."
+  value       = one(concat(aws_eks_node_group.fixed[*].version, aws_eks_node_group.autoscaled[*].version))
 }
