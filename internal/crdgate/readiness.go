@@ -30,7 +30,11 @@ func (g *Gate) readyCheck(gk schema.GroupKind) healthz.Checker {
 		if len(controllers) == 0 {
 			return nil
 		}
+		which := "controller %s starts"
+		if len(controllers) > 1 {
+			which = "controllers %s start"
+		}
 		return fmt.Errorf("the API server does not serve %s/%s (its CRD is not installed, or not at that version): "+
-			"controller %s starts once it does", gk, version, strings.Join(controllers, ", "))
+			which+" once it does", gk, version, strings.Join(controllers, ", "))
 	}
 }

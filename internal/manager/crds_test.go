@@ -37,6 +37,7 @@ import (
 	"github.com/capt-dev/capt/internal/controller/captcluster"
 	"github.com/capt-dev/capt/internal/controller/controlplane"
 	"github.com/capt-dev/capt/internal/controller/machinepool"
+	"github.com/capt-dev/capt/internal/controller/nodegroupbootstrap"
 	"github.com/capt-dev/capt/internal/controller/workspaceapply"
 	"github.com/capt-dev/capt/internal/controller/workspacetemplate"
 	"github.com/capt-dev/capt/internal/testenv"
@@ -54,7 +55,7 @@ func TestMachinePoolCRDInstalledLater(t *testing.T) {
 	// With leader election, as deployed: the controller set up later starts on the leader.
 	m := startManager(t, "--leader-elect", "--leader-election-namespace=default", "--leader-election-id=capt-machinepool-crd")
 
-	m.checkNotReady(t, "MachinePool.cluster.x-k8s.io", "MachinePool.cluster.x-k8s.io/v1beta2", "controller captmachinepool")
+	m.checkNotReady(t, "MachinePool.cluster.x-k8s.io", "MachinePool.cluster.x-k8s.io/v1beta2", "controllers captnodegroupbootstrap, captmachinepool start once it does")
 
 	// The controllers that do not watch MachinePools work meanwhile.
 	ns := newNamespace(t, "mp-crd")
@@ -208,7 +209,7 @@ func TestMachinePoolFeatureGateOff(t *testing.T) {
 // manager again on an API server without its CRD.
 func TestEveryWatchedKindIsDeclared(t *testing.T) {
 	m := startManager(t)
-	m.waitStarted(t, "workspacetemplate", "workspacetemplateapply", "captmachinepool", "clustercache", "captcluster", "captcontrolplane")
+	m.waitStarted(t, "workspacetemplate", "workspacetemplateapply", "captmachinepool", "clustercache", "captcluster", "captcontrolplane", "captnodegroupbootstrap")
 
 	api := workspace.DefaultAPI()
 	declared := sets.New[schema.GroupVersionKind]()
@@ -218,6 +219,7 @@ func TestEveryWatchedKindIsDeclared(t *testing.T) {
 		(&machinepool.Reconciler{API: api}).WatchedKinds(),
 		(&captcluster.Reconciler{API: api}).WatchedKinds(),
 		(&controlplane.Reconciler{API: api}).WatchedKinds(),
+		(&nodegroupbootstrap.Reconciler{}).WatchedKinds(),
 	} {
 		declared.Insert(kinds...)
 	}
