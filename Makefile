@@ -141,7 +141,7 @@ bench-eks: test-tools ## EKS token refresh figures: CPU per mint, then 1000 clus
 MUTATE_ARGS ?=
 
 .PHONY: mutate
-mutate: test-tools ## break each promise of hack/mutate/mutations.txt and check a test fails (186 mutations compiled into one test binary per package, 4 at a time, on one shared API server per worker: see docs/reliability.md)
+mutate: test-tools ## break each promise of hack/mutate/mutations.txt and check a test fails (206 mutations compiled into one test binary per package, 4 at a time, on one shared API server per worker: see docs/reliability.md)
 	go run ./hack/mutate $(MUTATE_ARGS)
 
 .PHONY: build
