@@ -8,11 +8,13 @@ package nodegroupbootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,18 +89,15 @@ func (r *Reconciler) owner(ctx context.Context, b *bootstrapv1.CAPTNodeGroupBoot
 }
 
 // getCluster reads the config's Cluster from its cluster-name label (Cluster API sets it
-// with the owner reference); nil when there is none yet.
+// with the owner reference); nil when there is none yet, or it is gone.
 func (r *Reconciler) getCluster(ctx context.Context, b *bootstrapv1.CAPTNodeGroupBootstrap) (*clusterv1.Cluster, error) {
-	name := b.Labels[clusterv1.ClusterNameLabel]
-	if name == "" {
+	cluster, err := util.GetClusterFromMetadata(ctx, r.Client, b.ObjectMeta)
+	switch {
+	case err == nil:
+		return cluster, nil
+	case errors.Is(err, util.ErrNoCluster) || apierrors.IsNotFound(err):
 		return nil, nil
+	default:
+		return nil, fmt.Errorf("getting Cluster of CAPTNodeGroupBootstrap: %w", err)
 	}
-	cluster := &clusterv1.Cluster{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, cluster); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("getting Cluster %s: %w", name, err)
-	}
-	return cluster, nil
 }
